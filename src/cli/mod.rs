@@ -1,0 +1,275 @@
+//! The command line: parses arguments, gathers facts from the host, runs the pure pipeline
+//! and applies its result (stdout, files). Exit codes: 0 success, 1 failure (an invalid
+//! policy included), 2 usage error.
+
+mod logging;
+mod output;
+
+use std::cell::OnceCell;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{anyhow, Context as _, Result};
+use clap::{CommandFactory, Parser, Subcommand};
+use clap_complete::Shell;
+
+use crate::data::syscalls::SyscallTable;
+use crate::diagnostic::{Diagnostics, Source};
+use crate::directive;
+use crate::policy::{self, Context, Policy};
+use crate::render::Templates;
+use crate::systemd;
+
+const EXAMPLES: &str = "\
+Examples:
+  sandgen render policies/heat.toml                 print the unit for a policy
+  sandgen render policies/heat.toml -o heat.service  write it (atomically)
+  sandgen render --out-dir units/ policies/*.toml    render several policies
+  sandgen check policies/*.toml                      validate only
+  sandgen completions bash > /etc/bash_completion.d/sandgen";
+
+/// Turn a TOML sandbox policy into a hardened systemd service.
+#[derive(Debug, Parser)]
+#[command(name = "sandgen", version, about, after_help = EXAMPLES)]
+pub struct Cli {
+    /// More output (-v info, -vv debug).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Render policies into unit files (stdout, -o FILE, or --out-dir DIR).
+    #[command(after_help = EXAMPLES)]
+    Render(RenderArgs),
+    /// Validate policies without rendering anything.
+    Check(CheckArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: Shell,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct TargetArgs {
+    /// The systemd version to render for [default: the host's, from `systemctl --version`].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(200..1000))]
+    systemd_version: Option<u32>,
+}
+
+#[derive(Debug, clap::Args)]
+struct RenderArgs {
+    /// Policy files.
+    #[arg(required = true, value_name = "POLICY.toml")]
+    policies: Vec<PathBuf>,
+    /// Write the unit to FILE (atomically) instead of stdout. One policy only.
+    #[arg(short, long, value_name = "FILE", conflicts_with = "out_dir")]
+    output: Option<PathBuf>,
+    /// Write each unit to DIR/NAME.service.
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
+    /// Use DIR/service.hbs instead of the built-in template.
+    #[arg(long, value_name = "DIR")]
+    templates: Option<PathBuf>,
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    /// Policy files.
+    #[arg(required = true, value_name = "POLICY.toml")]
+    policies: Vec<PathBuf>,
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+/// Run sandgen with the process's arguments.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.verbose, cli.quiet);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if let Some(d) = e.downcast_ref::<Diagnostics>() {
+                eprint!("{d}");
+            } else {
+                eprintln!("error: {e:#}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Render(args) => render(args),
+        Command::Check(args) => check(args),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "sandgen",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Facts about the host, gathered once and only when needed.
+struct Host {
+    version: u32,
+    syscalls: OnceCell<SyscallTable>,
+}
+
+impl Host {
+    fn new(target: &TargetArgs) -> Self {
+        let version = target.systemd_version.unwrap_or_else(|| {
+            systemd::host_version().unwrap_or_else(|| {
+                log::warn!(
+                    "cannot run `systemctl --version`; rendering for systemd {} (use --systemd-version)",
+                    systemd::FALLBACK_VERSION
+                );
+                systemd::FALLBACK_VERSION
+            })
+        });
+        log::info!("target systemd version: {version}");
+        Host {
+            version,
+            syscalls: OnceCell::new(),
+        }
+    }
+
+    fn syscalls(&self) -> &SyscallTable {
+        self.syscalls.get_or_init(|| {
+            let table = systemd::host_syscalls();
+            log::info!("system calls checked against the {}", table.source());
+            table
+        })
+    }
+}
+
+/// Find `program` in the directories of `PATH`.
+fn find_program(program: &str) -> Option<String> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+        .map(|p| p.display().to_string())
+}
+
+/// Read, validate and lower one policy.
+fn load(path: &Path, host: &Host) -> Result<(Policy, Vec<directive::Directive>)> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read policy {}", path.display()))?;
+    let syscalls = || host.syscalls();
+    let cx = Context {
+        syscalls: &syscalls,
+        find_program: &find_program,
+    };
+    let policy = policy::parse(Source::new(path.display().to_string(), text), &cx)?;
+    let directives = directive::lower(&policy, host.version)?;
+    Ok((policy, directives))
+}
+
+/// Load every policy, reporting all invalid ones before failing.
+fn load_all(paths: &[PathBuf], host: &Host) -> Result<Vec<(Policy, Vec<directive::Directive>)>> {
+    let mut loaded = Vec::new();
+    let mut failed = 0;
+    for path in paths {
+        match load(path, host) {
+            Ok(l) => loaded.push(l),
+            Err(e) => {
+                failed += 1;
+                if let Some(d) = e.downcast_ref::<Diagnostics>() {
+                    eprint!("{d}");
+                } else {
+                    eprintln!("error: {e:#}");
+                }
+            }
+        }
+    }
+    if failed > 0 {
+        let what = if failed == 1 {
+            "policy is"
+        } else {
+            "policies are"
+        };
+        return Err(anyhow!("{failed} {what} invalid; nothing was written"));
+    }
+    Ok(loaded)
+}
+
+fn render(args: RenderArgs) -> Result<()> {
+    if args.policies.len() > 1 && args.out_dir.is_none() {
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "several policies need --out-dir DIR (stdout and -o take one unit)",
+            )
+            .exit();
+    }
+    let host = Host::new(&args.target);
+    let templates = match &args.templates {
+        Some(dir) => Templates::from_dir(dir)?,
+        None => Templates::built_in()?,
+    };
+    let mut units = Vec::new();
+    for (policy, directives) in load_all(&args.policies, &host)? {
+        let text = templates.render_unit(&policy.source.name, &policy.unit_name(), &directives)?;
+        units.push((policy.unit_name(), text));
+    }
+    if let Some(dir) = &args.out_dir {
+        let files: Vec<(PathBuf, String)> = units
+            .into_iter()
+            .map(|(name, text)| (dir.join(name), text))
+            .collect();
+        for (path, text) in &files {
+            output::write_atomically(path, text.as_bytes())?;
+            log::info!("wrote {}", path.display());
+        }
+    } else if let Some(path) = &args.output {
+        // Exactly one policy here: clap requires one, and several need --out-dir.
+        for (_, text) in &units {
+            output::write_atomically(path, text.as_bytes())?;
+            log::info!("wrote {}", path.display());
+        }
+    } else {
+        let mut stdout = std::io::stdout().lock();
+        for (_, text) in &units {
+            stdout
+                .write_all(text.as_bytes())
+                .context("cannot write to stdout")?;
+        }
+        stdout.flush().context("cannot write to stdout")?;
+    }
+    Ok(())
+}
+
+fn check(args: CheckArgs) -> Result<()> {
+    let host = Host::new(&args.target);
+    let loaded = load_all(&args.policies, &host)?;
+    let syscalls = host
+        .syscalls
+        .get()
+        .map(|t| format!("; system calls checked against the {}", t.source()))
+        .unwrap_or_default();
+    for (policy, directives) in loaded {
+        println!(
+            "{}: ok ({}, {} directives for systemd {}{syscalls})",
+            policy.source.name,
+            policy.unit_name(),
+            directives.len(),
+            host.version
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! Lowering: a validated policy becomes the directives one target systemd understands.
+//!
+//! This is where systemd versions matter. A key whose directive is newer than the target
+//! is refused with the version that introduced it; legacy keys are written as their modern
+//! replacement when the target has it (systemd.resource-control(5) "Deprecated options":
+//! `CPUShares=` becomes `CPUWeight=`, `MemoryLimit=` becomes `MemoryMax=`).
+
+use super::{Directive, DirectiveValue, Emit, Kind, Spec, UnitSection};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::policy::{Policy, Setting, Value};
+
+/// The systemd version that introduced `CPUWeight=`.
+const CPU_WEIGHT_SINCE: u32 = 232;
+/// The systemd version that introduced `MemoryMax=`.
+const MEMORY_MAX_SINCE: u32 = 231;
+/// The systemd version that accepts `RestrictAddressFamilies=none`.
+const ADDRESS_FAMILIES_NONE_SINCE: u32 = 249;
+
+/// A policy that the target systemd cannot express.
+pub type LowerError = Diagnostics;
+
+/// systemd's conversion from cgroup v1 shares (default 1024) to a cgroup v2 weight
+/// (default 100): `weight = shares * 100 / 1024`, clamped to 1..=10000
+/// (`cgroup_cpu_shares_to_weight` in systemd's cgroup-util).
+pub fn cpu_shares_to_weight(shares: u64) -> u64 {
+    (shares * 100 / 1024).clamp(1, 10000)
+}
+
+/// The directives of `policy` for a systemd of version `target`.
+pub fn lower(policy: &Policy, target: u32) -> Result<Vec<Directive>, LowerError> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for setting in &policy.settings {
+        match lower_one(setting, target) {
+            Ok(mut ds) => out.append(&mut ds),
+            Err((message, help)) => errors.push(
+                Diagnostic::new(&policy.source, setting.key_span.clone(), message).with_help(help),
+            ),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(Diagnostics(errors))
+    }
+}
+
+fn too_new(spec: &Spec, directive: &str, since: u32, target: u32) -> (String, String) {
+    (
+        format!(
+            "`{}` needs systemd {since} ({directive}= was added in version {since}); the target systemd is {target}",
+            spec.path()
+        ),
+        "remove it, or target a newer systemd with --systemd-version".to_owned(),
+    )
+}
+
+fn lower_one(setting: &Setting, target: u32) -> Result<Vec<Directive>, (String, String)> {
+    let spec = setting.spec;
+    let mut key = spec.directive;
+    if target < spec.since {
+        return Err(too_new(spec, spec.directive, spec.since, target));
+    }
+    let make = |key: &'static str, value: DirectiveValue| Directive {
+        section: spec.section,
+        key,
+        value,
+        expands_specifiers: spec.kind.expands_specifiers(),
+        origin: spec.path(),
+    };
+    let value = match (&setting.value, spec.emit) {
+        (Value::Integer(shares), Emit::CpuShares) if target >= CPU_WEIGHT_SINCE => {
+            key = "CPUWeight";
+            DirectiveValue::Token(cpu_shares_to_weight(*shares).to_string())
+        }
+        (_, Emit::MemoryLimit) if target >= MEMORY_MAX_SINCE => {
+            return Ok(plain(&setting.value)
+                .into_iter()
+                .map(|v| make("MemoryMax", v))
+                .collect());
+        }
+        (Value::Words(words), Emit::Negated) => DirectiveValue::Words {
+            words: words.clone(),
+            negated: true,
+        },
+        (Value::Words(words), _) if spec.kind == Kind::AddressFamilies && words.is_empty() => {
+            if target < ADDRESS_FAMILIES_NONE_SINCE {
+                return Err((
+                    format!(
+                        "`{}` = [] needs systemd {ADDRESS_FAMILIES_NONE_SINCE} (RestrictAddressFamilies=none); the target systemd is {target}",
+                        spec.path()
+                    ),
+                    "allow one family such as [\"AF_UNIX\"], or target a newer systemd".to_owned(),
+                ));
+            }
+            DirectiveValue::Token("none".to_owned())
+        }
+        (Value::Words(words), _) if words.is_empty() && spec.kind != Kind::Capabilities => {
+            // An empty list of paths or units asks for nothing; an empty assignment would
+            // instead reset the setting, so write nothing.
+            return Ok(Vec::new());
+        }
+        (value, _) => return Ok(plain(value).into_iter().map(|v| make(key, v)).collect()),
+    };
+    Ok(vec![make(key, value)])
+}
+
+/// The directive values of a value that needs no special treatment: one, or one per
+/// variable of an environment table.
+fn plain(value: &Value) -> Vec<DirectiveValue> {
+    let one = match value {
+        Value::Bool(b) => DirectiveValue::Bool(*b),
+        Value::Token(t) => DirectiveValue::Token(t.clone()),
+        Value::Text(t) => DirectiveValue::Text(t.clone()),
+        Value::Integer(n) => DirectiveValue::Token(n.to_string()),
+        Value::Words(words) => DirectiveValue::Words {
+            words: words.clone(),
+            negated: false,
+        },
+        Value::Command(argv) => DirectiveValue::Command(argv.clone()),
+        Value::Env(vars) => {
+            return vars
+                .iter()
+                .map(|(name, value)| DirectiveValue::Environment {
+                    name: name.clone(),
+                    value: value.clone(),
+                })
+                .collect()
+        }
+    };
+    vec![one]
+}
+
+/// Directives grouped by unit file section, in section order.
+pub fn by_section(directives: &[Directive]) -> Vec<(UnitSection, Vec<&Directive>)> {
+    let mut out: Vec<(UnitSection, Vec<&Directive>)> = Vec::new();
+    for section in [
+        UnitSection::Unit,
+        UnitSection::Service,
+        UnitSection::Install,
+    ] {
+        let these: Vec<&Directive> = directives.iter().filter(|d| d.section == section).collect();
+        if !these.is_empty() {
+            out.push((section, these));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_convert_like_systemd() {
+        assert_eq!(cpu_shares_to_weight(1024), 100);
+        assert_eq!(cpu_shares_to_weight(256), 25);
+        assert_eq!(cpu_shares_to_weight(2), 1);
+        assert_eq!(cpu_shares_to_weight(262144), 10000);
+    }
+}

@@ -1,0 +1,189 @@
+//! Typed systemd directives: the one vocabulary every stage of sandgen speaks.
+//!
+//! A policy key (`[resources] memory_max`) stands for one systemd directive (`MemoryMax=`
+//! in `[Service]`). [`table::SPECS`] lists every such pairing once, with the kind of value it
+//! takes and the systemd version that introduced it. The policy loader validates against the
+//! table, [`lower`] turns a validated policy into a list of [`Directive`]s for one target
+//! systemd version, and every output (unit file text, D-Bus properties, checks) reads that
+//! list. To add a directive, add one row to `table.rs`.
+
+pub mod lower;
+pub mod table;
+
+pub use lower::{lower, LowerError};
+
+/// A section of a unit file (systemd.unit(5)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub enum UnitSection {
+    /// `[Unit]`: generic unit options (Description=, After=, ...).
+    Unit,
+    /// `[Service]`: execution, sandboxing and resource control.
+    Service,
+    /// `[Install]`: what `systemctl enable` links.
+    Install,
+}
+
+impl UnitSection {
+    /// The section header name as written in a unit file.
+    pub fn name(self) -> &'static str {
+        match self {
+            UnitSection::Unit => "Unit",
+            UnitSection::Service => "Service",
+            UnitSection::Install => "Install",
+        }
+    }
+}
+
+/// The kind of value a policy key takes: decides how it is validated and escaped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `true`/`false`, written `yes`/`no`.
+    Bool,
+    /// `true` (written `yes`), `false` (`no`), or one of the listed words.
+    BoolOrWord(&'static [&'static str]),
+    /// One of the listed words.
+    Word(&'static [&'static str]),
+    /// Free single-line text; specifiers are expanded by systemd.
+    Text,
+    /// A user or group name (systemd's "strict" user name rules) or a numeric id.
+    UserName,
+    /// Bytes with an optional K/M/G/T suffix (base 1024), `infinity`, or a percentage of RAM.
+    Size,
+    /// An integer in an inclusive range.
+    Integer { min: u64, max: u64 },
+    /// An integer, `infinity`, or a percentage (TasksMax=).
+    TasksMax,
+    /// A CPU time percentage, may exceed 100% (CPUQuota=).
+    Percent,
+    /// A CPU index list such as `0-1,3` (AllowedCPUs=).
+    CpuSet,
+    /// A time span: seconds as an integer, a systemd time span (`90s`, `5min`), or `infinity`.
+    Duration,
+    /// One absolute, normalised path.
+    Path,
+    /// An absolute path or `~` (WorkingDirectory=).
+    WorkingDirectory,
+    /// A list of absolute paths, each optionally prefixed with `-` (ignore if missing).
+    Paths,
+    /// A list of `SOURCE[:DEST]` path pairs (BindPaths=).
+    BindPaths,
+    /// A list of unit names.
+    Units,
+    /// A command line as an argv array.
+    Command,
+    /// A table of environment variables.
+    Environment,
+    /// A list of capability names; `[]` means none.
+    Capabilities,
+    /// A list of system call names and `@groups`.
+    Syscalls,
+    /// An errno name (`EPERM`) or number.
+    Errno,
+    /// A list of seccomp architecture names.
+    Architectures,
+    /// A list of `AF_*` names; `[]` means none.
+    AddressFamilies,
+    /// `true` (restrict all), `false`, or the list of namespace types allowed.
+    Namespaces,
+    /// A list of securebits flag names.
+    SecureBits,
+    /// An octal file mode mask such as `"0077"`.
+    UMask,
+}
+
+impl Kind {
+    /// Whether the systemd directives of this kind expand `%` specifiers.
+    ///
+    /// Every path, text and command directive does (systemd.unit(5) "Specifiers"); values of
+    /// the other kinds are validated to a character set without `%`, or (CPUQuota=,
+    /// MemoryMax=) are read by parsers that give `%` its literal meaning.
+    pub fn expands_specifiers(self) -> bool {
+        matches!(
+            self,
+            Kind::Text
+                | Kind::Path
+                | Kind::WorkingDirectory
+                | Kind::Paths
+                | Kind::BindPaths
+                | Kind::Command
+                | Kind::Environment
+        )
+    }
+}
+
+/// How a policy value becomes a directive, for the few keys that are not a plain 1:1 copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emit {
+    /// `Directive=value`.
+    Plain,
+    /// `Directive=~value...`: the list is a deny list (SystemCallFilter=~).
+    Negated,
+    /// Legacy `CPUShares=` (cgroup v1 shares, default 1024): written as `CPUWeight=`
+    /// (default 100) where the target has it, with systemd's conversion.
+    CpuShares,
+    /// Legacy `MemoryLimit=`: written as `MemoryMax=` where the target has it.
+    MemoryLimit,
+}
+
+/// One policy key and the systemd directive it stands for.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    /// The policy table the key lives in (`resources`).
+    pub table: &'static str,
+    /// The policy key (`memory_max`).
+    pub key: &'static str,
+    /// The systemd directive (`MemoryMax`).
+    pub directive: &'static str,
+    /// The unit file section the directive belongs to.
+    pub section: UnitSection,
+    /// What values the key takes.
+    pub kind: Kind,
+    /// The systemd version that introduced the directive.
+    pub since: u32,
+    /// How the value is written.
+    pub emit: Emit,
+    /// One line of documentation, shown in the policy reference.
+    pub doc: &'static str,
+}
+
+impl Spec {
+    /// `table.key`, the name users see in diagnostics.
+    pub fn path(&self) -> String {
+        format!("{}.{}", self.table, self.key)
+    }
+}
+
+/// The value of one directive, unescaped: escaping happens when it is written out.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "type", content = "value")]
+pub enum DirectiveValue {
+    /// `yes` / `no`.
+    Bool(bool),
+    /// A token validated to need no escaping (`100M`, `50%`, `0-1`, `strict`).
+    Token(String),
+    /// Free text, written unquoted.
+    Text(String),
+    /// A whitespace-separated list, each word quoted as needed; `negated` prefixes `~`.
+    /// An empty list is an empty assignment, which resets the setting (for
+    /// CapabilityBoundingSet= that means "no capabilities").
+    Words { words: Vec<String>, negated: bool },
+    /// A command line (argv).
+    Command(Vec<String>),
+    /// One environment assignment.
+    Environment { name: String, value: String },
+}
+
+/// One line of a unit file, before escaping.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Directive {
+    /// Unit file section.
+    pub section: UnitSection,
+    /// Directive name (`MemoryMax`).
+    pub key: &'static str,
+    /// The value.
+    pub value: DirectiveValue,
+    /// Whether systemd expands `%` specifiers in this directive.
+    pub expands_specifiers: bool,
+    /// The policy key it came from (`resources.memory_max`), for reports.
+    pub origin: String,
+}

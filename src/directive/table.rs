@@ -1,0 +1,227 @@
+//! Every policy key sandgen knows, and the systemd directive it stands for.
+//!
+//! This is the one place a directive is defined. A row says which policy table and key
+//! it has, which directive and unit file section it becomes, what values it takes
+//! ([`Kind`]), the systemd version that introduced it (systemd's NEWS and the "Added in
+//! version" notes of systemd.exec(5), systemd.resource-control(5), systemd.service(5),
+//! systemd.unit(5)), and one line of documentation for the policy reference.
+//!
+//! Rows are in output order: the rendered unit lists directives in this order, so related
+//! settings stay together and the output is deterministic.
+
+use super::{Emit, Kind, Spec, UnitSection};
+
+const PROTECT_HOME: &[&str] = &["read-only", "tmpfs"];
+const PROTECT_SYSTEM: &[&str] = &["full", "strict"];
+const SERVICE_TYPES: &[&str] = &[
+    "simple", "exec", "forking", "oneshot", "dbus", "notify", "idle",
+];
+const RESTART: &[&str] = &[
+    "no",
+    "on-success",
+    "on-failure",
+    "on-abnormal",
+    "on-watchdog",
+    "on-abort",
+    "always",
+];
+const KEYRING_MODE: &[&str] = &["inherit", "private", "shared"];
+const PROTECT_PROC: &[&str] = &["noaccess", "invisible", "ptraceable", "default"];
+const PROC_SUBSET: &[&str] = &["all", "pid"];
+
+/// A row, with the common defaults filled in: `[Service]`, written as is.
+const fn row(
+    table: &'static str,
+    key: &'static str,
+    directive: &'static str,
+    kind: Kind,
+    since: u32,
+    doc: &'static str,
+) -> Spec {
+    Spec {
+        table,
+        key,
+        directive,
+        section: UnitSection::Service,
+        kind,
+        since,
+        emit: Emit::Plain,
+        doc,
+    }
+}
+
+/// The same row in another unit file section.
+const fn in_section(spec: Spec, section: UnitSection) -> Spec {
+    Spec { section, ..spec }
+}
+
+/// The same row with a different way of being written.
+const fn emitted(spec: Spec, emit: Emit) -> Spec {
+    Spec { emit, ..spec }
+}
+
+/// The policy tables, in the order the reference documents them.
+pub const TABLES: &[&str] = &[
+    "service",
+    "resources",
+    "capabilities",
+    "seccomp",
+    "filesystem",
+    "network",
+    "namespaces",
+    "install",
+];
+
+/// Keys of `[service]` that configure sandgen itself rather than a directive.
+pub const SERVICE_NAME_KEY: &str = "name";
+
+/// Every directive sandgen can write.
+#[rustfmt::skip]
+pub static SPECS: &[Spec] = &[
+    // [service]: what runs, as whom.
+    in_section(
+        row("service", "description", "Description", Kind::Text, 1, "Human-readable unit description."),
+        UnitSection::Unit,
+    ),
+    row("service", "type", "Type", Kind::Word(SERVICE_TYPES), 1, "Start-up type: simple, exec, forking, oneshot, dbus, notify, idle."),
+    row("service", "exec", "ExecStart", Kind::Command, 1, "The command as an argv array; argv[0] an absolute path. Never a shell string."),
+    row("service", "user", "User", Kind::UserName, 1, "User the service runs as."),
+    row("service", "group", "Group", Kind::UserName, 1, "Group the service runs as."),
+    row("service", "dynamic_user", "DynamicUser", Kind::Bool, 232, "Run as a transient user allocated at start."),
+    row("service", "working_directory", "WorkingDirectory", Kind::WorkingDirectory, 1, "Working directory: an absolute path or \"~\"."),
+    row("service", "environment", "Environment", Kind::Environment, 1, "Environment variables, as a table NAME = \"value\"."),
+    row("service", "umask", "UMask", Kind::UMask, 1, "File mode creation mask, octal, e.g. \"0077\"."),
+    row("service", "restart", "Restart", Kind::Word(RESTART), 1, "When to restart: no, on-success, on-failure, on-abnormal, on-watchdog, on-abort, always."),
+    row("service", "timeout_start_sec", "TimeoutStartSec", Kind::Duration, 188, "Start-up time-out: seconds, a time span (\"90s\", \"5min\") or \"infinity\"."),
+    row("service", "keyring_mode", "KeyringMode", Kind::Word(KEYRING_MODE), 235, "Kernel session keyring: inherit, private, shared."),
+    // [resources]: cgroup limits (systemd.resource-control(5)).
+    row("resources", "memory_max", "MemoryMax", Kind::Size, 231, "Hard memory limit: bytes with K/M/G/T, a percentage of RAM, or \"infinity\"."),
+    emitted(
+        row("resources", "memory_limit", "MemoryLimit", Kind::Size, 208, "Legacy cgroup v1 name of memory_max; written as MemoryMax= on systemd 231 and later."),
+        Emit::MemoryLimit,
+    ),
+    row("resources", "memory_high", "MemoryHigh", Kind::Size, 231, "Memory throttling threshold."),
+    row("resources", "memory_low", "MemoryLow", Kind::Size, 231, "Memory protection below which the unit is not reclaimed."),
+    row("resources", "memory_swap_max", "MemorySwapMax", Kind::Size, 232, "Swap limit."),
+    row("resources", "cpu_weight", "CPUWeight", Kind::Integer { min: 1, max: 10000 }, 232, "CPU weight, 1..10000, default 100."),
+    emitted(
+        row("resources", "cpu_shares", "CPUShares", Kind::Integer { min: 2, max: 262144 }, 208, "Legacy cgroup v1 CPU shares, 2..262144, default 1024; written as CPUWeight=shares*100/1024 on systemd 232 and later."),
+        Emit::CpuShares,
+    ),
+    row("resources", "cpu_quota", "CPUQuota", Kind::Percent, 213, "CPU time quota as a percentage of one CPU, e.g. \"20%\" (may exceed 100%)."),
+    row("resources", "allowed_cpus", "AllowedCPUs", Kind::CpuSet, 244, "CPUs the unit may run on (cpuset), e.g. \"0-1,3\"."),
+    row("resources", "io_weight", "IOWeight", Kind::Integer { min: 1, max: 10000 }, 230, "Block IO weight, 1..10000, default 100."),
+    row("resources", "tasks_max", "TasksMax", Kind::TasksMax, 227, "Maximum number of tasks: a number, a percentage, or \"infinity\"."),
+    // [capabilities]: capabilities(7).
+    row("capabilities", "bounding", "CapabilityBoundingSet", Kind::Capabilities, 1, "Capability bounding set: the capabilities kept; [] keeps none."),
+    emitted(
+        row("capabilities", "bounding_drop", "CapabilityBoundingSet", Kind::Capabilities, 1, "Capabilities removed from the bounding set, all others kept (CapabilityBoundingSet=~)."),
+        Emit::Negated,
+    ),
+    row("capabilities", "ambient", "AmbientCapabilities", Kind::Capabilities, 229, "Ambient capabilities passed to an unprivileged process."),
+    row("capabilities", "no_new_privileges", "NoNewPrivileges", Kind::Bool, 187, "Forbid gaining privileges through execve() (setuid, file capabilities)."),
+    row("capabilities", "secure_bits", "SecureBits", Kind::SecureBits, 1, "Securebits: keep-caps, keep-caps-locked, no-setuid-fixup, no-setuid-fixup-locked, noroot, noroot-locked."),
+    // [seccomp]: system call filtering, and the directives systemd implements with seccomp.
+    row("seccomp", "allow", "SystemCallFilter", Kind::Syscalls, 187, "System calls and @groups allowed; all others fail or kill."),
+    emitted(
+        row("seccomp", "deny", "SystemCallFilter", Kind::Syscalls, 187, "System calls and @groups denied (SystemCallFilter=~); applied after allow."),
+        Emit::Negated,
+    ),
+    row("seccomp", "error_number", "SystemCallErrorNumber", Kind::Errno, 209, "errno returned by a filtered call instead of killing the process, e.g. \"EPERM\"."),
+    row("seccomp", "architectures", "SystemCallArchitectures", Kind::Architectures, 209, "Architectures whose system calls are allowed, e.g. [\"native\"]."),
+    row("seccomp", "log", "SystemCallLog", Kind::Syscalls, 247, "System calls to log to the audit log without blocking them."),
+    row("seccomp", "lock_personality", "LockPersonality", Kind::Bool, 235, "Forbid changing the execution domain (personality(2))."),
+    row("seccomp", "memory_deny_write_execute", "MemoryDenyWriteExecute", Kind::Bool, 231, "Forbid memory that is both writable and executable."),
+    row("seccomp", "restrict_realtime", "RestrictRealtime", Kind::Bool, 231, "Forbid realtime scheduling."),
+    row("seccomp", "restrict_suid_sgid", "RestrictSUIDSGID", Kind::Bool, 242, "Forbid creating setuid/setgid files."),
+    // [filesystem]: the mount namespace.
+    row("filesystem", "root_directory", "RootDirectory", Kind::Path, 1, "Change root into this directory (chroot)."),
+    row("filesystem", "mount_api_vfs", "MountAPIVFS", Kind::Bool, 233, "Mount /proc, /sys, /dev and /run inside root_directory."),
+    row("filesystem", "private_tmp", "PrivateTmp", Kind::Bool, 1, "A private /tmp and /var/tmp."),
+    row("filesystem", "private_devices", "PrivateDevices", Kind::Bool, 209, "A private /dev with only pseudo devices (null, zero, random, ...)."),
+    row("filesystem", "private_mounts", "PrivateMounts", Kind::Bool, 239, "A private mount namespace, without other changes."),
+    row("filesystem", "protect_home", "ProtectHome", Kind::BoolOrWord(PROTECT_HOME), 214, "Hide /home, /root, /run/user: true (inaccessible), \"read-only\" or \"tmpfs\"."),
+    row("filesystem", "protect_system", "ProtectSystem", Kind::BoolOrWord(PROTECT_SYSTEM), 214, "Read-only /usr and /boot: true, \"full\" (also /etc) or \"strict\" (everything)."),
+    row("filesystem", "read_write_paths", "ReadWritePaths", Kind::Paths, 231, "Paths kept writable (prefix \"-\" to ignore a missing one)."),
+    row("filesystem", "read_only_paths", "ReadOnlyPaths", Kind::Paths, 231, "Paths made read-only."),
+    row("filesystem", "inaccessible_paths", "InaccessiblePaths", Kind::Paths, 231, "Paths made inaccessible."),
+    row("filesystem", "bind_paths", "BindPaths", Kind::BindPaths, 233, "Bind mounts, \"SOURCE\" or \"SOURCE:DESTINATION\"."),
+    row("filesystem", "bind_read_only_paths", "BindReadOnlyPaths", Kind::BindPaths, 233, "Read-only bind mounts, \"SOURCE\" or \"SOURCE:DESTINATION\"."),
+    row("filesystem", "protect_kernel_tunables", "ProtectKernelTunables", Kind::Bool, 232, "Read-only /proc/sys, /sys and friends."),
+    row("filesystem", "protect_kernel_modules", "ProtectKernelModules", Kind::Bool, 232, "Forbid loading kernel modules."),
+    row("filesystem", "protect_kernel_logs", "ProtectKernelLogs", Kind::Bool, 244, "Forbid access to the kernel log ring buffer."),
+    row("filesystem", "protect_control_groups", "ProtectControlGroups", Kind::Bool, 232, "Read-only /sys/fs/cgroup."),
+    row("filesystem", "protect_clock", "ProtectClock", Kind::Bool, 245, "Forbid changing the system clock."),
+    row("filesystem", "protect_proc", "ProtectProc", Kind::Word(PROTECT_PROC), 247, "Visibility of other processes in /proc: noaccess, invisible, ptraceable, default."),
+    row("filesystem", "proc_subset", "ProcSubset", Kind::Word(PROC_SUBSET), 247, "Which part of /proc is visible: all, pid."),
+    // [network]
+    row("network", "private_network", "PrivateNetwork", Kind::Bool, 1, "A private network namespace with only a loopback device."),
+    row("network", "restrict_address_families", "RestrictAddressFamilies", Kind::AddressFamilies, 211, "Socket address families allowed, e.g. [\"AF_UNIX\"]; [] allows none."),
+    // [namespaces]
+    row("namespaces", "restrict_namespaces", "RestrictNamespaces", Kind::Namespaces, 233, "Forbid creating namespaces: true (all), false, or the list of types allowed."),
+    row("namespaces", "private_ipc", "PrivateIPC", Kind::Bool, 248, "A private IPC namespace."),
+    row("namespaces", "private_users", "PrivateUsers", Kind::Bool, 232, "A private user namespace mapping only root and the service user."),
+    row("namespaces", "private_pids", "PrivatePIDs", Kind::Bool, 257, "A private PID namespace in which the service is PID 1."),
+    row("namespaces", "protect_hostname", "ProtectHostname", Kind::Bool, 242, "A private UTS namespace; the host name cannot be changed."),
+    row("namespaces", "remove_ipc", "RemoveIPC", Kind::Bool, 232, "Remove the service user's IPC objects when it stops."),
+    // [install]: ordering and dependencies go to [Unit], WantedBy= to [Install].
+    in_section(row("install", "after", "After", Kind::Units, 1, "Start after these units."), UnitSection::Unit),
+    in_section(row("install", "before", "Before", Kind::Units, 1, "Start before these units."), UnitSection::Unit),
+    in_section(row("install", "requires", "Requires", Kind::Units, 1, "Units this one requires."), UnitSection::Unit),
+    in_section(row("install", "wants", "Wants", Kind::Units, 1, "Units this one wants."), UnitSection::Unit),
+    in_section(row("install", "wanted_by", "WantedBy", Kind::Units, 1, "Targets that pull this unit in when it is enabled."), UnitSection::Install),
+];
+
+/// The row for `table.key`, if there is one.
+pub fn find(table: &str, key: &str) -> Option<&'static Spec> {
+    SPECS.iter().find(|s| s.table == table && s.key == key)
+}
+
+/// The row's place in [`SPECS`], which is the order directives are written in.
+pub fn position(spec: &Spec) -> usize {
+    SPECS
+        .iter()
+        .position(|s| s.table == spec.table && s.key == spec.key)
+        .unwrap_or(usize::MAX)
+}
+
+/// The keys of one policy table, in table order.
+pub fn keys_of(table: &str) -> impl Iterator<Item = &'static str> + '_ {
+    SPECS
+        .iter()
+        .filter(move |s| s.table == table)
+        .map(|s| s.key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_row_is_in_a_known_table_and_unique() {
+        let mut seen = std::collections::BTreeSet::new();
+        for s in SPECS {
+            assert!(
+                TABLES.contains(&s.table),
+                "{} is in unknown table",
+                s.path()
+            );
+            assert!(seen.insert(s.path()), "{} is defined twice", s.path());
+            assert_ne!(
+                s.key, SERVICE_NAME_KEY,
+                "`name` is reserved for the unit name"
+            );
+        }
+    }
+
+    #[test]
+    fn keys_are_snake_case() {
+        for s in SPECS {
+            assert!(
+                s.key.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{}",
+                s.key
+            );
+        }
+    }
+}

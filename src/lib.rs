@@ -1,0 +1,43 @@
+//! sandgen: a TOML sandbox policy in, a systemd service out, and proof that the sandbox
+//! is in force.
+//!
+//! The pipeline is one-way: [`policy`] (TOML -> validated model) -> [`directive`] (model ->
+//! typed directives for one systemd version) -> [`render`] / [`unit`] (directives -> unit
+//! file text). Side effects live at the edges: [`systemd`] asks the host for facts, [`cli`]
+//! reads and writes files.
+
+pub mod cli;
+pub mod data;
+pub mod diagnostic;
+pub mod directive;
+pub mod policy;
+pub mod render;
+pub mod systemd;
+pub mod unit;
+
+use diagnostic::{Diagnostics, Source};
+
+/// Why a policy could not be turned into a unit.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The policy is invalid, or the target systemd cannot express it.
+    #[error("{0}")]
+    Policy(#[from] Diagnostics),
+    /// The unit could not be rendered.
+    #[error(transparent)]
+    Render(#[from] render::RenderError),
+}
+
+/// Validate policy text and render its unit file for systemd `target`, with the built-in
+/// template and system call table. `name` is the path shown in diagnostics and in the
+/// unit's header. This is the whole pure pipeline in one call.
+pub fn render_policy_text(name: &str, text: &str, target: u32) -> Result<String, Error> {
+    let syscalls = data::syscalls::SyscallTable::built_in();
+    let cx = policy::Context {
+        syscalls: &|| &syscalls,
+        find_program: &|_| None,
+    };
+    let policy = policy::parse(Source::new(name, text), &cx)?;
+    let directives = directive::lower(&policy, target)?;
+    Ok(render::Templates::built_in()?.render_unit(name, &policy.unit_name(), &directives)?)
+}

@@ -1,0 +1,191 @@
+//! Escaping of directive values, following systemd's own parsers.
+//!
+//! A unit file is line based (systemd.syntax(7)): a value ends at the newline, a trailing
+//! backslash joins the next line, and `#`/`;` only start a comment at the beginning of a
+//! line. Inside a value each directive has its own parser, and sandgen escapes for that
+//! parser, never generically:
+//!
+//! * **Specifiers** (systemd.unit(5) "Specifiers"): in directives that expand them, `%`
+//!   introduces a specifier and `%%` is a literal `%`. Directives that do not expand them
+//!   (CPUQuota=50%) must keep a single `%`.
+//! * **Quoted words** (systemd.syntax(7) "Quoting"): list-valued directives split on
+//!   whitespace; a word in double quotes keeps its spaces, and inside the quotes `\\` and
+//!   `\"` stand for a backslash and a quote. Both forms mean the same whether the directive
+//!   also applies C escapes (`EXTRACT_CUNESCAPE`) or not, so they are the only escapes
+//!   sandgen ever writes.
+//! * **Command lines** (systemd.service(5) "Command lines"): words as above, plus `$` is
+//!   environment substitution (`$$` is a literal `$`), and a lone unquoted `;` separates
+//!   commands. sandgen quotes every argument, so `;`, a leading `-`/`@`/`+`/`!`, spaces and
+//!   quotes all reach the process as written.
+//!
+//! Control characters cannot be written safely into a line-based file at all (a newline
+//! would start a new directive), so every function refuses them; policy validation already
+//! rejects them with a located diagnostic, this is the last line of defence.
+
+use std::borrow::Cow;
+
+/// A value that cannot be written into a unit file without changing its meaning.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EscapeError {
+    /// A control character (newline, NUL, ...) in a value.
+    #[error("control character {0:?} cannot appear in a unit file value")]
+    ControlCharacter(char),
+    /// Leading or trailing white space, which systemd strips from unquoted values.
+    #[error("leading or trailing white space would be stripped by systemd")]
+    OuterWhitespace,
+    /// A trailing backslash, which systemd reads as a line continuation.
+    #[error("a trailing backslash would join the next line of the unit file")]
+    TrailingBackslash,
+    /// An empty word in a list, which systemd would read as "reset the list".
+    #[error("an empty word cannot be written")]
+    EmptyWord,
+}
+
+/// Refuse characters that no escape can carry through a unit file.
+pub fn check_control(s: &str) -> Result<(), EscapeError> {
+    match s.chars().find(|c| c.is_control()) {
+        Some(c) => Err(EscapeError::ControlCharacter(c)),
+        None => Ok(()),
+    }
+}
+
+/// Double every `%` so that systemd's specifier expansion yields `s` unchanged.
+pub fn specifiers(s: &str) -> Cow<'_, str> {
+    if s.contains('%') {
+        Cow::Owned(s.replace('%', "%%"))
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// A single free-text value (Description=, WorkingDirectory=): written unquoted, so it may
+/// not start or end with white space nor end in a backslash.
+pub fn text(s: &str, expands_specifiers: bool) -> Result<String, EscapeError> {
+    check_control(s)?;
+    if s.trim() != s {
+        return Err(EscapeError::OuterWhitespace);
+    }
+    if s.ends_with('\\') {
+        return Err(EscapeError::TrailingBackslash);
+    }
+    Ok(if expands_specifiers {
+        specifiers(s).into_owned()
+    } else {
+        s.to_owned()
+    })
+}
+
+/// Characters that make a word need quotes in a whitespace-separated list.
+fn needs_quotes(s: &str) -> bool {
+    s.is_empty()
+        || s.chars()
+            .any(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '\\'))
+}
+
+/// Wrap `s` in double quotes, escaping `\` and `"` (and `$`/`%` when asked).
+fn quote(s: &str, dollar: bool, percent: bool) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '$' if dollar => out.push_str("$$"),
+            '%' if percent => out.push_str("%%"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// One word of a whitespace-separated list (paths, unit names): bare when that is
+/// unambiguous, double-quoted otherwise.
+pub fn word(s: &str, expands_specifiers: bool) -> Result<String, EscapeError> {
+    check_control(s)?;
+    if s.is_empty() {
+        return Err(EscapeError::EmptyWord);
+    }
+    Ok(if needs_quotes(s) {
+        quote(s, false, expands_specifiers)
+    } else if expands_specifiers {
+        specifiers(s).into_owned()
+    } else {
+        s.to_owned()
+    })
+}
+
+/// A whole command line for `ExecStart=`: every argument double-quoted, `$` and `%` doubled.
+///
+/// Quoting every argument (not only those that need it) keeps a lone `;`, a leading
+/// `-`/`@`/`+`/`:`/`!` on argv\[0\], and an empty argument from being read as syntax.
+pub fn command_line(argv: &[String]) -> Result<String, EscapeError> {
+    let mut words = Vec::with_capacity(argv.len());
+    for arg in argv {
+        check_control(arg)?;
+        words.push(quote(arg, true, true));
+    }
+    Ok(words.join(" "))
+}
+
+/// One `Environment=` assignment `NAME=value`, quoted as a single word with specifiers
+/// doubled (systemd.exec(5): Environment= unquotes, applies C escapes and expands
+/// specifiers, but gives `$` no meaning).
+pub fn environment(name: &str, value: &str) -> Result<String, EscapeError> {
+    check_control(name)?;
+    check_control(value)?;
+    Ok(quote(&format!("{name}={value}"), false, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn command_line_quotes_and_doubles_per_systemd_service_5() {
+        assert_eq!(
+            command_line(&argv(&["/bin/echo", "$HOME", "${X}", "50%", ";", "a\\"])).unwrap(),
+            r#""/bin/echo" "$$HOME" "$${X}" "50%%" ";" "a\\""#
+        );
+        assert_eq!(
+            command_line(&argv(&["/bin/true", ""])).unwrap(),
+            r#""/bin/true" """#
+        );
+    }
+
+    #[test]
+    fn words_are_bare_when_safe_and_quoted_otherwise() {
+        assert_eq!(word("/var/lib/x", true).unwrap(), "/var/lib/x");
+        assert_eq!(word("/srv/my dir", false).unwrap(), "\"/srv/my dir\"");
+        assert_eq!(word("/a\"b", false).unwrap(), r#""/a\"b""#);
+        assert_eq!(word("/a%b", true).unwrap(), "/a%%b");
+        assert_eq!(word("/a%b", false).unwrap(), "/a%b");
+        assert_eq!(word("", false), Err(EscapeError::EmptyWord));
+    }
+
+    #[test]
+    fn text_refuses_what_systemd_would_change() {
+        assert_eq!(
+            text("CPU heater at 25%", true).unwrap(),
+            "CPU heater at 25%%"
+        );
+        assert_eq!(text(" x", true), Err(EscapeError::OuterWhitespace));
+        assert_eq!(text("x\\", true), Err(EscapeError::TrailingBackslash));
+        assert_eq!(
+            text("a\nExecStartPre=/bin/sh", true),
+            Err(EscapeError::ControlCharacter('\n'))
+        );
+    }
+
+    #[test]
+    fn environment_is_one_quoted_word() {
+        assert_eq!(
+            environment("GREETING", "hello \"world\" 100% $HOME").unwrap(),
+            r#""GREETING=hello \"world\" 100%% $HOME""#
+        );
+    }
+}
