@@ -181,7 +181,11 @@ fn load(path: &Path, host: &Host) -> Result<(Policy, Vec<directive::Directive>)>
 }
 
 /// Load every policy, reporting all invalid ones before failing.
-fn load_all(paths: &[PathBuf], host: &Host) -> Result<Vec<(Policy, Vec<directive::Directive>)>> {
+fn load_all(
+    paths: &[PathBuf],
+    host: &Host,
+    consequence: &str,
+) -> Result<Vec<(Policy, Vec<directive::Directive>)>> {
     let mut loaded = Vec::new();
     let mut failed = 0;
     for path in paths {
@@ -203,7 +207,7 @@ fn load_all(paths: &[PathBuf], host: &Host) -> Result<Vec<(Policy, Vec<directive
         } else {
             "policies are"
         };
-        return Err(anyhow!("{failed} {what} invalid; nothing was written"));
+        return Err(anyhow!("{failed} {what} invalid{consequence}"));
     }
     Ok(loaded)
 }
@@ -223,7 +227,7 @@ fn render(args: RenderArgs) -> Result<()> {
         None => Templates::built_in()?,
     };
     let mut units = Vec::new();
-    for (policy, directives) in load_all(&args.policies, &host)? {
+    for (policy, directives) in load_all(&args.policies, &host, "; nothing was written")? {
         let text = templates.render_unit(&policy.source.name, &policy.unit_name(), &directives)?;
         units.push((policy.unit_name(), text));
     }
@@ -256,7 +260,7 @@ fn render(args: RenderArgs) -> Result<()> {
 
 fn check(args: CheckArgs) -> Result<()> {
     let host = Host::new(&args.target);
-    let loaded = load_all(&args.policies, &host)?;
+    let loaded = load_all(&args.policies, &host, "")?;
     let syscalls = host
         .syscalls
         .get()

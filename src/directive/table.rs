@@ -110,6 +110,7 @@ pub static SPECS: &[Spec] = &[
     ),
     row("resources", "cpu_quota", "CPUQuota", Kind::Percent, 213, "CPU time quota as a percentage of one CPU, e.g. \"20%\" (may exceed 100%)."),
     row("resources", "allowed_cpus", "AllowedCPUs", Kind::CpuSet, 244, "CPUs the unit may run on (cpuset), e.g. \"0-1,3\"."),
+    row("resources", "cpu_affinity", "CPUAffinity", Kind::CpuSet, 1, "CPUs the processes may run on (sched_setaffinity), e.g. \"0\"; enforced on every cgroup layout."),
     row("resources", "io_weight", "IOWeight", Kind::Integer { min: 1, max: 10000 }, 230, "Block IO weight, 1..10000, default 100."),
     row("resources", "tasks_max", "TasksMax", Kind::TasksMax, 227, "Maximum number of tasks: a number, a percentage, or \"infinity\"."),
     // [capabilities]: capabilities(7).

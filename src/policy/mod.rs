@@ -79,11 +79,16 @@ pub fn parse(source: Source, cx: &Context<'_>) -> Result<Policy, Diagnostics> {
 
     let mut settings = Vec::new();
     let mut name = None;
+    let mut service_span = None;
+    let mut exec_written = false;
     for (table_key, table_node) in document.get_ref().iter() {
         let table_name = table_key.get_ref().as_ref();
         if !TABLES.contains(&table_name) {
             errors.push(unknown_table(&source, table_name, table_key.span()));
             continue;
+        }
+        if table_name == "service" {
+            service_span = Some(table_key.span());
         }
         let DeValue::Table(entries) = table_node.get_ref() else {
             errors.push(
@@ -108,6 +113,7 @@ pub fn parse(source: Source, cx: &Context<'_>) -> Result<Policy, Diagnostics> {
                 }
                 continue;
             }
+            exec_written |= table_name == "service" && key_name == "exec";
             let Some(spec) = table::find(table_name, key_name) else {
                 errors.push(unknown_key(&source, table_name, key_name, key.span()));
                 continue;
@@ -125,18 +131,14 @@ pub fn parse(source: Source, cx: &Context<'_>) -> Result<Policy, Diagnostics> {
         }
     }
 
-    let has_exec = settings
-        .iter()
-        .any(|s| s.spec.table == "service" && s.spec.key == "exec");
-    // A present but invalid `exec` has its own diagnostic already.
-    if !has_exec && !errors.iter().any(|d| d.message.contains("service.exec")) {
+    if !exec_written {
         errors.push(
             Diagnostic::new(
                 &source,
-                0..0,
+                service_span.unwrap_or(0..0),
                 "the policy has no `service.exec`: nothing to run",
             )
-            .with_help("add [service] with exec = [\"/path/to/program\", \"arg\", ...]"),
+            .with_help("add exec = [\"/path/to/program\", \"arg\", ...] under [service]"),
         );
     }
 

@@ -9,7 +9,10 @@ use std::ops::Range;
 use toml::de::DeValue;
 use toml::Spanned;
 
-use crate::data::{address_families, architectures, capabilities, errno, syscalls::SyscallTable};
+use crate::data::{
+    address_families, architectures, capabilities, errno,
+    syscalls::{GroupsSource, SyscallTable},
+};
 use crate::diagnostic::closest;
 use crate::directive::{Kind, Spec};
 
@@ -807,7 +810,15 @@ pub fn unit_stem(stem: &str, allow_instance: bool) -> Result<(), String> {
 
 fn command(spec: &Spec, node: &Node<'_>, cx: &Context<'_>) -> Result<Value, Problem> {
     if let Some(s) = node.get_ref().as_str() {
-        let split: Vec<String> = s.split_whitespace().map(|w| format!("{w:?}")).collect();
+        let mut split: Vec<String> = s.split_whitespace().map(|w| format!("{w:?}")).collect();
+        if let Some(found) = s
+            .split_whitespace()
+            .next()
+            .filter(|p| !p.starts_with('/'))
+            .and_then(cx.find_program)
+        {
+            split[0] = format!("{found:?}");
+        }
         return Err(Problem::new(
             node.span(),
             format!(
@@ -917,16 +928,26 @@ fn syscall(spec: &Spec, s: &str, span: Range<usize>, table: &SyscallTable) -> Re
     Err(Problem::new(
         span,
         format!(
-            "unknown {what} \"{}\" in `{}` (checked against the {})",
+            "unknown {what} \"{}\" in `{}` ({})",
             shown(s),
             spec.path(),
-            table.source()
+            checked_against(table)
         ),
     )
     .help(match table.closest(s) {
         Some(c) => format!("did you mean \"{c}\"?"),
         None => "`systemd-analyze syscall-filter` lists the groups and system calls".to_owned(),
     }))
+}
+
+/// Which list of system calls a name was checked against, for messages.
+pub fn checked_against(table: &SyscallTable) -> &'static str {
+    match table.source() {
+        GroupsSource::SystemdAnalyze => "checked with `systemd-analyze syscall-filter`",
+        GroupsSource::BuiltIn => {
+            "checked against sandgen's built-in table of systemd 252; systemd-analyze was not available"
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,181 @@
+//! The example policies: each renders identical to its golden unit in `units/`, and
+//! systemd's own verifier accepts every render without a single warning.
+//!
+//! To update the goldens after an intended change: `SANDGEN_BLESS=1 cargo test --test examples`,
+//! then review `git diff units/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SANDGEN: &str = env!("CARGO_BIN_EXE_sandgen");
+/// Goldens are rendered for Debian 12's systemd so that they do not depend on the host.
+const TARGET: &str = "252";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn policies() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root().join("policies"))
+        .expect("policies/ exists")
+        .map(|e| {
+            e.expect("readable dir entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|n| n.ends_with(".toml"))
+        .map(|n| n.trim_end_matches(".toml").to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn render(stem: &str) -> String {
+    let out = Command::new(SANDGEN)
+        .current_dir(root())
+        .args([
+            "render",
+            "--systemd-version",
+            TARGET,
+            &format!("policies/{stem}.toml"),
+        ])
+        .output()
+        .expect("sandgen runs");
+    assert!(
+        out.status.success(),
+        "render of {stem} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stderr.is_empty(), "render of {stem} printed to stderr");
+    String::from_utf8(out.stdout).expect("unit is UTF-8")
+}
+
+#[test]
+fn every_demo_of_the_seed_has_a_policy() {
+    let names = policies();
+    for demo in [
+        "heat",
+        "memhog",
+        "cpuset-heat-a",
+        "cpuset-heat-b",
+        "no-net-admin",
+        "busybox-container",
+    ] {
+        assert!(
+            names.iter().any(|n| n == demo),
+            "policies/{demo}.toml is missing"
+        );
+    }
+}
+
+#[test]
+fn renders_match_their_goldens() {
+    let bless = std::env::var_os("SANDGEN_BLESS").is_some();
+    let mut drifted = Vec::new();
+    for stem in policies() {
+        let text = render(&stem);
+        let golden = root().join("units").join(format!("{stem}.service"));
+        if bless {
+            std::fs::write(&golden, &text).expect("write golden");
+            continue;
+        }
+        let want = std::fs::read_to_string(&golden).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (run with SANDGEN_BLESS=1 to create it)",
+                golden.display()
+            )
+        });
+        if want != text {
+            drifted.push(format!(
+                "--- {}\n+++ render of policies/{stem}.toml\n{text}",
+                golden.display()
+            ));
+        }
+    }
+    assert!(
+        drifted.is_empty(),
+        "renders drifted from units/:\n{}",
+        drifted.join("\n")
+    );
+}
+
+#[test]
+fn goldens_have_no_orphans() {
+    let names = policies();
+    for entry in std::fs::read_dir(root().join("units")).expect("units/ exists") {
+        let name = entry
+            .expect("dir entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        let stem = name.trim_end_matches(".service");
+        assert!(
+            names.iter().any(|n| n == stem),
+            "units/{name} has no policy"
+        );
+    }
+}
+
+fn verify(unit: &Path) -> (bool, String) {
+    let out = Command::new("systemd-analyze")
+        .args(["verify", "--man=no", "--generators=no"])
+        .arg(unit)
+        .output()
+        .expect("systemd-analyze must be installed (Debian package systemd): scripts/test.sh installs it");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.success() && stderr.trim().is_empty(), stderr)
+}
+
+#[test]
+fn systemd_analyze_verify_accepts_every_render_without_warnings() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for stem in policies() {
+        let path = dir.path().join(format!("{stem}.service"));
+        std::fs::write(&path, render(&stem)).expect("write unit");
+        let (ok, stderr) = verify(&path);
+        assert!(
+            ok,
+            "systemd-analyze verify complained about {stem}:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn the_verifier_would_catch_a_bad_unit() {
+    // The check above is only worth something if verify reports problems on stderr.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bad.service");
+    std::fs::write(&path, "[Service]\nExecStart=/bin/true\nMemoryMax=lots\n").expect("write");
+    let (ok, stderr) = verify(&path);
+    assert!(!ok, "verify accepted MemoryMax=lots");
+    assert!(stderr.contains("memory limit 'lots'"), "{stderr}");
+}
+
+#[test]
+fn heat_has_the_sandbox_the_demo_promises() {
+    let unit = render("heat");
+    for line in [
+        "CPUWeight=25",
+        "MemoryMax=64M",
+        "CapabilityBoundingSet=",
+        "NoNewPrivileges=yes",
+        "PrivateTmp=yes",
+        "ProtectHome=yes",
+        "PrivateDevices=yes",
+        "ExecStart=\"/bin/dd\" \"if=/dev/zero\" \"of=/dev/null\"",
+    ] {
+        assert!(
+            unit.lines().any(|l| l == line),
+            "heat lacks {line}:\n{unit}"
+        );
+    }
+    assert!(
+        unit.lines().any(|l| l.starts_with("SystemCallFilter=@")),
+        "{unit}"
+    );
+    assert!(
+        unit.starts_with("# Generated by sandgen from policies/heat.toml"),
+        "{unit}"
+    );
+}
