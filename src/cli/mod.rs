@@ -16,7 +16,8 @@ use clap_complete::Shell;
 
 use crate::data::syscalls::SyscallTable;
 use crate::diagnostic::{Diagnostics, Source};
-use crate::directive;
+use crate::directive::{self, Kind};
+use crate::policy::value::checked_against;
 use crate::policy::{self, Context, Policy};
 use crate::render::Templates;
 use crate::systemd;
@@ -261,12 +262,15 @@ fn render(args: RenderArgs) -> Result<()> {
 fn check(args: CheckArgs) -> Result<()> {
     let host = Host::new(&args.target);
     let loaded = load_all(&args.policies, &host, "")?;
-    let syscalls = host
-        .syscalls
-        .get()
-        .map(|t| format!("; system calls checked against the {}", t.source()))
-        .unwrap_or_default();
     for (policy, directives) in loaded {
+        let uses_syscalls = policy
+            .settings
+            .iter()
+            .any(|s| s.spec.kind == Kind::Syscalls);
+        let syscalls = match host.syscalls.get() {
+            Some(table) if uses_syscalls => format!("; system calls {}", checked_against(table)),
+            _ => String::new(),
+        };
         println!(
             "{}: ok ({}, {} directives for systemd {}{syscalls})",
             policy.source.name,

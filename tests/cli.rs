@@ -1,0 +1,430 @@
+//! The command line as a user meets it: exit codes, exact error messages for every class
+//! of policy mistake, and the promise that nothing is written when anything is wrong.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const SANDGEN: &str = env!("CARGO_BIN_EXE_sandgen");
+
+fn sandgen(dir: &Path, args: &[&str]) -> Output {
+    Command::new(SANDGEN)
+        .current_dir(dir)
+        .args(args)
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
+        .output()
+        .expect("sandgen runs")
+}
+
+/// Render `text` as `bad.toml` and return stderr, asserting exit 1 and empty stdout.
+fn refused(text: &str) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("bad.toml"), text).expect("write policy");
+    let out = sandgen(
+        dir.path(),
+        &["render", "--systemd-version", "252", "bad.toml"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty(), "stdout must stay empty on error");
+    String::from_utf8(out.stderr).expect("utf-8")
+}
+
+const EXEC: &str = "[service]\nexec = [\"/bin/true\"]\n";
+
+fn with_exec(rest: &str) -> String {
+    format!("{EXEC}{rest}")
+}
+
+#[test]
+fn toml_syntax_error() {
+    assert_eq!(
+        refused("[service]\nexec = [\"/bin/true\"\n"),
+        "error: invalid TOML: unclosed array, expected `]`\n --> bad.toml:2:20\n  |\n2 | exec = [\"/bin/true\"\n  |                    ^\nerror: 1 policy is invalid; nothing was written\n"
+    );
+}
+
+#[test]
+fn unknown_table_suggests_the_nearest() {
+    assert_eq!(
+        refused(&with_exec("[resource]\nmemory_max = \"1G\"\n")),
+        "error: unknown table [resource]\n --> bad.toml:3:2\n  |\n3 | [resource]\n  |  ^^^^^^^^\n  = help: did you mean [resources]?\nerror: 1 policy is invalid; nothing was written\n"
+    );
+}
+
+#[test]
+fn unknown_key_suggests_the_nearest() {
+    assert_eq!(
+        refused(&with_exec("[resources]\nmemory_maximum = \"1G\"\n")),
+        "error: unknown key `memory_maximum` in [resources]\n --> bad.toml:4:1\n  |\n4 | memory_maximum = \"1G\"\n  | ^^^^^^^^^^^^^^\n  = help: did you mean `memory_max`?\nerror: 1 policy is invalid; nothing was written\n"
+    );
+}
+
+#[test]
+fn key_in_the_wrong_table_names_the_right_one() {
+    let err = refused(&with_exec("[filesystem]\nmemory_max = \"1G\"\n"));
+    assert!(
+        err.starts_with("error: unknown key `memory_max` in [filesystem]\n --> bad.toml:4:1\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("  = help: `memory_max` belongs in [resources]\n"),
+        "{err}"
+    );
+}
+
+#[test]
+fn wrong_type() {
+    assert_eq!(
+        refused(&with_exec("[filesystem]\nprivate_tmp = \"yes\"\n")),
+        "error: `filesystem.private_tmp` expects true or false, found a string\n --> bad.toml:4:15\n  |\n4 | private_tmp = \"yes\"\n  |               ^^^^^\n  = help: write private_tmp = true (a TOML boolean, without quotes)\nerror: 1 policy is invalid; nothing was written\n"
+    );
+}
+
+#[test]
+fn bad_size() {
+    assert_eq!(
+        refused(&with_exec("[resources]\nmemory_max = \"100MB\"\n")),
+        "error: invalid size \"100MB\" for `resources.memory_max`\n --> bad.toml:4:14\n  |\n4 | memory_max = \"100MB\"\n  |              ^^^^^^^\n  = help: did you mean \"100M\"? Sizes are bytes with an optional K, M, G, T suffix (base 1024)\nerror: 1 policy is invalid; nothing was written\n"
+    );
+}
+
+#[test]
+fn bad_cpu_list() {
+    assert_eq!(
+        refused(&with_exec("[resources]\nallowed_cpus = \"1-0\"\n")),
+        "error: invalid CPU list \"1-0\" for `resources.allowed_cpus`: the range \"1-0\" is reversed\n --> bad.toml:4:16\n  |\n4 | allowed_cpus = \"1-0\"\n  |                ^^^^^\n  = help: write CPU indexes and ranges separated by commas, such as \"0-1,3\"\nerror: 1 policy is invalid; nothing was written\n"
+    );
+}
+
+#[test]
+fn bad_quota() {
+    assert_eq!(
+        refused(&with_exec("[resources]\ncpu_quota = \"twenty\"\n")),
+        "error: invalid CPU quota \"twenty\" for `resources.cpu_quota`\n --> bad.toml:4:13\n  |\n4 | cpu_quota = \"twenty\"\n  |             ^^^^^^^^\n  = help: write a whole percentage of one CPU such as \"20%\" (\"200%\" is two CPUs)\nerror: 1 policy is invalid; nothing was written\n"
+    );
+}
+
+#[test]
+fn unnormalised_path() {
+    assert_eq!(
+        refused(&with_exec("[filesystem]\nread_only_paths = [\"/var/lib/../lib//x/\"]\n")),
+        "error: `filesystem.read_only_paths`: \"/var/lib/../lib//x/\" is not a normalised path\n --> bad.toml:4:20\n  |\n4 | read_only_paths = [\"/var/lib/../lib//x/\"]\n  |                    ^^^^^^^^^^^^^^^^^^^^^\n  = help: write \"/var/lib/x\"\nerror: 1 policy is invalid; nothing was written\n"
+    );
+}
+
+#[test]
+fn relative_path() {
+    assert_eq!(
+        refused(&with_exec("[filesystem]\nroot_directory = \"srv/box\"\n")),
+        "error: `filesystem.root_directory`: \"srv/box\" is not an absolute path\n --> bad.toml:4:18\n  |\n4 | root_directory = \"srv/box\"\n  |                  ^^^^^^^^^\n  = help: systemd needs absolute paths: did you mean \"/srv/box\"?\nerror: 1 policy is invalid; nothing was written\n"
+    );
+}
+
+#[test]
+fn bad_unit_name() {
+    assert_eq!(
+        refused(&with_exec("[install]\nafter = [\"network-online\"]\n")),
+        "error: `install.after`: \"network-online\" is not a valid unit name: it has no unit type suffix\n --> bad.toml:4:10\n  |\n4 | after = [\"network-online\"]\n  |          ^^^^^^^^^^^^^^^^\n  = help: did you mean \"network-online.target\"?\nerror: 1 policy is invalid; nothing was written\n"
+    );
+    let err = refused(&with_exec(
+        "[install]\nwants = [\"../etc/passwd.service\"]\n",
+    ));
+    assert!(err.starts_with("error: `install.wants`: \"../etc/passwd.service\" is not a valid unit name: the character \"/\" is not allowed"), "{err}");
+}
+
+#[test]
+fn bad_service_name() {
+    assert_eq!(
+        refused("[service]\nname = \"heat.service\"\nexec = [\"/bin/true\"]\n"),
+        "error: `service.name` is the name without \".service\", found \"heat.service\"\n --> bad.toml:2:8\n  |\n2 | name = \"heat.service\"\n  |        ^^^^^^^^^^^^^^\n  = help: write name = \"heat\"\nerror: 1 policy is invalid; nothing was written\n"
+    );
+    let err = refused(&format!("{EXEC}name = \"a/b\"\n"));
+    assert!(err.contains("\"a/b\" is not a valid unit name"), "{err}");
+}
+
+#[test]
+fn unknown_capability() {
+    assert_eq!(
+        refused(&with_exec("[capabilities]\nbounding = [\"net_admin\"]\n")),
+        "error: unknown capability \"net_admin\" in `capabilities.bounding`\n --> bad.toml:4:13\n  |\n4 | bounding = [\"net_admin\"]\n  |             ^^^^^^^^^^^\n  = help: did you mean \"CAP_NET_ADMIN\"?\nerror: 1 policy is invalid; nothing was written\n"
+    );
+}
+
+#[test]
+fn unknown_syscall_and_group() {
+    assert_eq!(
+        refused(&with_exec("[seccomp]\nallow = [\"@system-service\", \"opn\"]\n")),
+        "error: unknown system call \"opn\" in `seccomp.allow` (checked with `systemd-analyze syscall-filter`)\n --> bad.toml:4:29\n  |\n4 | allow = [\"@system-service\", \"opn\"]\n  |                             ^^^^^\n  = help: did you mean \"open\"?\nerror: 1 policy is invalid; nothing was written\n"
+    );
+    assert_eq!(
+        refused(&with_exec("[seccomp]\ndeny = [\"@sytem-service\"]\n")),
+        "error: unknown system call group \"@sytem-service\" in `seccomp.deny` (checked with `systemd-analyze syscall-filter`)\n --> bad.toml:4:9\n  |\n4 | deny = [\"@sytem-service\"]\n  |         ^^^^^^^^^^^^^^^^\n  = help: did you mean \"@system-service\"?\nerror: 1 policy is invalid; nothing was written\n"
+    );
+}
+
+#[test]
+fn empty_allow_list_is_refused_because_it_would_remove_the_filter() {
+    let err = refused(&with_exec("[seccomp]\nallow = []\n"));
+    assert!(
+        err.starts_with("error: `seccomp.allow` cannot be empty\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("= help: an empty SystemCallFilter= removes the filter altogether"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_errno() {
+    assert_eq!(
+        refused(&with_exec("[seccomp]\nerror_number = \"EPREM\"\n")),
+        "error: unknown errno name \"EPREM\" for `seccomp.error_number`\n --> bad.toml:4:16\n  |\n4 | error_number = \"EPREM\"\n  |                ^^^^^^^\n  = help: did you mean \"EPERM\"?\nerror: 1 policy is invalid; nothing was written\n"
+    );
+}
+
+#[test]
+fn unknown_address_family() {
+    assert_eq!(
+        refused(&with_exec("[network]\nrestrict_address_families = [\"inet\"]\n")),
+        "error: unknown address family \"inet\" in `network.restrict_address_families`\n --> bad.toml:4:30\n  |\n4 | restrict_address_families = [\"inet\"]\n  |                              ^^^^^^\n  = help: did you mean \"AF_INET\"?\nerror: 1 policy is invalid; nothing was written\n"
+    );
+}
+
+#[test]
+fn control_characters_are_refused_in_every_string() {
+    assert_eq!(
+        refused("[service]\nexec = [\"/bin/true\", \"a\\nExecStartPre=/bin/evil\"]\n"),
+        "error: control character `\\n` in a value: unit files are line based, so it cannot be written\n --> bad.toml:2:22\n  |\n2 | exec = [\"/bin/true\", \"a\\nExecStartPre=/bin/evil\"]\n  |                      ^^^^^^^^^^^^^^^^^^^^^^^^^^^\n  = help: remove it; sandgen refuses newlines, NUL and other control characters in every value\nerror: 1 policy is invalid; nothing was written\n"
+    );
+    for (table, entry) in [
+        ("service", "description = \"x\\u0000y\""),
+        ("service", "environment = { A = \"1\\r\\n[Service]\" }"),
+        ("filesystem", "read_only_paths = [\"/a\\tb\"]"),
+        ("install", "wanted_by = [\"multi-user.target\\n\"]"),
+    ] {
+        let text = if table == "service" {
+            format!("{EXEC}{entry}\n")
+        } else {
+            format!("{EXEC}[{table}]\n{entry}\n")
+        };
+        let err = refused(&text);
+        assert!(
+            err.starts_with("error: control character"),
+            "{entry}: {err}"
+        );
+    }
+}
+
+#[test]
+fn directive_newer_than_the_target_names_its_version() {
+    assert_eq!(
+        refused(&with_exec("[namespaces]\nprivate_pids = true\n")),
+        "error: `namespaces.private_pids` needs systemd 257 (PrivatePIDs= was added in version 257); the target systemd is 252\n --> bad.toml:4:1\n  |\n4 | private_pids = true\n  | ^^^^^^^^^^^^\n  = help: remove it, or target a newer systemd with --systemd-version\nerror: 1 policy is invalid; nothing was written\n"
+    );
+}
+
+#[test]
+fn exec_must_be_an_argv_array_with_an_absolute_program() {
+    assert_eq!(
+        refused("[service]\nexec = \"/bin/dd if=/dev/zero of=/dev/null\"\n"),
+        "error: `service.exec` must be an argv array, not a shell string\n --> bad.toml:2:8\n  |\n2 | exec = \"/bin/dd if=/dev/zero of=/dev/null\"\n  |        ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n  = help: write exec = [\"/bin/dd\", \"if=/dev/zero\", \"of=/dev/null\"]; to run a shell, make it explicit: [\"/bin/sh\", \"-c\", \"...\"]\nerror: 1 policy is invalid; nothing was written\n"
+    );
+    assert_eq!(
+        refused("[service]\nexec = [\"true\"]\n"),
+        "error: `service.exec`: the program \"true\" is not an absolute path\n --> bad.toml:2:9\n  |\n2 | exec = [\"true\"]\n  |         ^^^^^^\n  = help: did you mean \"/usr/bin/true\"? (found on PATH)\nerror: 1 policy is invalid; nothing was written\n"
+    );
+    assert_eq!(
+        refused("[service]\ndescription = \"nothing\"\n"),
+        "error: the policy has no `service.exec`: nothing to run\n --> bad.toml:1:2\n  |\n1 | [service]\n  |  ^^^^^^^\n  = help: add exec = [\"/path/to/program\", \"arg\", ...] under [service]\nerror: 1 policy is invalid; nothing was written\n"
+    );
+}
+
+#[test]
+fn every_error_in_a_file_is_reported_at_once() {
+    let err = refused(&with_exec(
+        "[resources]\nmemory_max = \"lots\"\ncpu_wieght = 5\n",
+    ));
+    assert!(err.contains("bad.toml:4:14"), "{err}");
+    assert!(err.contains("bad.toml:5:1"), "{err}");
+    assert!(err.contains("did you mean `cpu_weight`?"), "{err}");
+}
+
+#[test]
+fn nothing_is_written_when_a_policy_is_invalid() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::write(d.join("good.toml"), EXEC).expect("write");
+    std::fs::write(
+        d.join("bad.toml"),
+        with_exec("[resources]\nmemory_max = \"lots\"\n"),
+    )
+    .expect("write");
+
+    // -o onto an existing file: unchanged.
+    std::fs::write(d.join("existing.service"), "keep me\n").expect("write");
+    let out = sandgen(d, &["render", "bad.toml", "-o", "existing.service"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        std::fs::read_to_string(d.join("existing.service")).expect("read"),
+        "keep me\n"
+    );
+
+    // -o onto a new file: not created.
+    let out = sandgen(d, &["render", "bad.toml", "-o", "new.service"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!d.join("new.service").exists());
+
+    // --out-dir with one good and one bad policy: neither is written.
+    std::fs::create_dir(d.join("out")).expect("mkdir");
+    let out = sandgen(d, &["render", "--out-dir", "out", "good.toml", "bad.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        std::fs::read_dir(d.join("out")).expect("read_dir").count(),
+        0
+    );
+    // No temporary files are left behind either.
+    let names: Vec<_> = std::fs::read_dir(d)
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(names.len(), 4, "{names:?}");
+}
+
+#[test]
+fn render_writes_files_atomically_and_deterministically() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::write(d.join("a.toml"), EXEC).expect("write");
+    std::fs::write(
+        d.join("b.toml"),
+        "[service]\nname = \"bee\"\nexec = [\"/bin/true\"]\n",
+    )
+    .expect("write");
+    let out = sandgen(d, &["render", "--out-dir", "units", "a.toml", "b.toml"]);
+    assert!(!out.status.success(), "a missing --out-dir must fail");
+    std::fs::create_dir(d.join("units")).expect("mkdir");
+    let out = sandgen(d, &["render", "--out-dir", "units", "a.toml", "b.toml"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+    let a = std::fs::read_to_string(d.join("units/a.service")).expect("a.service");
+    assert!(d.join("units/bee.service").exists());
+    let stdout = sandgen(d, &["render", "a.toml"]).stdout;
+    assert_eq!(
+        String::from_utf8(stdout).expect("utf-8"),
+        a,
+        "stdout and --out-dir differ"
+    );
+    let out = sandgen(d, &["render", "a.toml", "-o", "units/a.service"]);
+    assert!(out.status.success());
+    assert_eq!(
+        std::fs::read_to_string(d.join("units/a.service")).expect("read"),
+        a
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("a.toml"), EXEC).expect("write");
+    std::fs::write(dir.path().join("b.toml"), EXEC).expect("write");
+    for args in [
+        vec!["render"],
+        vec!["render", "a.toml", "b.toml"],
+        vec!["frobnicate"],
+        vec!["render", "a.toml", "--systemd-version", "ten"],
+    ] {
+        let out = sandgen(dir.path(), &args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn missing_file_is_a_failure_naming_the_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = sandgen(dir.path(), &["check", "nope.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error: cannot read policy nope.toml: No such file or directory"),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_reports_what_it_checked() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = sandgen(
+        Path::new(root),
+        &[
+            "check",
+            "--systemd-version",
+            "252",
+            "policies/heat.toml",
+            "policies/memhog.toml",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    assert_eq!(
+        stdout,
+        "policies/heat.toml: ok (heat.service, 12 directives for systemd 252; system calls checked with `systemd-analyze syscall-filter`)\n\
+         policies/memhog.toml: ok (memhog.service, 8 directives for systemd 252)\n"
+    );
+}
+
+#[test]
+fn cpu_shares_and_memory_limit_follow_the_target_version() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = with_exec("[resources]\ncpu_shares = 512\nmemory_limit = \"1G\"\n");
+    std::fs::write(dir.path().join("legacy.toml"), text).expect("write");
+    let modern = String::from_utf8(
+        sandgen(
+            dir.path(),
+            &["render", "--systemd-version", "252", "legacy.toml"],
+        )
+        .stdout,
+    )
+    .expect("utf-8");
+    assert!(
+        modern.contains("\nCPUWeight=50\n") && modern.contains("\nMemoryMax=1G\n"),
+        "{modern}"
+    );
+    let old = String::from_utf8(
+        sandgen(
+            dir.path(),
+            &["render", "--systemd-version", "230", "legacy.toml"],
+        )
+        .stdout,
+    )
+    .expect("utf-8");
+    assert!(
+        old.contains("\nCPUShares=512\n") && old.contains("\nMemoryLimit=1G\n"),
+        "{old}"
+    );
+}
+
+#[test]
+fn completions_are_generated() {
+    let out = sandgen(Path::new("."), &["completions", "bash"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("sandgen"));
+}
