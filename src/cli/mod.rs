@@ -51,6 +51,8 @@ enum Command {
     Render(RenderArgs),
     /// Validate policies without rendering anything.
     Check(CheckArgs),
+    /// Print the policy reference (every table and key) as Markdown.
+    Reference,
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -113,6 +115,10 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Render(args) => render(args),
         Command::Check(args) => check(args),
+        Command::Reference => {
+            print!("{}", directive::table::reference_markdown());
+            Ok(())
+        }
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

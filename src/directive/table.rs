@@ -194,6 +194,39 @@ pub fn keys_of(table: &str) -> impl Iterator<Item = &'static str> + '_ {
         .map(|s| s.key)
 }
 
+/// The policy reference in Markdown, generated from [`SPECS`] (`sandgen reference`).
+pub fn reference_markdown() -> String {
+    let mut out = String::from(
+        "# Policy reference\n\n\
+         Generated from `src/directive/table.rs` by `sandgen reference`; do not edit.\n\n\
+         A policy is a TOML file with the tables below. Every key is optional except\n\
+         `service.exec`. `service.name` sets the unit name (default: the file name without\n\
+         `.toml`). \"Since\" is the systemd version that introduced the directive: sandgen\n\
+         refuses a key the target systemd lacks.\n",
+    );
+    for t in TABLES {
+        out.push_str(&format!("\n## [{t}]\n\n| key | directive | since | meaning |\n|---|---|---|---|\n"));
+        if *t == "service" {
+            out.push_str("| `name` | (unit name) | | The unit is NAME.service; default: the policy file's stem. |\n");
+        }
+        for s in SPECS.iter().filter(|s| s.table == *t) {
+            let directive = match s.emit {
+                super::Emit::Negated => format!("`{}=~`", s.directive),
+                _ => format!("`{}=`", s.directive),
+            };
+            out.push_str(&format!(
+                "| `{}` | {} [{}] | {} | {} |\n",
+                s.key,
+                directive,
+                s.section.name(),
+                s.since,
+                s.doc.replace('|', "\\|")
+            ));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
