@@ -182,7 +182,10 @@ fn heat_has_the_sandbox_the_demo_promises() {
 
 #[test]
 fn policy_reference_is_generated_from_the_directive_table() {
-    let out = Command::new(SANDGEN).arg("reference").output().expect("sandgen runs");
+    let out = Command::new(SANDGEN)
+        .arg("reference")
+        .output()
+        .expect("sandgen runs");
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).expect("utf-8");
     let path = root().join("docs/policy.md");
@@ -190,8 +193,20 @@ fn policy_reference_is_generated_from_the_directive_table() {
         std::fs::write(&path, &text).expect("write docs/policy.md");
     }
     let want = std::fs::read_to_string(&path).expect("docs/policy.md exists");
-    assert_eq!(want, text, "docs/policy.md is stale: run `sandgen reference > docs/policy.md`");
-    for key in ["memory_max", "bounding_drop", "private_tmp", "restrict_address_families", "wanted_by"] {
-        assert!(text.contains(&format!("| `{key}` |")), "{key} missing from the reference");
+    assert_eq!(
+        want, text,
+        "docs/policy.md is stale: run `sandgen reference > docs/policy.md`"
+    );
+    for key in [
+        "memory_max",
+        "bounding_drop",
+        "private_tmp",
+        "restrict_address_families",
+        "wanted_by",
+    ] {
+        assert!(
+            text.contains(&format!("| `{key}` |")),
+            "{key} missing from the reference"
+        );
     }
 }

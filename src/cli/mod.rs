@@ -4,11 +4,13 @@
 
 mod logging;
 mod output;
+mod service;
 
 use std::cell::OnceCell;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{anyhow, Context as _, Result};
 use clap::{CommandFactory, Parser, Subcommand};
@@ -21,10 +23,14 @@ use crate::policy::value::checked_against;
 use crate::policy::{self, Context, Policy};
 use crate::render::Templates;
 use crate::systemd;
+use crate::systemd::bus::JobVerb;
 
 const EXAMPLES: &str = "\
 Examples:
   sandgen render policies/heat.toml                 print the unit for a policy
+  sandgen start heat                                 install policies/heat.toml and start it
+  sandgen status heat                                its state, memory, tasks, cgroup
+  sandgen run policies/heat.toml                     the same sandbox as a transient unit
   sandgen render policies/heat.toml -o heat.service  write it (atomically)
   sandgen render --out-dir units/ policies/*.toml    render several policies
   sandgen check policies/*.toml                      validate only
@@ -40,6 +46,8 @@ pub struct Cli {
     /// Only errors.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     quiet: bool,
+    #[command(flatten)]
+    connection: service::Connection,
     #[command(subcommand)]
     command: Command,
 }
@@ -51,6 +59,74 @@ enum Command {
     Render(RenderArgs),
     /// Validate policies without rendering anything.
     Check(CheckArgs),
+    /// Render a policy and write its unit file (atomically), then reload systemd.
+    Install {
+        #[command(flatten)]
+        args: service::InstallArgs,
+        /// Do not reload systemd.
+        #[arg(long)]
+        no_reload: bool,
+    },
+    /// Install a policy's unit if it changed, start it, and report whether it runs.
+    Start {
+        #[command(flatten)]
+        args: service::InstallArgs,
+        #[command(flatten)]
+        wait: service::StartWait,
+    },
+    /// Stop a unit.
+    Stop {
+        /// The unit (NAME or NAME.service).
+        name: String,
+        #[command(flatten)]
+        wait: service::StartWait,
+    },
+    /// Restart a unit and report whether it runs.
+    Restart {
+        /// The unit (NAME or NAME.service).
+        name: String,
+        #[command(flatten)]
+        wait: service::StartWait,
+    },
+    /// Show a unit's state, main PID, memory, tasks, cgroup and unit file.
+    Status {
+        /// The unit (NAME or NAME.service).
+        name: String,
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop a unit and remove its unit file, if sandgen generated it.
+    Uninstall {
+        /// The unit (NAME or NAME.service).
+        name: String,
+        /// Directory of the unit file [default: /etc/systemd/system].
+        #[arg(long, value_name = "DIR")]
+        unit_dir: Option<PathBuf>,
+    },
+    /// Freeze all processes of a unit (cgroup freezer).
+    Freeze {
+        /// The unit (NAME or NAME.service).
+        name: String,
+    },
+    /// Thaw a frozen unit.
+    Thaw {
+        /// The unit (NAME or NAME.service).
+        name: String,
+    },
+    /// Run a policy as a transient unit: no file written, no reload.
+    Run {
+        /// The policy file.
+        #[arg(value_name = "POLICY.toml")]
+        policy: PathBuf,
+        /// Unit name [default: the policy's name].
+        #[arg(long, value_name = "NAME")]
+        unit: Option<String>,
+        #[command(flatten)]
+        target: TargetArgs,
+        #[command(flatten)]
+        wait: service::StartWait,
+    },
     /// Print the policy reference (every table and key) as Markdown.
     Reference,
     /// Print a shell completion script.
@@ -98,6 +174,7 @@ struct CheckArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.verbose, cli.quiet);
+    QUIET.store(cli.quiet, Ordering::Relaxed);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -111,10 +188,34 @@ pub fn main() -> ExitCode {
     }
 }
 
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// A short message to the user on stderr (what sandgen chose or did), unless `-q`.
+pub(crate) fn note(message: &str) {
+    if !QUIET.load(Ordering::Relaxed) {
+        eprintln!("sandgen: {message}");
+    }
+}
+
 fn run(cli: Cli) -> Result<()> {
+    let conn = &cli.connection;
     match cli.command {
         Command::Render(args) => render(args),
         Command::Check(args) => check(args),
+        Command::Install { args, no_reload } => service::install(conn, args, no_reload),
+        Command::Start { args, wait } => service::start(conn, args, wait),
+        Command::Stop { name, wait } => service::job(conn, JobVerb::Stop, &name, wait),
+        Command::Restart { name, wait } => service::job(conn, JobVerb::Restart, &name, wait),
+        Command::Status { name, json } => service::status(conn, &name, json),
+        Command::Uninstall { name, unit_dir } => service::uninstall(conn, &name, &unit_dir),
+        Command::Freeze { name } => service::freeze(conn, &name, true),
+        Command::Thaw { name } => service::freeze(conn, &name, false),
+        Command::Run {
+            policy,
+            unit,
+            target,
+            wait,
+        } => service::run(conn, &policy, unit, &target, wait),
         Command::Reference => {
             print!("{}", directive::table::reference_markdown());
             Ok(())
@@ -173,30 +274,47 @@ fn find_program(program: &str) -> Option<String> {
         .map(|p| p.display().to_string())
 }
 
-/// Read, validate and lower one policy.
-fn load(path: &Path, host: &Host) -> Result<(Policy, Vec<directive::Directive>)> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read policy {}", path.display()))?;
-    let syscalls = || host.syscalls();
-    let cx = Context {
-        syscalls: &syscalls,
-        find_program: &find_program,
-    };
-    let policy = policy::parse(Source::new(path.display().to_string(), text), &cx)?;
-    let directives = directive::lower(&policy, host.version)?;
-    Ok((policy, directives))
+/// A validated policy and its directives.
+pub(crate) struct Loaded {
+    policy: Policy,
+    directives: Vec<directive::Directive>,
+}
+
+/// A loaded policy and its unit file text.
+pub(crate) struct Rendered {
+    policy: Policy,
+    text: String,
+}
+
+impl Host {
+    /// Read, validate and lower one policy.
+    fn load(&self, path: &Path) -> Result<Loaded> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read policy {}", path.display()))?;
+        let syscalls = || self.syscalls();
+        let cx = Context {
+            syscalls: &syscalls,
+            find_program: &find_program,
+        };
+        let policy = policy::parse(Source::new(path.display().to_string(), text), &cx)?;
+        let directives = directive::lower(&policy, self.version)?;
+        Ok(Loaded { policy, directives })
+    }
+
+    /// Load one policy and render its unit.
+    fn render(&self, path: &Path, templates: &Templates) -> Result<Rendered> {
+        let Loaded { policy, directives } = self.load(path)?;
+        let text = templates.render_unit(&policy.source.name, &policy.unit_name(), &directives)?;
+        Ok(Rendered { policy, text })
+    }
 }
 
 /// Load every policy, reporting all invalid ones before failing.
-fn load_all(
-    paths: &[PathBuf],
-    host: &Host,
-    consequence: &str,
-) -> Result<Vec<(Policy, Vec<directive::Directive>)>> {
+fn load_all(paths: &[PathBuf], host: &Host, consequence: &str) -> Result<Vec<Loaded>> {
     let mut loaded = Vec::new();
     let mut failed = 0;
     for path in paths {
-        match load(path, host) {
+        match host.load(path) {
             Ok(l) => loaded.push(l),
             Err(e) => {
                 failed += 1;
@@ -234,7 +352,7 @@ fn render(args: RenderArgs) -> Result<()> {
         None => Templates::built_in()?,
     };
     let mut units = Vec::new();
-    for (policy, directives) in load_all(&args.policies, &host, "; nothing was written")? {
+    for Loaded { policy, directives } in load_all(&args.policies, &host, "; nothing was written")? {
         let text = templates.render_unit(&policy.source.name, &policy.unit_name(), &directives)?;
         units.push((policy.unit_name(), text));
     }
@@ -268,7 +386,7 @@ fn render(args: RenderArgs) -> Result<()> {
 fn check(args: CheckArgs) -> Result<()> {
     let host = Host::new(&args.target);
     let loaded = load_all(&args.policies, &host, "")?;
-    for (policy, directives) in loaded {
+    for Loaded { policy, directives } in loaded {
         let uses_syscalls = policy
             .settings
             .iter()

@@ -65,7 +65,7 @@ fn lower_one(setting: &Setting, target: u32) -> Result<Vec<Directive>, (String, 
         section: spec.section,
         key,
         value,
-        expands_specifiers: spec.kind.expands_specifiers(),
+        kind: spec.kind,
         origin: spec.path(),
     };
     let value = match (&setting.value, spec.emit) {

@@ -182,8 +182,9 @@ pub struct Directive {
     pub key: &'static str,
     /// The value.
     pub value: DirectiveValue,
-    /// Whether systemd expands `%` specifiers in this directive.
-    pub expands_specifiers: bool,
+    /// The kind of value of the policy key it came from: decides escaping and the D-Bus type.
+    #[serde(skip)]
+    pub kind: Kind,
     /// The policy key it came from (`resources.memory_max`), for reports.
     pub origin: String,
 }

@@ -205,7 +205,9 @@ pub fn reference_markdown() -> String {
          refuses a key the target systemd lacks.\n",
     );
     for t in TABLES {
-        out.push_str(&format!("\n## [{t}]\n\n| key | directive | since | meaning |\n|---|---|---|---|\n"));
+        out.push_str(&format!(
+            "\n## [{t}]\n\n| key | directive | since | meaning |\n|---|---|---|---|\n"
+        ));
         if *t == "service" {
             out.push_str("| `name` | (unit name) | | The unit is NAME.service; default: the policy file's stem. |\n");
         }

@@ -571,14 +571,53 @@ fn percentage(s: &str, max: Option<u64>) -> Result<(), ()> {
     Ok(())
 }
 
+/// A resource amount: an absolute number, a percentage, or no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Amount {
+    /// An absolute value (bytes, tasks).
+    Value(u64),
+    /// A percentage (of physical memory, of the system's task limit).
+    Percent(u32),
+    /// `infinity`.
+    Infinity,
+}
+
+/// The amount a validated size or task limit stands for.
+pub fn amount(s: &str) -> Option<Amount> {
+    if s == "infinity" {
+        return Some(Amount::Infinity);
+    }
+    if let Some(p) = s.strip_suffix('%') {
+        return percentage(s, Some(100))
+            .ok()
+            .and_then(|()| p.parse().ok())
+            .map(Amount::Percent);
+    }
+    let (number, factor) = match s.char_indices().last() {
+        Some((i, c)) if "KMGTPE".contains(c) => {
+            let power = "KMGTPE".find(c).unwrap_or(0) as u32 + 1;
+            (&s[..i], 1024u64.checked_pow(power)?)
+        }
+        _ => (s, 1),
+    };
+    if !decimal(number) {
+        return None;
+    }
+    let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
+    let whole: u64 = whole.parse().ok()?;
+    let mut bytes = whole.checked_mul(factor)?;
+    if !frac.is_empty() {
+        let digits = frac.len().min(9) as u32;
+        let frac: u64 = frac[..digits as usize].parse().ok()?;
+        bytes = bytes.checked_add(frac.checked_mul(factor)? / 10u64.pow(digits))?;
+    }
+    Some(Amount::Value(bytes))
+}
+
 /// A size as systemd.resource-control(5) reads it: bytes with an optional base-1024 suffix
 /// K, M, G, T, P or E, a percentage of physical memory, or `infinity`. The error is the help.
 fn size(s: &str) -> Result<(), String> {
-    if s == "infinity" || (s.ends_with('%') && percentage(s, Some(100)).is_ok()) {
-        return Ok(());
-    }
-    let number = s.strip_suffix(['K', 'M', 'G', 'T', 'P', 'E']).unwrap_or(s);
-    if decimal(number) {
+    if amount(s).is_some() {
         return Ok(());
     }
     let squeezed: String = s.chars().filter(|c| !c.is_whitespace()).collect();
@@ -587,10 +626,7 @@ fn size(s: &str) -> Result<(), String> {
         .map(|t| t.strip_suffix('i').unwrap_or(t))
         .unwrap_or(&squeezed)
         .to_ascii_uppercase();
-    let fixed = guess
-        .strip_suffix(['K', 'M', 'G', 'T', 'P', 'E'])
-        .unwrap_or(&guess);
-    if guess != s && decimal(fixed) {
+    if guess != s && amount(&guess).is_some() {
         return Err(format!("did you mean \"{guess}\"? Sizes are bytes with an optional K, M, G, T suffix (base 1024)"));
     }
     Err("write bytes with an optional K, M, G, T suffix (base 1024) such as \"512M\", a percentage of RAM such as \"10%\", or \"infinity\"".to_owned())
@@ -621,25 +657,57 @@ fn cpu_set(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A time span as systemd.time(7) reads it: numbers with units, or `infinity`.
-fn duration(s: &str) -> Result<(), String> {
-    const UNITS: &[&str] = &[
-        "usec", "us", "µs", "msec", "ms", "seconds", "second", "sec", "s", "minutes", "minute",
-        "min", "m", "hours", "hour", "hr", "h", "days", "day", "d", "weeks", "week", "w", "months",
-        "month", "M", "years", "year", "y",
-    ];
+/// Time span units of systemd.time(7) and their length in microseconds.
+const TIME_UNITS: &[(&str, u64)] = &[
+    ("usec", 1),
+    ("us", 1),
+    ("µs", 1),
+    ("msec", 1_000),
+    ("ms", 1_000),
+    ("seconds", 1_000_000),
+    ("second", 1_000_000),
+    ("sec", 1_000_000),
+    ("s", 1_000_000),
+    ("", 1_000_000),
+    ("minutes", 60_000_000),
+    ("minute", 60_000_000),
+    ("min", 60_000_000),
+    ("m", 60_000_000),
+    ("hours", 3_600_000_000),
+    ("hour", 3_600_000_000),
+    ("hr", 3_600_000_000),
+    ("h", 3_600_000_000),
+    ("days", 86_400_000_000),
+    ("day", 86_400_000_000),
+    ("d", 86_400_000_000),
+    ("weeks", 604_800_000_000),
+    ("week", 604_800_000_000),
+    ("w", 604_800_000_000),
+    ("months", 2_629_800_000_000),
+    ("month", 2_629_800_000_000),
+    ("M", 2_629_800_000_000),
+    ("years", 31_557_600_000_000),
+    ("year", 31_557_600_000_000),
+    ("y", 31_557_600_000_000),
+];
+
+/// A time span as systemd.time(7) reads it (numbers with units; a bare number is seconds),
+/// in microseconds; `infinity` is `u64::MAX`.
+pub fn duration_usec(s: &str) -> Result<u64, String> {
     if s == "infinity" {
-        return Ok(());
+        return Ok(u64::MAX);
     }
     let mut rest = s.trim_start();
     if rest.is_empty() {
         return Err("it is empty".to_owned());
     }
+    let mut total: u64 = 0;
     while !rest.is_empty() {
         let digits = rest
             .find(|c: char| !c.is_ascii_digit() && c != '.')
             .unwrap_or(rest.len());
-        if !decimal(&rest[..digits]) {
+        let number = &rest[..digits];
+        if !decimal(number) {
             return Err(format!("expected a number at \"{}\"", shown(rest)));
         }
         rest = rest[digits..].trim_start();
@@ -647,12 +715,20 @@ fn duration(s: &str) -> Result<(), String> {
             .find(|c: char| c.is_ascii_digit() || c.is_whitespace())
             .unwrap_or(rest.len());
         let unit = &rest[..unit_len];
-        if !unit.is_empty() && !UNITS.contains(&unit) {
+        let Some((_, usec)) = TIME_UNITS.iter().find(|(name, _)| *name == unit) else {
             return Err(format!("unknown unit \"{}\"", shown(unit)));
-        }
+        };
+        let value: f64 = number
+            .parse()
+            .map_err(|_| format!("\"{number}\" is not a number"))?;
+        total = total.saturating_add((value * *usec as f64) as u64);
         rest = rest[unit_len..].trim_start();
     }
-    Ok(())
+    Ok(total)
+}
+
+fn duration(s: &str) -> Result<(), String> {
+    duration_usec(s).map(|_| ())
 }
 
 /// The lexically normalised form of an absolute path: no `.`, `..`, empty components or
@@ -967,6 +1043,19 @@ mod tests {
             .starts_with("did you mean \"1G\"?"));
         assert!(size("lots").is_err());
         assert!(size("150%").is_err());
+    }
+
+    #[test]
+    fn amounts_are_computed_like_systemd() {
+        assert_eq!(amount("64M"), Some(Amount::Value(64 << 20)));
+        assert_eq!(amount("1.5G"), Some(Amount::Value(3 << 29)));
+        assert_eq!(amount("4096"), Some(Amount::Value(4096)));
+        assert_eq!(amount("20%"), Some(Amount::Percent(20)));
+        assert_eq!(amount("infinity"), Some(Amount::Infinity));
+        assert_eq!(amount("20E"), None);
+        assert_eq!(duration_usec("1h 30min"), Ok(5_400_000_000));
+        assert_eq!(duration_usec("90"), Ok(90_000_000));
+        assert_eq!(duration_usec("100ms"), Ok(100_000));
     }
 
     #[test]

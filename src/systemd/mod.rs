@@ -1,7 +1,13 @@
-//! The host's systemd: what version it is and which system call groups it knows.
+//! The host's systemd: what version it is, which system call groups it knows, and its
+//! D-Bus API ([`bus`]) for installing, starting and watching units.
 //!
 //! These functions run programs (`systemctl --version`, `systemd-analyze syscall-filter`)
 //! and so sit at the edge; they return plain facts for the pure core.
+
+pub mod bus;
+pub mod journal;
+pub mod properties;
+pub mod status;
 
 use std::process::Command;
 

@@ -25,7 +25,7 @@ pub fn is_generated(text: &str) -> bool {
 
 /// The text after `Key=` for one directive, escaped for that directive's parser.
 pub fn value_text(d: &Directive) -> Result<String, EscapeError> {
-    let spec = d.expands_specifiers;
+    let spec = d.kind.expands_specifiers();
     Ok(match &d.value {
         DirectiveValue::Bool(b) => if *b { "yes" } else { "no" }.to_owned(),
         DirectiveValue::Token(t) => {

@@ -1,0 +1,489 @@
+//! Commands that act on a running systemd: install, start, stop, restart, status,
+//! uninstall, freeze, thaw, run. They gather facts (files, D-Bus), decide with the pure
+//! core, and apply the result.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context as _, Result};
+use serde::Serialize;
+
+use super::output::write_atomically;
+use super::{note, Host, Rendered, TargetArgs};
+use crate::render::Templates;
+use crate::systemd::bus::{Bus, BusError, Client, JobOutcome, JobVerb, Systemd};
+use crate::systemd::properties::transient_properties;
+use crate::systemd::status::UnitStatus;
+use crate::systemd::{bus, journal};
+use crate::unit;
+
+/// Where systemd is and how to reach it: the global options of these commands.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Connection {
+    /// Talk to the user's service manager (session bus, ~/.config/systemd/user).
+    #[arg(long, global = true, conflicts_with = "bus")]
+    user: bool,
+    /// D-Bus address of the systemd to talk to [default: the system bus].
+    #[arg(long, global = true, value_name = "ADDRESS", env = "SANDGEN_BUS")]
+    bus: Option<String>,
+    /// Root directory of that systemd's file system (unit files, journal), e.g. /proc/PID/root of a container.
+    #[arg(long, global = true, value_name = "DIR", env = "SANDGEN_ROOT")]
+    root: Option<PathBuf>,
+    /// Seconds to wait for any answer or job from systemd.
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 30)]
+    timeout: u64,
+}
+
+impl Connection {
+    fn bus(&self) -> Bus {
+        match (&self.bus, self.user) {
+            (Some(a), _) => Bus::Address(a.clone()),
+            (None, true) => Bus::Session,
+            (None, false) => Bus::System,
+        }
+    }
+
+    fn connect(&self) -> Result<Client> {
+        Ok(Client::connect(
+            &self.bus(),
+            Duration::from_secs(self.timeout),
+        )?)
+    }
+
+    /// A path of the managed system, seen from here.
+    fn host_path(&self, path: &Path) -> PathBuf {
+        match &self.root {
+            Some(root) => root.join(path.strip_prefix("/").unwrap_or(path)),
+            None => path.to_path_buf(),
+        }
+    }
+
+    fn unit_dir(&self, explicit: &Option<PathBuf>) -> Result<PathBuf> {
+        if let Some(dir) = explicit {
+            return Ok(dir.clone());
+        }
+        if self.user {
+            let home = std::env::var_os("HOME")
+                .context("--user needs $HOME to find ~/.config/systemd/user")?;
+            return Ok(PathBuf::from(home).join(".config/systemd/user"));
+        }
+        Ok(self.host_path(Path::new("/etc/systemd/system")))
+    }
+}
+
+/// Options shared by the commands that write a unit file.
+#[derive(Debug, clap::Args)]
+pub struct InstallArgs {
+    /// A policy file, or a NAME looked up as ./NAME.toml, ./policies/NAME.toml, /etc/sandgen/policies/NAME.toml.
+    #[arg(value_name = "POLICY.toml|NAME")]
+    policy: String,
+    /// Overwrite a unit file that sandgen did not generate.
+    #[arg(long)]
+    force: bool,
+    /// Directory for the unit file [default: /etc/systemd/system, or ~/.config/systemd/user with --user].
+    #[arg(long, value_name = "DIR")]
+    unit_dir: Option<PathBuf>,
+    /// Use DIR/service.hbs instead of the built-in template.
+    #[arg(long, value_name = "DIR")]
+    templates: Option<PathBuf>,
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+/// How long to wait after a start for a service that fails at once.
+#[derive(Debug, clap::Args)]
+pub struct StartWait {
+    /// Return once the job is queued, without waiting for it.
+    #[arg(long)]
+    no_block: bool,
+    /// Seconds to keep watching a started service, so that one that fails at once is reported.
+    #[arg(long, value_name = "SECS", default_value_t = 0.25)]
+    settle: f64,
+}
+
+/// What the user named: a policy file, or a unit that is only installed.
+enum Named {
+    Policy(PathBuf),
+    Unit(String),
+}
+
+/// Resolve `POLICY.toml|NAME`. A name is looked for as a policy in the usual places, in
+/// order; when none exists it names an installed unit.
+fn resolve(arg: &str) -> Result<Named> {
+    if arg.ends_with(".toml") || arg.contains('/') {
+        let path = PathBuf::from(arg);
+        if !path.is_file() {
+            bail!("policy {arg} does not exist");
+        }
+        return Ok(Named::Policy(path));
+    }
+    let stem = arg.strip_suffix(".service").unwrap_or(arg);
+    for dir in [".", "./policies", "/etc/sandgen/policies"] {
+        let candidate = Path::new(dir).join(format!("{stem}.toml"));
+        if candidate.is_file() {
+            note(&format!("using policy {}", candidate.display()));
+            return Ok(Named::Policy(candidate));
+        }
+    }
+    Ok(Named::Unit(format!("{stem}.service")))
+}
+
+/// The unit name for commands that take `NAME` (or `NAME.service`, or a policy path).
+fn unit_name(arg: &str, host: Option<&Host>) -> Result<String> {
+    if arg.ends_with(".toml") && Path::new(arg).is_file() {
+        if let Some(host) = host {
+            return Ok(host.load(Path::new(arg))?.policy.unit_name());
+        }
+    }
+    let stem = arg.strip_suffix(".service").unwrap_or(arg);
+    crate::policy::value::unit_stem(stem, true)
+        .map_err(|m| anyhow::anyhow!("\"{arg}\" is not a unit name: {m}"))?;
+    Ok(format!("{stem}.service"))
+}
+
+/// What installing a unit file did.
+#[derive(Debug, PartialEq, Eq)]
+enum FileChange {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+/// Write `text` to `path` unless it is already there. Refuses to replace a file sandgen
+/// did not generate unless `force`.
+fn install_file(path: &Path, text: &str, force: bool) -> Result<FileChange> {
+    let change = match std::fs::read_to_string(path) {
+        Ok(old) if old == text => return Ok(FileChange::Unchanged),
+        Ok(old) if !unit::is_generated(&old) && !force => bail!(
+            "refusing to overwrite {}: it was not generated by sandgen (--force replaces it)",
+            path.display()
+        ),
+        Ok(_) => FileChange::Updated,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileChange::Created,
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    write_atomically(path, text.as_bytes())?;
+    Ok(change)
+}
+
+fn render(host: &Host, args: &InstallArgs, path: &Path) -> Result<Rendered> {
+    let templates = match &args.templates {
+        Some(dir) => Templates::from_dir(dir)?,
+        None => Templates::built_in()?,
+    };
+    host.render(path, &templates)
+}
+
+/// Install the unit of a policy; returns the unit name and whether systemd must reload.
+fn install_policy(conn: &Connection, args: &InstallArgs, path: &Path) -> Result<(String, bool)> {
+    let host = Host::new(&args.target);
+    let rendered = render(&host, args, path)?;
+    let unit = rendered.policy.unit_name();
+    let file = conn.unit_dir(&args.unit_dir)?.join(&unit);
+    let change = install_file(&file, &rendered.text, args.force)?;
+    match change {
+        FileChange::Unchanged => note(&format!("{} is up to date", file.display())),
+        FileChange::Created => note(&format!("installed {}", file.display())),
+        FileChange::Updated => note(&format!("updated {}", file.display())),
+    }
+    Ok((unit, change != FileChange::Unchanged))
+}
+
+/// `sandgen install`.
+pub fn install(conn: &Connection, args: InstallArgs, no_reload: bool) -> Result<()> {
+    let Named::Policy(path) = resolve(&args.policy)? else {
+        bail!(
+            "no policy named {} (looked in ., ./policies and /etc/sandgen/policies)",
+            args.policy
+        );
+    };
+    let (_, changed) = install_policy(conn, &args, &path)?;
+    if changed && !no_reload {
+        conn.connect()?.reload()?;
+    }
+    Ok(())
+}
+
+/// `sandgen start`.
+pub fn start(conn: &Connection, args: InstallArgs, wait: StartWait) -> Result<()> {
+    let (unit, changed) = match resolve(&args.policy)? {
+        Named::Policy(path) => install_policy(conn, &args, &path)?,
+        Named::Unit(unit) => (unit, false),
+    };
+    let client = conn.connect()?;
+    if changed || client.status(&unit)?.need_daemon_reload {
+        client.reload()?;
+    } else {
+        log::info!("{unit}: unit file unchanged, no reload needed");
+    }
+    let outcome = client.job(JobVerb::Start, &unit, !wait.no_block)?;
+    report_start(conn, &client, &unit, outcome, &wait)
+}
+
+/// Wait for a started unit to settle and report it; an error when it did not start.
+fn report_start(
+    conn: &Connection,
+    client: &dyn Systemd,
+    unit: &str,
+    outcome: JobOutcome,
+    wait: &StartWait,
+) -> Result<()> {
+    let job_result = match outcome {
+        JobOutcome::Queued => {
+            println!("{unit}: start queued");
+            return Ok(());
+        }
+        JobOutcome::Finished(r) => r,
+    };
+    let status = bus::settle(client, unit, Duration::from_secs_f64(wait.settle.max(0.0)))?;
+    if job_result == "done" && status.is_ok() {
+        println!("{unit}: {}", status.summary());
+        return Ok(());
+    }
+    if job_result == "done" && status.load_state == "not-found" {
+        // A transient unit that finished successfully is unloaded at once (CollectMode=inactive):
+        // a failed one stays loaded in the failed state.
+        println!("{unit}: ran to completion");
+        return Ok(());
+    }
+    let mut message = format!("{unit} failed to start: {}", status.failure(&job_result));
+    let lines = journal::tail(conn.root.as_deref(), unit, 10);
+    if !lines.is_empty() {
+        message.push_str("\nlast journal lines:\n");
+        message.push_str(&lines.join("\n"));
+    }
+    bail!(message)
+}
+
+/// `sandgen stop` / `sandgen restart`.
+pub fn job(conn: &Connection, verb: JobVerb, name: &str, wait: StartWait) -> Result<()> {
+    let unit = unit_name(name, None)?;
+    let client = conn.connect()?;
+    let outcome = client.job(verb, &unit, !wait.no_block)?;
+    match verb {
+        JobVerb::Stop => {
+            match outcome {
+                JobOutcome::Queued => println!("{unit}: stop queued"),
+                JobOutcome::Finished(r) if r == "done" => println!("{unit}: stopped"),
+                JobOutcome::Finished(r) => bail!("stopping {unit} ended with job result \"{r}\""),
+            }
+            Ok(())
+        }
+        _ => report_start(conn, &client, &unit, outcome, &wait),
+    }
+}
+
+/// `sandgen status --json` output.
+#[derive(Debug, Serialize)]
+struct StatusView {
+    #[serde(flatten)]
+    status: UnitStatus,
+    since: Option<String>,
+    generated_by_sandgen: bool,
+}
+
+/// `sandgen status`.
+pub fn status(conn: &Connection, name: &str, json: bool) -> Result<()> {
+    let unit = unit_name(name, None)?;
+    let status = conn.connect()?.status(&unit)?;
+    if status.load_state == "not-found" {
+        bail!("{unit}: no such unit (sandgen start POLICY installs and starts one)");
+    }
+    let generated = !status.fragment_path.is_empty()
+        && std::fs::read_to_string(conn.host_path(Path::new(&status.fragment_path)))
+            .map(|t| unit::is_generated(&t))
+            .unwrap_or(false);
+    let since = (status.active_enter_timestamp != 0).then(|| utc(status.active_enter_timestamp));
+    if json {
+        let view = StatusView {
+            status,
+            since,
+            generated_by_sandgen: generated,
+        };
+        println!("{}", serde_json::to_string_pretty(&view)?);
+        return Ok(());
+    }
+    println!("{unit}: {}", status.summary());
+    let row = |k: &str, v: String| println!("  {k:<10} {v}");
+    row(
+        "loaded",
+        format!(
+            "{} ({})",
+            status.load_state,
+            if status.fragment_path.is_empty() {
+                "transient or generated"
+            } else {
+                &status.fragment_path
+            }
+        ),
+    );
+    row(
+        "sandgen",
+        if generated {
+            "generated by sandgen".into()
+        } else {
+            "not generated by sandgen".into()
+        },
+    );
+    if let Some(since) = since {
+        row("since", since);
+    }
+    if let Some(m) = status.memory_current {
+        row("memory", format!("{:.1}M", m as f64 / 1048576.0));
+    }
+    if let Some(t) = status.tasks_current {
+        row("tasks", t.to_string());
+    }
+    if !status.control_group.is_empty() {
+        row("cgroup", status.control_group.clone());
+    }
+    if let Some(exit) = status.main_exit().filter(|_| status.main_pid == 0) {
+        row(
+            "last run",
+            format!("main process {exit}, result {}", status.result),
+        );
+    }
+    if status.freezer_state == "frozen" {
+        row("freezer", "frozen".into());
+    }
+    Ok(())
+}
+
+/// `sandgen uninstall`: stop, remove the file if sandgen generated it, reload.
+pub fn uninstall(conn: &Connection, name: &str, unit_dir: &Option<PathBuf>) -> Result<()> {
+    let unit = unit_name(name, None)?;
+    let file = conn.unit_dir(unit_dir)?.join(&unit);
+    let text = std::fs::read_to_string(&file)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    if !unit::is_generated(&text) {
+        bail!(
+            "refusing to remove {}: it was not generated by sandgen",
+            file.display()
+        );
+    }
+    let client = conn.connect()?;
+    if client.status(&unit)?.active_state != "inactive" {
+        client.job(JobVerb::Stop, &unit, true)?;
+    }
+    std::fs::remove_file(&file).with_context(|| format!("cannot remove {}", file.display()))?;
+    client.reload()?;
+    client.reset_failed(&unit)?;
+    println!("{unit}: stopped and removed {}", file.display());
+    Ok(())
+}
+
+/// `sandgen freeze` / `sandgen thaw`.
+pub fn freeze(conn: &Connection, name: &str, freeze: bool) -> Result<()> {
+    let unit = unit_name(name, None)?;
+    let client = conn.connect()?;
+    client.freeze(&unit, freeze)?;
+    let status = client.status(&unit)?;
+    println!(
+        "{unit}: {}",
+        if status.freezer_state.is_empty() {
+            if freeze { "frozen" } else { "running" }.to_owned()
+        } else {
+            status.freezer_state
+        }
+    );
+    Ok(())
+}
+
+/// `sandgen run`: the policy as a transient unit, no file written.
+pub fn run(
+    conn: &Connection,
+    policy: &Path,
+    unit: Option<String>,
+    target: &TargetArgs,
+    wait: StartWait,
+) -> Result<()> {
+    let host = Host::new(target);
+    let loaded = host.load(policy)?;
+    let unit = match unit {
+        Some(u) => unit_name(&u, None)?,
+        None => loaded.policy.unit_name(),
+    };
+    let (properties, skipped) = transient_properties(&loaded.directives);
+    for s in &skipped {
+        note(&format!("not applied to the transient unit: {s}"));
+    }
+    let client = conn.connect()?;
+    client.reset_failed(&unit)?;
+    let outcome = client
+        .start_transient(&unit, &properties, !wait.no_block)
+        .map_err(|e| match e {
+            BusError::Call { action, message } if message.contains("nknown") || message.contains("Cannot set property") => {
+                anyhow::anyhow!("{action}: {message}\nthis systemd has no transient property for one of the policy's directives; install the unit instead (sandgen start)")
+            }
+            other => other.into(),
+        })?;
+    report_start(conn, &client, &unit, outcome, &wait)
+}
+
+/// `YYYY-MM-DD HH:MM:SS UTC` for µs since the epoch (civil-from-days, proleptic Gregorian).
+fn utc(usec: u64) -> String {
+    let secs = usec / 1_000_000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_formats_known_instants() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(1_796_000_000_000_000), "2026-11-30 01:33:20 UTC");
+        assert_eq!(utc(951_782_400_000_000), "2000-02-29 00:00:00 UTC");
+    }
+
+    #[test]
+    fn install_refuses_foreign_files_and_skips_identical_ones() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("x.service");
+        let text = format!(
+            "{}\n[Service]\nExecStart=/bin/true\n",
+            unit::header("x.toml")
+        );
+        assert_eq!(
+            install_file(&path, &text, false).expect("create"),
+            FileChange::Created
+        );
+        assert_eq!(
+            install_file(&path, &text, false).expect("same"),
+            FileChange::Unchanged
+        );
+        std::fs::write(&path, "[Service]\nExecStart=/bin/false\n").expect("write");
+        let err = install_file(&path, &text, false).expect_err("foreign");
+        assert!(
+            err.to_string().starts_with("refusing to overwrite"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            "[Service]\nExecStart=/bin/false\n"
+        );
+        assert_eq!(
+            install_file(&path, &text, true).expect("force"),
+            FileChange::Updated
+        );
+    }
+}

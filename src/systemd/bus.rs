@@ -1,0 +1,530 @@
+//! systemd's D-Bus API (org.freedesktop.systemd1(5)), behind the [`Systemd`] seam.
+//!
+//! Every call has a time-out. A start follows the protocol systemctl uses: subscribe to
+//! `JobRemoved` before `StartUnit`, then wait for the signal naming the returned job, since
+//! the method returns as soon as the job is queued.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
+use std::time::{Duration, Instant};
+
+use futures_util::future::{select, Either};
+use futures_util::StreamExt;
+use zbus::proxy::CacheProperties;
+use zbus::{proxy, Connection};
+use zbus::{OwnedObjectPath, Variant as Value};
+
+use super::properties::Property;
+use super::status::{counter, UnitStatus};
+
+#[proxy(
+    interface = "org.freedesktop.systemd1.Manager",
+    default_service = "org.freedesktop.systemd1",
+    default_path = "/org/freedesktop/systemd1"
+)]
+trait Manager {
+    fn subscribe(&self) -> zbus::Result<()>;
+    fn reload(&self) -> zbus::Result<()>;
+    fn load_unit(&self, name: &str) -> zbus::Result<OwnedObjectPath>;
+    fn start_unit(&self, name: &str, mode: &str) -> zbus::Result<OwnedObjectPath>;
+    fn stop_unit(&self, name: &str, mode: &str) -> zbus::Result<OwnedObjectPath>;
+    fn restart_unit(&self, name: &str, mode: &str) -> zbus::Result<OwnedObjectPath>;
+    fn reset_failed_unit(&self, name: &str) -> zbus::Result<()>;
+    fn freeze_unit(&self, name: &str) -> zbus::Result<()>;
+    fn thaw_unit(&self, name: &str) -> zbus::Result<()>;
+    #[allow(clippy::type_complexity)]
+    fn start_transient_unit(
+        &self,
+        name: &str,
+        mode: &str,
+        properties: &[(&str, &Value<'_>)],
+        aux: &[(&str, &[(&str, &Value<'_>)])],
+    ) -> zbus::Result<OwnedObjectPath>;
+    #[zbus(property)]
+    fn version(&self) -> zbus::Result<String>;
+    #[zbus(signal)]
+    fn job_removed(
+        &self,
+        id: u32,
+        job: OwnedObjectPath,
+        unit: String,
+        result: String,
+    ) -> zbus::Result<()>;
+}
+
+#[proxy(
+    interface = "org.freedesktop.systemd1.Unit",
+    default_service = "org.freedesktop.systemd1"
+)]
+trait Unit {
+    #[zbus(property)]
+    fn load_state(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn active_state(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn sub_state(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn fragment_path(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn need_daemon_reload(&self) -> zbus::Result<bool>;
+    #[zbus(property)]
+    fn active_enter_timestamp(&self) -> zbus::Result<u64>;
+    #[zbus(property)]
+    fn freezer_state(&self) -> zbus::Result<String>;
+}
+
+#[proxy(
+    interface = "org.freedesktop.systemd1.Service",
+    default_service = "org.freedesktop.systemd1"
+)]
+trait Service {
+    #[zbus(property, name = "MainPID")]
+    fn main_pid(&self) -> zbus::Result<u32>;
+    #[zbus(property)]
+    fn result(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn exec_main_code(&self) -> zbus::Result<i32>;
+    #[zbus(property)]
+    fn exec_main_status(&self) -> zbus::Result<i32>;
+    #[zbus(property)]
+    fn memory_current(&self) -> zbus::Result<u64>;
+    #[zbus(property)]
+    fn tasks_current(&self) -> zbus::Result<u64>;
+    #[zbus(property)]
+    fn control_group(&self) -> zbus::Result<String>;
+}
+
+/// Which bus to talk to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bus {
+    /// The system bus (the system manager).
+    System,
+    /// The session bus (the user's manager).
+    Session,
+    /// Any D-Bus address (`unix:path=...`).
+    Address(String),
+}
+
+impl std::fmt::Display for Bus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Bus::System => f.write_str("the system bus"),
+            Bus::Session => f.write_str("the session bus"),
+            Bus::Address(a) => write!(f, "the bus at {a}"),
+        }
+    }
+}
+
+/// A D-Bus failure, in words that say what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// No connection could be made.
+    #[error("cannot connect to {bus}: {message}; is systemd running? (--bus ADDRESS or SANDGEN_BUS selects another bus)")]
+    Connect {
+        /// The bus.
+        bus: Bus,
+        /// What went wrong.
+        message: String,
+    },
+    /// systemd cannot do this on this system.
+    #[error("{action}: {message}")]
+    NotSupported {
+        /// What was attempted.
+        action: String,
+        /// systemd's message, and why.
+        message: String,
+    },
+    /// systemd (or polkit) refused the call.
+    #[error("{action}: access denied ({message}); run as root, or allow it with polkit")]
+    AccessDenied {
+        /// What was attempted.
+        action: String,
+        /// systemd's message.
+        message: String,
+    },
+    /// systemd does not know the unit.
+    #[error("{unit}: no such unit ({message})")]
+    NoSuchUnit {
+        /// The unit.
+        unit: String,
+        /// systemd's message.
+        message: String,
+    },
+    /// The bus or systemd did not answer in time.
+    #[error("{action}: no answer from systemd within {seconds} s")]
+    Timeout {
+        /// What was attempted.
+        action: String,
+        /// The time-out.
+        seconds: u64,
+    },
+    /// Any other failure of a call.
+    #[error("{action}: {message}")]
+    Call {
+        /// What was attempted.
+        action: String,
+        /// What systemd or the bus said.
+        message: String,
+    },
+}
+
+fn classify(action: &str, unit: &str, e: zbus::Error, timeout: Duration) -> BusError {
+    if let zbus::Error::MethodError(name, msg, _) = &e {
+        let message = msg.clone().unwrap_or_default();
+        match name.as_str() {
+            "org.freedesktop.DBus.Error.AccessDenied"
+            | "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired" => {
+                return BusError::AccessDenied {
+                    action: action.to_owned(),
+                    message,
+                }
+            }
+            "org.freedesktop.DBus.Error.NotSupported" => {
+                return BusError::NotSupported {
+                    action: action.to_owned(),
+                    message,
+                }
+            }
+            "org.freedesktop.systemd1.NoSuchUnit" | "org.freedesktop.systemd1.LoadFailed" => {
+                return BusError::NoSuchUnit {
+                    unit: unit.to_owned(),
+                    message,
+                }
+            }
+            _ => {
+                return BusError::Call {
+                    action: action.to_owned(),
+                    message: format!("{message} ({name})"),
+                }
+            }
+        }
+    }
+    if let zbus::Error::InputOutput(io) = &e {
+        if io.kind() == std::io::ErrorKind::TimedOut {
+            return BusError::Timeout {
+                action: action.to_owned(),
+                seconds: timeout.as_secs(),
+            };
+        }
+    }
+    BusError::Call {
+        action: action.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+/// How a job ended (`JobRemoved`'s result: `done`, `failed`, `canceled`, `timeout`,
+/// `dependency`, `skipped`), or that sandgen stopped waiting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// The job finished with this result.
+    Finished(String),
+    /// The job was queued and not waited for (`--no-block`).
+    Queued,
+}
+
+/// What sandgen asks of systemd. The CLI talks to this trait, so error paths can be
+/// tested with a fake; the behaviour that matters is tested against a real systemd.
+pub trait Systemd {
+    /// systemd's version string.
+    fn version(&self) -> Result<String, BusError>;
+    /// Reload unit files (`daemon-reload`); returns when systemd has finished.
+    fn reload(&self) -> Result<(), BusError>;
+    /// The unit's state (loading it if needed, so an unknown unit reads as `not-found`).
+    fn status(&self, unit: &str) -> Result<UnitStatus, BusError>;
+    /// Run a job (`start`, `stop`, `restart`) and wait for it unless `block` is false.
+    fn job(&self, verb: JobVerb, unit: &str, block: bool) -> Result<JobOutcome, BusError>;
+    /// Start a transient unit with these properties and wait for its start job.
+    fn start_transient(
+        &self,
+        unit: &str,
+        properties: &[Property],
+        block: bool,
+    ) -> Result<JobOutcome, BusError>;
+    /// Forget a failed state (`reset-failed`); no error if there is none.
+    fn reset_failed(&self, unit: &str) -> Result<(), BusError>;
+    /// Freeze (`true`) or thaw the unit's processes (cgroup freezer).
+    fn freeze(&self, unit: &str, freeze: bool) -> Result<(), BusError>;
+}
+
+/// The jobs sandgen runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobVerb {
+    /// `StartUnit`.
+    Start,
+    /// `StopUnit`.
+    Stop,
+    /// `RestartUnit`.
+    Restart,
+}
+
+/// A connection to a systemd instance over D-Bus.
+pub struct Client {
+    connection: Connection,
+    timeout: Duration,
+}
+
+/// A future that is ready after `duration`, timed by a helper thread (zbus's runtime is
+/// driven by `block_on` and has no timer of its own that sandgen can use).
+fn sleep(duration: Duration) -> impl Future<Output = ()> {
+    let state: Arc<Mutex<(bool, Option<Waker>)>> = Arc::new(Mutex::new((false, None)));
+    let timer = Arc::clone(&state);
+    std::thread::spawn(move || {
+        std::thread::sleep(duration);
+        if let Ok(mut s) = timer.lock() {
+            s.0 = true;
+            if let Some(w) = s.1.take() {
+                w.wake();
+            }
+        }
+    });
+    std::future::poll_fn(move |cx| match state.lock() {
+        Ok(s) if s.0 => Poll::Ready(()),
+        Ok(mut s) => {
+            s.1 = Some(cx.waker().clone());
+            Poll::Pending
+        }
+        Err(_) => Poll::Ready(()),
+    })
+}
+
+impl Client {
+    /// Connect to `bus`; every call then times out after `timeout`.
+    pub fn connect(bus: &Bus, timeout: Duration) -> Result<Self, BusError> {
+        let builder = match bus {
+            Bus::System => zbus::connection::Builder::system(),
+            Bus::Session => zbus::connection::Builder::session(),
+            Bus::Address(a) => zbus::connection::Builder::address(a.as_str()),
+        };
+        let connect = async {
+            let b = builder.method_timeout(timeout);
+            match select(pin!(b.build()), pin!(sleep(timeout))).await {
+                Either::Left((c, _)) => c,
+                Either::Right(_) => Err(zbus::Error::InputOutput(Arc::new(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "connecting timed out",
+                )))),
+            }
+        };
+        let connection = zbus::block_on(connect).map_err(|e| BusError::Connect {
+            bus: bus.clone(),
+            message: e.to_string(),
+        })?;
+        Ok(Client {
+            connection,
+            timeout,
+        })
+    }
+
+    async fn manager(&self) -> zbus::Result<ManagerProxy<'_>> {
+        ManagerProxy::builder(&self.connection)
+            .cache_properties(CacheProperties::No)
+            .build()
+            .await
+    }
+
+    async fn read_status(&self, unit: &str) -> zbus::Result<UnitStatus> {
+        let manager = self.manager().await?;
+        let path = manager.load_unit(unit).await?;
+        let u = UnitProxy::builder(&self.connection)
+            .path(path.clone())
+            .cache_properties(CacheProperties::No)
+            .build()
+            .await?;
+        let mut status = UnitStatus {
+            unit: unit.to_owned(),
+            load_state: u.load_state().await?,
+            active_state: u.active_state().await?,
+            sub_state: u.sub_state().await?,
+            fragment_path: u.fragment_path().await?,
+            need_daemon_reload: u.need_daemon_reload().await?,
+            active_enter_timestamp: u.active_enter_timestamp().await?,
+            freezer_state: u.freezer_state().await.unwrap_or_default(),
+            ..UnitStatus::default()
+        };
+        if unit.ends_with(".service") && status.load_state == "loaded" {
+            let s = ServiceProxy::builder(&self.connection)
+                .path(path)
+                .cache_properties(CacheProperties::No)
+                .build()
+                .await?;
+            status.main_pid = s.main_pid().await?;
+            status.result = s.result().await?;
+            status.exec_main_code = s.exec_main_code().await?;
+            status.exec_main_status = s.exec_main_status().await?;
+            status.memory_current = counter(s.memory_current().await?);
+            status.tasks_current = counter(s.tasks_current().await?);
+            status.control_group = s.control_group().await?;
+        }
+        Ok(status)
+    }
+
+    /// Subscribe, queue a job with `queue`, and wait for its `JobRemoved`.
+    async fn run_job<F, Fut>(&self, queue: F, block: bool) -> zbus::Result<Result<JobOutcome, ()>>
+    where
+        F: FnOnce(ManagerProxy<'static>) -> Fut,
+        Fut: Future<Output = zbus::Result<OwnedObjectPath>>,
+    {
+        let manager = ManagerProxy::builder(&self.connection)
+            .cache_properties(CacheProperties::No)
+            .build()
+            .await?;
+        manager.subscribe().await?;
+        let mut removed = manager.receive_job_removed().await?;
+        let job = queue(manager).await?;
+        if !block {
+            return Ok(Ok(JobOutcome::Queued));
+        }
+        let wait = async {
+            while let Some(signal) = removed.next().await {
+                if let Ok(args) = signal.args() {
+                    if args.job == job {
+                        return Some(args.result);
+                    }
+                }
+            }
+            None
+        };
+        Ok(match select(pin!(wait), pin!(sleep(self.timeout))).await {
+            Either::Left((Some(result), _)) => Ok(JobOutcome::Finished(result)),
+            _ => Err(()),
+        })
+    }
+
+    fn block<T>(
+        &self,
+        action: &str,
+        unit: &str,
+        f: impl Future<Output = zbus::Result<T>>,
+    ) -> Result<T, BusError> {
+        zbus::block_on(f).map_err(|e| classify(action, unit, e, self.timeout))
+    }
+
+    fn job_result(
+        &self,
+        action: &str,
+        unit: &str,
+        r: zbus::Result<Result<JobOutcome, ()>>,
+    ) -> Result<JobOutcome, BusError> {
+        match r {
+            Ok(Ok(outcome)) => Ok(outcome),
+            Ok(Err(())) => Err(BusError::Timeout {
+                action: action.to_owned(),
+                seconds: self.timeout.as_secs(),
+            }),
+            Err(e) => Err(classify(action, unit, e, self.timeout)),
+        }
+    }
+}
+
+impl Systemd for Client {
+    fn version(&self) -> Result<String, BusError> {
+        self.block("reading systemd's version", "", async {
+            self.manager().await?.version().await
+        })
+    }
+
+    fn reload(&self) -> Result<(), BusError> {
+        self.block("reloading systemd", "", async {
+            self.manager().await?.reload().await
+        })
+    }
+
+    fn status(&self, unit: &str) -> Result<UnitStatus, BusError> {
+        self.block(
+            &format!("reading the state of {unit}"),
+            unit,
+            self.read_status(unit),
+        )
+    }
+
+    fn job(&self, verb: JobVerb, unit: &str, block: bool) -> Result<JobOutcome, BusError> {
+        let (action, result) = match verb {
+            JobVerb::Start => (
+                format!("starting {unit}"),
+                zbus::block_on(self.run_job(
+                    |m| async move { m.start_unit(unit, "replace").await },
+                    block,
+                )),
+            ),
+            JobVerb::Stop => (
+                format!("stopping {unit}"),
+                zbus::block_on(
+                    self.run_job(|m| async move { m.stop_unit(unit, "replace").await }, block),
+                ),
+            ),
+            JobVerb::Restart => (
+                format!("restarting {unit}"),
+                zbus::block_on(self.run_job(
+                    |m| async move { m.restart_unit(unit, "replace").await },
+                    block,
+                )),
+            ),
+        };
+        self.job_result(&action, unit, result)
+    }
+
+    fn start_transient(
+        &self,
+        unit: &str,
+        properties: &[Property],
+        block: bool,
+    ) -> Result<JobOutcome, BusError> {
+        let refs: Vec<(&str, &Value<'_>)> = properties
+            .iter()
+            .map(|p| (p.name.as_str(), &*p.value))
+            .collect();
+        let result = zbus::block_on(self.run_job(
+            |m| async move { m.start_transient_unit(unit, "fail", &refs, &[]).await },
+            block,
+        ));
+        self.job_result(&format!("starting transient unit {unit}"), unit, result)
+    }
+
+    fn reset_failed(&self, unit: &str) -> Result<(), BusError> {
+        match self.block(&format!("resetting {unit}"), unit, async {
+            self.manager().await?.reset_failed_unit(unit).await
+        }) {
+            Err(BusError::NoSuchUnit { .. }) => Ok(()),
+            Err(BusError::Call { message, .. }) if message.contains("NoSuchUnit") => Ok(()),
+            other => other,
+        }
+    }
+
+    fn freeze(&self, unit: &str, freeze: bool) -> Result<(), BusError> {
+        let action = format!("{} {unit}", if freeze { "freezing" } else { "thawing" });
+        let result = self.block(&action, unit, async {
+            let m = self.manager().await?;
+            if freeze {
+                m.freeze_unit(unit).await
+            } else {
+                m.thaw_unit(unit).await
+            }
+        });
+        match result {
+            Err(BusError::NotSupported { action, message }) => Err(BusError::NotSupported {
+                action,
+                message: format!(
+                    "{message} (systemd freezes units with the cgroup v2 freezer, cgroup.freeze; hosts whose controllers are on cgroup v1 cannot)"
+                ),
+            }),
+            other => other,
+        }
+    }
+}
+
+/// Poll `status` until the unit settles or `settle` passes: a service that fails right after
+/// its start job completed is caught here. Returns the last status read.
+pub fn settle(client: &dyn Systemd, unit: &str, settle: Duration) -> Result<UnitStatus, BusError> {
+    let deadline = Instant::now() + settle;
+    loop {
+        let status = client.status(unit)?;
+        let done = !status.is_ok() || (status.active_state == "inactive" && status.is_settled());
+        if done || Instant::now() >= deadline {
+            return Ok(status);
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}

@@ -1,0 +1,174 @@
+//! What systemd says about a unit, and how sandgen puts it into words.
+//!
+//! Plain data gathered over D-Bus ([`UnitStatus`]) and pure functions over it: whether a
+//! start succeeded, and why not, in the words of systemd.service(5) ("exited with status
+//! 2", "killed by signal SIGSYS").
+
+use serde::Serialize;
+
+/// `CLD_EXITED`, `CLD_KILLED`, `CLD_DUMPED`: how the main process ended (waitid(2)).
+const CLD_EXITED: i32 = 1;
+const CLD_KILLED: i32 = 2;
+const CLD_DUMPED: i32 = 3;
+
+/// A unit's state as systemd reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct UnitStatus {
+    /// The unit name.
+    pub unit: String,
+    /// `loaded`, `not-found`, `bad-setting`, `masked`, ...
+    pub load_state: String,
+    /// `active`, `inactive`, `failed`, `activating`, ...
+    pub active_state: String,
+    /// The type-specific state (`running`, `exited`, `dead`, ...).
+    pub sub_state: String,
+    /// The service's result (`success`, `exit-code`, `signal`, `oom-kill`, ...).
+    pub result: String,
+    /// The main process, in the PID namespace of the systemd instance; 0 when none.
+    pub main_pid: u32,
+    /// How the last main process ended (`CLD_*`), 0 if it has not.
+    pub exec_main_code: i32,
+    /// Its exit status or signal number.
+    pub exec_main_status: i32,
+    /// When the unit last entered the active state, in µs since the epoch (0: never).
+    pub active_enter_timestamp: u64,
+    /// Memory in use by the cgroup in bytes, when accounted.
+    pub memory_current: Option<u64>,
+    /// Tasks in the cgroup, when accounted.
+    pub tasks_current: Option<u64>,
+    /// The unit's cgroup path.
+    pub control_group: String,
+    /// The unit file systemd loaded, if any.
+    pub fragment_path: String,
+    /// Whether the unit file changed on disk since systemd loaded it.
+    pub need_daemon_reload: bool,
+    /// `running`, `frozen`, `freezing`, `thawing`.
+    pub freezer_state: String,
+}
+
+/// systemd reports "not available" counters as `UINT64_MAX`.
+pub fn counter(value: u64) -> Option<u64> {
+    (value != u64::MAX).then_some(value)
+}
+
+/// The name of signal `n` (`SIGSYS`), or `signal N`.
+pub fn signal_name(n: i32) -> String {
+    nix::sys::signal::Signal::try_from(n)
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_else(|_| format!("signal {n}"))
+}
+
+impl UnitStatus {
+    /// How the main process ended, in words, if it has.
+    pub fn main_exit(&self) -> Option<String> {
+        match self.exec_main_code {
+            CLD_EXITED => Some(format!("exited with status {}", self.exec_main_status)),
+            CLD_KILLED => Some(format!(
+                "killed by signal {}",
+                signal_name(self.exec_main_status)
+            )),
+            CLD_DUMPED => Some(format!(
+                "dumped core on signal {}",
+                signal_name(self.exec_main_status)
+            )),
+            _ => None,
+        }
+    }
+
+    /// Whether the service is (or ended) fine: running, starting, or finished successfully.
+    pub fn is_ok(&self) -> bool {
+        match self.active_state.as_str() {
+            "active" | "activating" | "reloading" => true,
+            "inactive" => self.result == "success",
+            _ => false,
+        }
+    }
+
+    /// Whether the state can still change on its own soon (a start or stop in progress).
+    pub fn is_settled(&self) -> bool {
+        !matches!(self.active_state.as_str(), "activating" | "deactivating")
+    }
+
+    /// One line: `active (running), main PID 42`.
+    pub fn summary(&self) -> String {
+        let mut s = format!("{} ({})", self.active_state, self.sub_state);
+        if self.main_pid != 0 {
+            s.push_str(&format!(", main PID {}", self.main_pid));
+        }
+        if !self.result.is_empty() && self.result != "success" {
+            s.push_str(&format!(", result {}", self.result));
+        }
+        if let Some(exit) = self.main_exit().filter(|_| self.main_pid == 0) {
+            s.push_str(&format!(", main process {exit}"));
+        }
+        s
+    }
+
+    /// Why a start failed, in words: state, result and how the main process ended.
+    pub fn failure(&self, job_result: &str) -> String {
+        let mut why = Vec::new();
+        if job_result != "done" {
+            why.push(format!("the start job ended with result \"{job_result}\""));
+        }
+        why.push(format!(
+            "the unit is {} ({}), result \"{}\"",
+            self.active_state, self.sub_state, self.result
+        ));
+        if let Some(exit) = self.main_exit() {
+            let hint = if self.exec_main_code == CLD_KILLED && self.exec_main_status == 31 {
+                " (a system call outside its SystemCallFilter=; `sandgen suggest` traces the ones it needs)"
+            } else if self.result == "oom-kill" {
+                " (its memory limit was reached)"
+            } else {
+                ""
+            };
+            why.push(format!("the main process {exit}{hint}"));
+        }
+        why.join("; ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(active: &str, result: &str, code: i32, st: i32) -> UnitStatus {
+        UnitStatus {
+            unit: "x.service".into(),
+            active_state: active.into(),
+            sub_state: "failed".into(),
+            result: result.into(),
+            exec_main_code: code,
+            exec_main_status: st,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn names_the_signal_a_seccomp_filter_sends() {
+        let s = status("failed", "signal", CLD_KILLED, 31);
+        assert!(!s.is_ok());
+        assert_eq!(
+            s.failure("done"),
+            "the unit is failed (failed), result \"signal\"; the main process killed by signal SIGSYS (a system call outside its SystemCallFilter=; `sandgen suggest` traces the ones it needs)"
+        );
+    }
+
+    #[test]
+    fn a_clean_exit_is_a_success() {
+        assert!(status("inactive", "success", CLD_EXITED, 0).is_ok());
+        assert!(!status("inactive", "exit-code", CLD_EXITED, 2).is_ok());
+        assert_eq!(
+            status("failed", "exit-code", CLD_EXITED, 2)
+                .main_exit()
+                .as_deref(),
+            Some("exited with status 2")
+        );
+    }
+
+    #[test]
+    fn unavailable_counters() {
+        assert_eq!(counter(u64::MAX), None);
+        assert_eq!(counter(5), Some(5));
+    }
+}
