@@ -252,8 +252,13 @@ fn property(d: &Directive) -> Result<Option<Property>, Unsupported> {
         }
         Kind::Command => match &d.value {
             DirectiveValue::Command(argv) => {
+                // systemd substitutes $VAR in every command's argv when it runs it, whether
+                // the command came from a unit file or over the bus; `$$` is a literal `$`
+                // (what systemd-run --expand-environment=no sends). Specifiers are not
+                // expanded in properties, so `%` stays as it is.
+                let argv: Vec<String> = argv.iter().map(|a| a.replace('$', "$$")).collect();
                 let program = argv.first().cloned().unwrap_or_default();
-                prop(d.key, Value::from(vec![(program, argv.clone(), false)]))
+                prop(d.key, Value::from(vec![(program, argv, false)]))
             }
             _ => Err(bad("is not a command")),
         },
