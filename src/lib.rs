@@ -10,6 +10,7 @@ pub mod cli;
 pub mod data;
 pub mod diagnostic;
 pub mod directive;
+pub mod inspect;
 pub mod policy;
 pub mod render;
 pub mod systemd;

@@ -451,7 +451,7 @@ mod tests {
     #[test]
     fn utc_formats_known_instants() {
         assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(utc(1_796_000_000_000_000), "2026-11-30 01:33:20 UTC");
+        assert_eq!(utc(1_796_000_000_000_000), "2026-11-30 00:53:20 UTC");
         assert_eq!(utc(951_782_400_000_000), "2000-02-29 00:00:00 UTC");
     }
 

@@ -262,8 +262,10 @@ fn parse_kind(spec: &Spec, node: &Node<'_>, cx: &Context<'_>) -> Result<Value, P
         }
         Kind::Text => {
             let s = string(spec, node)?;
-            if s.trim() != s || s.is_empty() {
-                return Err(Problem::new(span, format!("`{}` cannot be empty or start or end with white space", spec.path()))
+            // systemd strips only ASCII white space (its WHITESPACE); control characters,
+            // tabs among them, are refused already.
+            if s.trim_matches(' ') != s || s.is_empty() {
+                return Err(Problem::new(span, format!("`{}` cannot be empty or start or end with a space", spec.path()))
                     .help("systemd strips it; remove it"));
             }
             if s.ends_with('\\') {
@@ -930,9 +932,60 @@ fn command(spec: &Spec, node: &Node<'_>, cx: &Context<'_>) -> Result<Value, Prob
         )
         .help(help));
     }
+    program_path(spec, program, span.clone())?;
     Ok(Value::Command(
         items.into_iter().map(|(s, _)| s.to_owned()).collect(),
     ))
+}
+
+/// The program of a command line, as systemd's `config_parse_exec` accepts it: an absolute
+/// path to a file, without quotes or backslashes, no component longer than NAME_MAX; and
+/// without `$`, which sandgen cannot write (systemd substitutes variables in argv[0] but
+/// not in the program path, so no escaping is right for both).
+fn program_path(spec: &Spec, program: &str, span: Range<usize>) -> Result<(), Problem> {
+    if program.contains('$') {
+        return Err(Problem::new(
+            span,
+            format!(
+                "`{}`: the program path \"{}\" contains `$`, which sandgen cannot write: systemd substitutes variables in argv[0] but not in the program path",
+                spec.path(),
+                shown(program)
+            ),
+        )
+        .help("rename or link the program to a path without `$`"));
+    }
+    if let Some(c) = program.chars().find(|c| matches!(c, '"' | '\'' | '\\')) {
+        return Err(Problem::new(
+            span,
+            format!(
+                "`{}`: the program path \"{}\" contains `{c}`, which systemd does not allow in an executable path",
+                spec.path(),
+                shown(program)
+            ),
+        )
+        .help("rename or link the program to a plain path"));
+    }
+    if program.ends_with('/') {
+        return Err(Problem::new(
+            span,
+            format!(
+                "`{}`: the program path \"{}\" names a directory",
+                spec.path(),
+                shown(program)
+            ),
+        )
+        .help("give the path of the program file"));
+    }
+    if program.split('/').any(|c| c.len() > 255) {
+        return Err(Problem::new(
+            span,
+            format!(
+                "`{}`: a component of the program path is longer than 255 bytes",
+                spec.path()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn environment(spec: &Spec, node: &Node<'_>) -> Result<Value, Problem> {

@@ -39,6 +39,9 @@ pub enum EscapeError {
     /// An empty word in a list, which systemd would read as "reset the list".
     #[error("an empty word cannot be written")]
     EmptyWord,
+    /// A character that this directive's parser cannot take, quoted or not.
+    #[error("{0:?} cannot be written in this directive")]
+    Unquotable(char),
 }
 
 /// Refuse characters that no escape can carry through a unit file.
@@ -62,7 +65,7 @@ pub fn specifiers(s: &str) -> Cow<'_, str> {
 /// not start or end with white space nor end in a backslash.
 pub fn text(s: &str, expands_specifiers: bool) -> Result<String, EscapeError> {
     check_control(s)?;
-    if s.trim() != s {
+    if s.trim_matches(' ') != s {
         return Err(EscapeError::OuterWhitespace);
     }
     if s.ends_with('\\') {
@@ -113,6 +116,39 @@ pub fn word(s: &str, expands_specifiers: bool) -> Result<String, EscapeError> {
     } else {
         s.to_owned()
     })
+}
+
+/// A unit name in a dependency list (After=, WantedBy=): always bare. systemd does not
+/// unquote these, and validated unit names contain nothing that needs quoting; a `\` there
+/// is systemd's own unit name escaping (`\x2d`) and must stay as it is.
+pub fn unit_name(s: &str) -> Result<String, EscapeError> {
+    check_control(s)?;
+    if s.is_empty() {
+        return Err(EscapeError::EmptyWord);
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| c.is_whitespace() || matches!(c, '"' | '\''))
+    {
+        return Err(EscapeError::Unquotable(c));
+    }
+    Ok(s.to_owned())
+}
+
+/// One `SOURCE[:DESTINATION[:OPTIONS]]` entry of BindPaths=: systemd splits it at `:` and
+/// unquotes each field on its own (`config_parse_bind_paths`), so each field is quoted on
+/// its own; a quote around the whole entry would make the `:` part of one path.
+pub fn bind_entry(s: &str, expands_specifiers: bool) -> Result<String, EscapeError> {
+    check_control(s)?;
+    let mut fields = Vec::new();
+    for (i, field) in s.splitn(3, ':').enumerate() {
+        fields.push(if i == 2 {
+            field.to_owned()
+        } else {
+            word(field, expands_specifiers)?
+        });
+    }
+    Ok(fields.join(":"))
 }
 
 /// A whole command line for `ExecStart=`: every argument double-quoted, `$` and `%` doubled.
@@ -179,6 +215,21 @@ mod tests {
             text("a\nExecStartPre=/bin/sh", true),
             Err(EscapeError::ControlCharacter('\n'))
         );
+    }
+
+    #[test]
+    fn unit_names_stay_bare_and_bind_fields_are_quoted_one_by_one() {
+        assert_eq!(
+            unit_name("dev-disk-by\\x2dlabel-data.device").unwrap(),
+            "dev-disk-by\\x2dlabel-data.device"
+        );
+        assert_eq!(unit_name("a b.service"), Err(EscapeError::Unquotable(' ')));
+        assert_eq!(
+            bind_entry("/srv/my dir:/data", false).unwrap(),
+            "\"/srv/my dir\":/data"
+        );
+        assert_eq!(bind_entry("/a:/b:rbind", false).unwrap(), "/a:/b:rbind");
+        assert_eq!(bind_entry("-/a%x", true).unwrap(), "-/a%%x");
     }
 
     #[test]

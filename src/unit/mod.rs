@@ -2,7 +2,7 @@
 
 pub mod escape;
 
-use crate::directive::{Directive, DirectiveValue};
+use crate::directive::{Directive, DirectiveValue, Kind};
 pub use escape::EscapeError;
 
 /// The start of the first line of every unit file sandgen writes. Later commands use it to
@@ -39,7 +39,11 @@ pub fn value_text(d: &Directive) -> Result<String, EscapeError> {
                 if i > 0 {
                     out.push(' ');
                 }
-                out.push_str(&escape::word(w, spec)?);
+                out.push_str(&match d.kind {
+                    Kind::Units => escape::unit_name(w)?,
+                    Kind::BindPaths => escape::bind_entry(w, spec)?,
+                    _ => escape::word(w, spec)?,
+                });
             }
             out
         }
