@@ -13,7 +13,10 @@ pub mod directive;
 pub mod inspect;
 pub mod policy;
 pub mod render;
+pub mod score;
+pub mod suggest;
 pub mod systemd;
+pub mod trace;
 pub mod unit;
 
 use diagnostic::{Diagnostics, Source};
