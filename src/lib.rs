@@ -43,5 +43,9 @@ pub fn render_policy_text(name: &str, text: &str, target: u32) -> Result<String,
     };
     let policy = policy::parse(Source::new(name, text), &cx)?;
     let directives = directive::lower(&policy, target)?;
-    Ok(render::Templates::built_in()?.render_unit(name, &policy.unit_name(), &directives)?)
+    Ok(render::Templates::built_in()?.render_unit(
+        &policy.source,
+        &policy.unit_name(),
+        &directives,
+    )?)
 }

@@ -2,9 +2,11 @@
 //! and applies its result (stdout, files). Exit codes: 0 success, 1 failure (an invalid
 //! policy included), 2 usage error.
 
+mod inspect;
 mod logging;
 mod output;
 mod service;
+mod suggest;
 
 use std::cell::OnceCell;
 use std::io::Write;
@@ -127,6 +129,14 @@ enum Command {
         #[command(flatten)]
         wait: service::StartWait,
     },
+    /// Show a running unit's sandbox as the kernel sees it: mounts, capabilities, seccomp, cgroup, processes.
+    Inspect(inspect::InspectArgs),
+    /// Check a running unit against its policy, directive by directive, from the kernel's view.
+    Verify(inspect::VerifyArgs),
+    /// Trace a command and suggest a system call allow-list for it.
+    Suggest(suggest::SuggestArgs),
+    /// Score a policy's or unit's exposure with `systemd-analyze security`.
+    Score(suggest::ScoreArgs),
     /// Print the policy reference (every table and key) as Markdown.
     Reference,
     /// Print a shell completion script.
@@ -137,7 +147,7 @@ enum Command {
 }
 
 #[derive(Debug, clap::Args)]
-struct TargetArgs {
+pub(crate) struct TargetArgs {
     /// The systemd version to render for [default: the host's, from `systemctl --version`].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(200..1000))]
     systemd_version: Option<u32>,
@@ -216,6 +226,10 @@ fn run(cli: Cli) -> Result<()> {
             target,
             wait,
         } => service::run(conn, &policy, unit, &target, wait),
+        Command::Inspect(args) => inspect::inspect(conn, args),
+        Command::Verify(args) => inspect::verify(conn, args),
+        Command::Suggest(args) => suggest::suggest(conn, args),
+        Command::Score(args) => suggest::score(conn, args),
         Command::Reference => {
             print!("{}", directive::table::reference_markdown());
             Ok(())
@@ -233,13 +247,13 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 /// Facts about the host, gathered once and only when needed.
-struct Host {
+pub(crate) struct Host {
     version: u32,
     syscalls: OnceCell<SyscallTable>,
 }
 
 impl Host {
-    fn new(target: &TargetArgs) -> Self {
+    pub(crate) fn new(target: &TargetArgs) -> Self {
         let version = target.systemd_version.unwrap_or_else(|| {
             systemd::host_version().unwrap_or_else(|| {
                 log::warn!(
@@ -256,7 +270,7 @@ impl Host {
         }
     }
 
-    fn syscalls(&self) -> &SyscallTable {
+    pub(crate) fn syscalls(&self) -> &SyscallTable {
         self.syscalls.get_or_init(|| {
             let table = systemd::host_syscalls();
             log::info!("system calls checked against the {}", table.source());
@@ -276,19 +290,19 @@ fn find_program(program: &str) -> Option<String> {
 
 /// A validated policy and its directives.
 pub(crate) struct Loaded {
-    policy: Policy,
-    directives: Vec<directive::Directive>,
+    pub(crate) policy: Policy,
+    pub(crate) directives: Vec<directive::Directive>,
 }
 
 /// A loaded policy and its unit file text.
 pub(crate) struct Rendered {
-    policy: Policy,
-    text: String,
+    pub(crate) policy: Policy,
+    pub(crate) text: String,
 }
 
 impl Host {
     /// Read, validate and lower one policy.
-    fn load(&self, path: &Path) -> Result<Loaded> {
+    pub(crate) fn load(&self, path: &Path) -> Result<Loaded> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read policy {}", path.display()))?;
         let syscalls = || self.syscalls();
@@ -302,9 +316,9 @@ impl Host {
     }
 
     /// Load one policy and render its unit.
-    fn render(&self, path: &Path, templates: &Templates) -> Result<Rendered> {
+    pub(crate) fn render(&self, path: &Path, templates: &Templates) -> Result<Rendered> {
         let Loaded { policy, directives } = self.load(path)?;
-        let text = templates.render_unit(&policy.source.name, &policy.unit_name(), &directives)?;
+        let text = templates.render_unit(&policy.source, &policy.unit_name(), &directives)?;
         Ok(Rendered { policy, text })
     }
 }
@@ -353,7 +367,7 @@ fn render(args: RenderArgs) -> Result<()> {
     };
     let mut units = Vec::new();
     for Loaded { policy, directives } in load_all(&args.policies, &host, "; nothing was written")? {
-        let text = templates.render_unit(&policy.source.name, &policy.unit_name(), &directives)?;
+        let text = templates.render_unit(&policy.source, &policy.unit_name(), &directives)?;
         units.push((policy.unit_name(), text));
     }
     if let Some(dir) = &args.out_dir {

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use handlebars::Handlebars;
 use serde::Serialize;
 
+use crate::diagnostic::Source;
 use crate::directive::{lower::by_section, Directive};
 use crate::unit::{self, EscapeError};
 
@@ -109,13 +110,16 @@ impl Templates {
         Self::with(&text, path.display().to_string())
     }
 
-    /// The unit file text for `directives`, rendered from the policy at `policy_path`.
+    /// The unit file text for `directives`, rendered from `policy`. The policy itself is
+    /// recorded in the last line (see [`unit::policy_record`]) so that `sandgen verify`
+    /// can later compare the running unit with what was asked for.
     pub fn render_unit(
         &self,
-        policy_path: &str,
+        policy: &Source,
         unit_name: &str,
         directives: &[Directive],
     ) -> Result<String, RenderError> {
+        let policy_path = policy.name.as_str();
         let mut sections = Vec::new();
         for (section, ds) in by_section(directives) {
             let mut lines = Vec::with_capacity(ds.len());
@@ -143,6 +147,11 @@ impl Templates {
                 name: self.name.clone(),
                 source: Box::new(e),
             })?;
-        Ok(format!("{}\n{}", unit::header(policy_path), body))
+        Ok(format!(
+            "{}\n{}\n{}\n",
+            unit::header(policy_path),
+            body.trim_end_matches('\n'),
+            unit::policy_record(&policy.text)
+        ))
     }
 }
