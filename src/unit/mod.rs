@@ -78,6 +78,11 @@ pub fn value_text(d: &Directive) -> Result<String, EscapeError> {
     })
 }
 
+/// One `Key=value` line.
+pub fn line(d: &Directive) -> Result<String, EscapeError> {
+    Ok(format!("{}={}", d.key, value_text(d)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,9 +100,4 @@ mod tests {
             .all(|l| l.is_empty() || l.starts_with('#')));
         assert_eq!(recorded_policy("[Service]\nExecStart=/bin/true\n"), None);
     }
-}
-
-/// One `Key=value` line.
-pub fn line(d: &Directive) -> Result<String, EscapeError> {
-    Ok(format!("{}={}", d.key, value_text(d)?))
 }
