@@ -43,22 +43,40 @@ impl Connection {
         }
     }
 
-    fn connect(&self) -> Result<Client> {
+    /// The D-Bus client for the selected systemd.
+    pub(crate) fn connect(&self) -> Result<Client> {
         Ok(Client::connect(
             &self.bus(),
             Duration::from_secs(self.timeout),
         )?)
     }
 
+    /// The `--root` directory, if any.
+    pub(crate) fn root(&self) -> Option<&Path> {
+        self.root.as_deref()
+    }
+
+    /// The host PID of the process whose root `--root` is, when it has the form
+    /// `/proc/PID/root` (a container's init): PIDs that systemd reports over D-Bus live in
+    /// that process's PID namespace and are translated through it.
+    pub(crate) fn namespace_holder(&self) -> Option<u32> {
+        let root = self.root.as_deref()?;
+        let rest = root.strip_prefix("/proc").ok()?;
+        let mut parts = rest.components();
+        let pid = parts.next()?.as_os_str().to_str()?.parse().ok()?;
+        (parts.next()?.as_os_str() == "root" && parts.next().is_none()).then_some(pid)
+    }
+
     /// A path of the managed system, seen from here.
-    fn host_path(&self, path: &Path) -> PathBuf {
+    pub(crate) fn host_path(&self, path: &Path) -> PathBuf {
         match &self.root {
             Some(root) => root.join(path.strip_prefix("/").unwrap_or(path)),
             None => path.to_path_buf(),
         }
     }
 
-    fn unit_dir(&self, explicit: &Option<PathBuf>) -> Result<PathBuf> {
+    /// The directory unit files are installed in.
+    pub(crate) fn unit_dir(&self, explicit: &Option<PathBuf>) -> Result<PathBuf> {
         if let Some(dir) = explicit {
             return Ok(dir.clone());
         }
@@ -95,10 +113,10 @@ pub struct InstallArgs {
 pub struct StartWait {
     /// Return once the job is queued, without waiting for it.
     #[arg(long)]
-    no_block: bool,
+    pub(crate) no_block: bool,
     /// Seconds to keep watching a started service, so that one that fails at once is reported.
     #[arg(long, value_name = "SECS", default_value_t = 0.25)]
-    settle: f64,
+    pub(crate) settle: f64,
 }
 
 /// What the user named: a policy file, or a unit that is only installed.
@@ -129,7 +147,7 @@ fn resolve(arg: &str) -> Result<Named> {
 }
 
 /// The unit name for commands that take `NAME` (or `NAME.service`, or a policy path).
-fn unit_name(arg: &str, host: Option<&Host>) -> Result<String> {
+pub(crate) fn unit_name(arg: &str, host: Option<&Host>) -> Result<String> {
     if arg.ends_with(".toml") && Path::new(arg).is_file() {
         if let Some(host) = host {
             return Ok(host.load(Path::new(arg))?.policy.unit_name());
@@ -224,7 +242,7 @@ pub fn start(conn: &Connection, args: InstallArgs, wait: StartWait) -> Result<()
 }
 
 /// Wait for a started unit to settle and report it; an error when it did not start.
-fn report_start(
+pub(crate) fn report_start(
     conn: &Connection,
     client: &dyn Systemd,
     unit: &str,
