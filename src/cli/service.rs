@@ -59,6 +59,7 @@ impl Connection {
     /// The host PID of the process whose root `--root` is, when it has the form
     /// `/proc/PID/root` (a container's init): PIDs that systemd reports over D-Bus live in
     /// that process's PID namespace and are translated through it.
+    #[allow(dead_code)] // for inspect, which is being wired up
     pub(crate) fn namespace_holder(&self) -> Option<u32> {
         let root = self.root.as_deref()?;
         let rest = root.strip_prefix("/proc").ok()?;
@@ -268,7 +269,7 @@ pub(crate) fn report_start(
         return Ok(());
     }
     let mut message = format!("{unit} failed to start: {}", status.failure(&job_result));
-    let lines = journal::tail(conn.root.as_deref(), unit, 10);
+    let lines = journal::tail(conn.root(), unit, 10);
     if !lines.is_empty() {
         message.push_str("\nlast journal lines:\n");
         message.push_str(&lines.join("\n"));
