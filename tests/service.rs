@@ -210,7 +210,7 @@ fn heat_starts_runs_restarts_reports_and_stops() {
     let again = s.run(&["start", &policy, "-v"]);
     assert!(again.status.success(), "{}", describe(&again));
     assert!(
-        String::from_utf8_lossy(&again.stderr).contains("unit file unchanged, no reload needed"),
+        String::from_utf8_lossy(&again.stderr).contains("no reload needed"),
         "{}",
         describe(&again)
     );
@@ -222,6 +222,47 @@ fn heat_starts_runs_restarts_reports_and_stops() {
 
     assert_eq!(s.ok(&["stop", &unit]), format!("{unit}: stopped\n"));
     assert_eq!(s.container.property(&unit, "ActiveState"), "inactive");
+}
+
+#[test]
+fn a_changed_policy_takes_effect_on_the_next_start_without_a_needless_reload() {
+    let s = Sandgen::new();
+    let unit = unit_name("changed", "service");
+    let _cleanup = Cleanup(&s, unit.clone());
+    let body = |mem: &str| {
+        format!("[service]\nexec = [\"/bin/sleep\", \"infinity\"]\n[resources]\nmemory_max = \"{mem}\"\n")
+    };
+    let policy = s.policy(&unit, &body("64M"));
+    s.ok(&["start", &policy]);
+    assert_eq!(
+        s.container.property(&unit, "MemoryMax"),
+        (64u64 << 20).to_string()
+    );
+
+    // Running: the new file is loaded (reload), and sandgen says the process still has the old settings.
+    s.policy(&unit, &body("48M"));
+    let out = s.run(&["start", &policy]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("is already running with its previous settings"),
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(
+        s.container.property(&unit, "MemoryMax"),
+        (48u64 << 20).to_string()
+    );
+
+    // Stopped: whether or not systemd still holds the unit, the next start runs the new file.
+    s.ok(&["stop", &unit]);
+    s.policy(&unit, &body("32M"));
+    s.ok(&["start", &policy]);
+    assert_eq!(
+        s.container.property(&unit, "MemoryMax"),
+        (32u64 << 20).to_string()
+    );
+    assert_eq!(s.container.property(&unit, "NeedDaemonReload"), "no");
 }
 
 #[test]

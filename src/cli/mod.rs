@@ -270,6 +270,27 @@ impl Host {
         }
     }
 
+    /// Facts for rendering for the systemd at the other end of `client`: its version comes
+    /// over the bus (cheaper than running `systemctl --version`, and right for a container).
+    pub(crate) fn for_bus(target: &TargetArgs, client: &dyn systemd::bus::Systemd) -> Self {
+        let version = target.systemd_version.or_else(|| {
+            client
+                .version()
+                .ok()
+                .and_then(|v| v.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+        });
+        match version {
+            Some(version) => {
+                log::info!("target systemd version: {version}");
+                Host {
+                    version,
+                    syscalls: OnceCell::new(),
+                }
+            }
+            None => Host::new(target),
+        }
+    }
+
     pub(crate) fn syscalls(&self) -> &SyscallTable {
         self.syscalls.get_or_init(|| {
             let table = systemd::host_syscalls();

@@ -196,19 +196,18 @@ fn render(host: &Host, args: &InstallArgs, path: &Path) -> Result<Rendered> {
     host.render(path, &templates)
 }
 
-/// Install the unit of a policy; returns the unit name and whether systemd must reload.
-fn install_policy(conn: &Connection, args: &InstallArgs, path: &Path) -> Result<(String, bool)> {
-    let host = Host::new(&args.target);
-    let rendered = render(&host, args, path)?;
-    let unit = rendered.policy.unit_name();
-    let file = conn.unit_dir(&args.unit_dir)?.join(&unit);
+/// Write a rendered unit into the unit directory; returns whether the file changed.
+fn install_rendered(conn: &Connection, args: &InstallArgs, rendered: &Rendered) -> Result<bool> {
+    let file = conn
+        .unit_dir(&args.unit_dir)?
+        .join(rendered.policy.unit_name());
     let change = install_file(&file, &rendered.text, args.force)?;
     match change {
         FileChange::Unchanged => note(&format!("{} is up to date", file.display())),
         FileChange::Created => note(&format!("installed {}", file.display())),
         FileChange::Updated => note(&format!("updated {}", file.display())),
     }
-    Ok((unit, change != FileChange::Unchanged))
+    Ok(change != FileChange::Unchanged)
 }
 
 /// `sandgen install`.
@@ -219,24 +218,48 @@ pub fn install(conn: &Connection, args: InstallArgs, no_reload: bool) -> Result<
             args.policy
         );
     };
-    let (_, changed) = install_policy(conn, &args, &path)?;
-    if changed && !no_reload {
-        conn.connect()?.reload()?;
+    if no_reload {
+        let rendered = render(&Host::new(&args.target), &args, &path)?;
+        install_rendered(conn, &args, &rendered)?;
+        return Ok(());
+    }
+    let client = conn.connect()?;
+    let rendered = render(&Host::for_bus(&args.target, &client), &args, &path)?;
+    if install_rendered(conn, &args, &rendered)? {
+        client.reload()?;
     }
     Ok(())
 }
 
 /// `sandgen start`.
 pub fn start(conn: &Connection, args: InstallArgs, wait: StartWait) -> Result<()> {
-    let (unit, changed) = match resolve(&args.policy)? {
-        Named::Policy(path) => install_policy(conn, &args, &path)?,
-        Named::Unit(unit) => (unit, false),
-    };
+    let named = resolve(&args.policy)?;
     let client = conn.connect()?;
-    if changed || client.status(&unit)?.need_daemon_reload {
+    let (unit, rendered) = match named {
+        Named::Policy(path) => {
+            let r = render(&Host::for_bus(&args.target, &client), &args, &path)?;
+            (r.policy.unit_name(), Some(r))
+        }
+        Named::Unit(u) => (u, None),
+    };
+    // Asked before the file is written: a unit systemd does not hold in memory is read from
+    // disk by the start itself, so a new or changed unit file then needs no daemon-reload.
+    let loaded = client.is_loaded(&unit)?;
+    let changed = match &rendered {
+        Some(r) => install_rendered(conn, &args, r)?,
+        None => false,
+    };
+    if loaded && (changed || client.status(&unit)?.need_daemon_reload) {
         client.reload()?;
+        let before = client.status(&unit)?;
+        if changed && before.active_state == "active" {
+            note(&format!(
+                "{unit} is already running with its previous settings; `sandgen restart {}` applies the new ones",
+                unit.trim_end_matches(".service")
+            ));
+        }
     } else {
-        log::info!("{unit}: unit file unchanged, no reload needed");
+        log::info!("{unit}: no reload needed");
     }
     let outcome = client.job(JobVerb::Start, &unit, !wait.no_block)?;
     report_start(conn, &client, &unit, outcome, &wait)
@@ -419,8 +442,8 @@ pub fn run(
     target: &TargetArgs,
     wait: StartWait,
 ) -> Result<()> {
-    let host = Host::new(target);
-    let loaded = host.load(policy)?;
+    let client = conn.connect()?;
+    let loaded = Host::for_bus(target, &client).load(policy)?;
     let unit = match unit {
         Some(u) => unit_name(&u, None)?,
         None => loaded.policy.unit_name(),
@@ -429,7 +452,6 @@ pub fn run(
     for s in &skipped {
         note(&format!("not applied to the transient unit: {s}"));
     }
-    let client = conn.connect()?;
     client.reset_failed(&unit)?;
     let outcome = client
         .start_transient(&unit, &properties, !wait.no_block)

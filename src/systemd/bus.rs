@@ -27,6 +27,7 @@ use super::status::{counter, UnitStatus};
 trait Manager {
     fn subscribe(&self) -> zbus::Result<()>;
     fn reload(&self) -> zbus::Result<()>;
+    fn get_unit(&self, name: &str) -> zbus::Result<OwnedObjectPath>;
     fn load_unit(&self, name: &str) -> zbus::Result<OwnedObjectPath>;
     fn start_unit(&self, name: &str, mode: &str) -> zbus::Result<OwnedObjectPath>;
     fn stop_unit(&self, name: &str, mode: &str) -> zbus::Result<OwnedObjectPath>;
@@ -52,48 +53,6 @@ trait Manager {
         unit: String,
         result: String,
     ) -> zbus::Result<()>;
-}
-
-#[proxy(
-    interface = "org.freedesktop.systemd1.Unit",
-    default_service = "org.freedesktop.systemd1"
-)]
-trait Unit {
-    #[zbus(property)]
-    fn load_state(&self) -> zbus::Result<String>;
-    #[zbus(property)]
-    fn active_state(&self) -> zbus::Result<String>;
-    #[zbus(property)]
-    fn sub_state(&self) -> zbus::Result<String>;
-    #[zbus(property)]
-    fn fragment_path(&self) -> zbus::Result<String>;
-    #[zbus(property)]
-    fn need_daemon_reload(&self) -> zbus::Result<bool>;
-    #[zbus(property)]
-    fn active_enter_timestamp(&self) -> zbus::Result<u64>;
-    #[zbus(property)]
-    fn freezer_state(&self) -> zbus::Result<String>;
-}
-
-#[proxy(
-    interface = "org.freedesktop.systemd1.Service",
-    default_service = "org.freedesktop.systemd1"
-)]
-trait Service {
-    #[zbus(property, name = "MainPID")]
-    fn main_pid(&self) -> zbus::Result<u32>;
-    #[zbus(property)]
-    fn result(&self) -> zbus::Result<String>;
-    #[zbus(property)]
-    fn exec_main_code(&self) -> zbus::Result<i32>;
-    #[zbus(property)]
-    fn exec_main_status(&self) -> zbus::Result<i32>;
-    #[zbus(property)]
-    fn memory_current(&self) -> zbus::Result<u64>;
-    #[zbus(property)]
-    fn tasks_current(&self) -> zbus::Result<u64>;
-    #[zbus(property)]
-    fn control_group(&self) -> zbus::Result<String>;
 }
 
 /// Which bus to talk to.
@@ -232,6 +191,10 @@ pub trait Systemd {
     fn version(&self) -> Result<String, BusError>;
     /// Reload unit files (`daemon-reload`); returns when systemd has finished.
     fn reload(&self) -> Result<(), BusError>;
+    /// Whether systemd has the unit in memory (`GetUnit`, which does not load it). A unit that
+    /// is not loaded is read from disk when it is next started, so a new or changed unit file
+    /// needs no daemon-reload then.
+    fn is_loaded(&self, unit: &str) -> Result<bool, BusError>;
     /// The unit's state (loading it if needed, so an unknown unit reads as `not-found`).
     fn status(&self, unit: &str) -> Result<UnitStatus, BusError>;
     /// Run a job (`start`, `stop`, `restart`) and wait for it unless `block` is false.
@@ -258,6 +221,19 @@ pub enum JobVerb {
     Stop,
     /// `RestartUnit`.
     Restart,
+}
+
+/// The properties of one interface, as `GetAll` returns them.
+struct Properties(std::collections::HashMap<String, zbus::OwnedVariant>);
+
+impl Properties {
+    fn get<'a, T: TryFrom<&'a zbus::OwnedVariant>>(&'a self, name: &str) -> Option<T> {
+        self.0.get(name).and_then(|v| T::try_from(v).ok())
+    }
+
+    fn string(&self, name: &str) -> String {
+        self.get::<&str>(name).unwrap_or_default().to_owned()
+    }
 }
 
 /// A connection to a systemd instance over D-Bus.
@@ -325,38 +301,50 @@ impl Client {
             .await
     }
 
-    async fn read_status(&self, unit: &str) -> zbus::Result<UnitStatus> {
-        let manager = self.manager().await?;
-        let path = manager.load_unit(unit).await?;
-        let u = UnitProxy::builder(&self.connection)
+    /// All properties of one interface of a unit object, in one round trip.
+    async fn properties(
+        &self,
+        path: &OwnedObjectPath,
+        interface: &'static str,
+    ) -> zbus::Result<Properties> {
+        let proxy = zbus::fdo::PropertiesProxy::builder(&self.connection)
+            .destination("org.freedesktop.systemd1")
             .path(path.clone())
             .cache_properties(CacheProperties::No)
             .build()
             .await?;
+        let name = zbus::names::InterfaceName::from_static_str_unchecked(interface);
+        Ok(Properties(proxy.get_all(name).await?))
+    }
+
+    async fn read_status(&self, unit: &str) -> zbus::Result<UnitStatus> {
+        let manager = self.manager().await?;
+        let path = manager.load_unit(unit).await?;
+        let u = self
+            .properties(&path, "org.freedesktop.systemd1.Unit")
+            .await?;
         let mut status = UnitStatus {
             unit: unit.to_owned(),
-            load_state: u.load_state().await?,
-            active_state: u.active_state().await?,
-            sub_state: u.sub_state().await?,
-            fragment_path: u.fragment_path().await?,
-            need_daemon_reload: u.need_daemon_reload().await?,
-            active_enter_timestamp: u.active_enter_timestamp().await?,
-            freezer_state: u.freezer_state().await.unwrap_or_default(),
+            load_state: u.string("LoadState"),
+            active_state: u.string("ActiveState"),
+            sub_state: u.string("SubState"),
+            fragment_path: u.string("FragmentPath"),
+            need_daemon_reload: u.get::<bool>("NeedDaemonReload").unwrap_or(false),
+            active_enter_timestamp: u.get::<u64>("ActiveEnterTimestamp").unwrap_or(0),
+            freezer_state: u.string("FreezerState"),
             ..UnitStatus::default()
         };
         if unit.ends_with(".service") && status.load_state == "loaded" {
-            let s = ServiceProxy::builder(&self.connection)
-                .path(path)
-                .cache_properties(CacheProperties::No)
-                .build()
+            let s = self
+                .properties(&path, "org.freedesktop.systemd1.Service")
                 .await?;
-            status.main_pid = s.main_pid().await?;
-            status.result = s.result().await?;
-            status.exec_main_code = s.exec_main_code().await?;
-            status.exec_main_status = s.exec_main_status().await?;
-            status.memory_current = counter(s.memory_current().await?);
-            status.tasks_current = counter(s.tasks_current().await?);
-            status.control_group = s.control_group().await?;
+            status.main_pid = s.get::<u32>("MainPID").unwrap_or(0);
+            status.result = s.string("Result");
+            status.exec_main_code = s.get::<i32>("ExecMainCode").unwrap_or(0);
+            status.exec_main_status = s.get::<i32>("ExecMainStatus").unwrap_or(0);
+            status.memory_current = s.get::<u64>("MemoryCurrent").and_then(counter);
+            status.tasks_current = s.get::<u64>("TasksCurrent").and_then(counter);
+            status.control_group = s.string("ControlGroup");
         }
         Ok(status)
     }
@@ -430,6 +418,17 @@ impl Systemd for Client {
         self.block("reloading systemd", "", async {
             self.manager().await?.reload().await
         })
+    }
+
+    fn is_loaded(&self, unit: &str) -> Result<bool, BusError> {
+        let r = self.block(&format!("looking up {unit}"), unit, async {
+            self.manager().await?.get_unit(unit).await
+        });
+        match r {
+            Ok(_) => Ok(true),
+            Err(BusError::NoSuchUnit { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     fn status(&self, unit: &str) -> Result<UnitStatus, BusError> {

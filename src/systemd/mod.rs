@@ -38,19 +38,32 @@ pub fn host_version() -> Option<u32> {
 
 /// The host's system call groups from `systemd-analyze syscall-filter`, or sandgen's
 /// built-in table (captured from systemd 252) when that cannot be run or parsed.
+///
+/// Running systemd-analyze costs about 10 ms, more than the rest of a render, so its
+/// output is cached in `$XDG_CACHE_HOME/sandgen` (or `~/.cache/sandgen`) under a key made of
+/// the binary's inode, size and modification time and the kernel release: a new systemd or
+/// kernel gets a fresh listing.
 pub fn host_syscalls() -> SyscallTable {
+    let cache = cache_file();
+    if let Some(text) = cache.as_ref().and_then(|p| std::fs::read_to_string(p).ok()) {
+        if let Ok(table) = SyscallTable::parse(&text, GroupsSource::SystemdAnalyze) {
+            return table;
+        }
+    }
     let from_host = Command::new("systemd-analyze")
         .args(["syscall-filter", "--no-pager"])
         .output()
         .ok()
         .filter(|o| o.status.success())
         .and_then(|o| {
-            SyscallTable::parse(
-                &String::from_utf8_lossy(&o.stdout),
-                GroupsSource::SystemdAnalyze,
-            )
-            .map_err(|e| log::warn!("cannot parse `systemd-analyze syscall-filter`: {e}"))
-            .ok()
+            let text = String::from_utf8_lossy(&o.stdout).into_owned();
+            let table = SyscallTable::parse(&text, GroupsSource::SystemdAnalyze)
+                .map_err(|e| log::warn!("cannot parse `systemd-analyze syscall-filter`: {e}"))
+                .ok()?;
+            if let Some(path) = &cache {
+                store(path, &text);
+            }
+            Some(table)
         });
     match from_host {
         Some(table) => table,
@@ -58,6 +71,40 @@ pub fn host_syscalls() -> SyscallTable {
             log::info!("systemd-analyze is not available; using the built-in system call table");
             SyscallTable::built_in()
         }
+    }
+}
+
+/// Where the listing of the installed systemd-analyze is cached, if it can be.
+fn cache_file() -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let analyze = std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join("systemd-analyze"))
+        .find(|p| p.is_file())?;
+    let meta = std::fs::metadata(&analyze).ok()?;
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
+    let dir = match std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        Some(d) => std::path::PathBuf::from(d),
+        None => std::path::PathBuf::from(std::env::var_os("HOME")?).join(".cache"),
+    };
+    Some(dir.join("sandgen").join(format!(
+        "syscall-filter-{:x}-{:x}-{:x}-{}.txt",
+        meta.ino(),
+        meta.size(),
+        meta.mtime(),
+        kernel.trim()
+    )))
+}
+
+/// Best effort: a cache that cannot be written is only slower.
+fn store(path: &std::path::Path, text: &str) {
+    let Some(dir) = path.parent() else { return };
+    let tmp = dir.join(format!(".{}.tmp", std::process::id()));
+    let stored = std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(&tmp, text))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = stored {
+        log::debug!("cannot cache the syscall listing in {}: {e}", dir.display());
+        let _ = std::fs::remove_file(&tmp);
     }
 }
 
