@@ -116,7 +116,7 @@ pub struct StartWait {
     #[arg(long)]
     pub(crate) no_block: bool,
     /// Seconds to keep watching a started service, so that one that fails at once is reported.
-    #[arg(long, value_name = "SECS", default_value_t = 0.25)]
+    #[arg(long, value_name = "SECS", default_value_t = 0.1)]
     pub(crate) settle: f64,
 }
 
