@@ -595,6 +595,65 @@ fn run_and_an_installed_unit_give_the_process_the_same_sandbox() {
 }
 
 #[test]
+fn freeze_and_thaw_go_through_systemd_or_say_why_not() {
+    let s = Sandgen::new();
+    let unit = unit_name("freeze", "service");
+    let _cleanup = Cleanup(&s, unit.clone());
+    let policy = s.policy(&unit, "[service]\nexec = [\"/bin/sleep\", \"infinity\"]\n");
+    s.ok(&["start", &policy]);
+    let out = s.run(&["freeze", &unit]);
+    // systemd freezes with the cgroup v2 freezer (cgroup.freeze); with v1 controllers
+    // (this host) it refuses, and sandgen must say so plainly.
+    let v2 = Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    if v2 {
+        assert!(out.status.success(), "{}", describe(&out));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("{unit}: frozen\n")
+        );
+        assert_eq!(s.container.property(&unit, "FreezerState"), "frozen");
+        s.ok(&["thaw", &unit]);
+        assert_eq!(s.container.property(&unit, "FreezerState"), "running");
+    } else {
+        assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.starts_with(&format!(
+                "error: freezing {unit}: Unit '{unit}' does not support freezing."
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains("hosts whose controllers are on cgroup v1 cannot"),
+            "{err}"
+        );
+        assert_eq!(s.container.property(&unit, "ActiveState"), "active");
+    }
+}
+
+#[test]
+fn an_unprivileged_user_is_told_that_access_was_denied() {
+    let c = Container::from_env();
+    // Inside the container, as nobody, on its own system bus: systemd asks polkit, which
+    // is not there to say yes.
+    let out = c.exec(&[
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        SANDGEN,
+        "stop",
+        "dbus",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: stopping dbus.service: access denied (Interactive authentication required.); run as root, or allow it with polkit\n"
+    );
+    assert_eq!(c.property("dbus.service", "ActiveState"), "active");
+}
+
+#[test]
 fn errors_name_the_unit_and_what_to_do() {
     let s = Sandgen::new();
     let err = s.fails(&["status", "sandgen-test-no-such-unit"]);

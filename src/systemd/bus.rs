@@ -130,6 +130,32 @@ pub enum BusError {
 }
 
 fn classify(action: &str, unit: &str, e: zbus::Error, timeout: Duration) -> BusError {
+    // zbus turns the standard org.freedesktop.DBus.Error.* replies into `fdo::Error`s.
+    if let zbus::Error::FDO(fdo) = &e {
+        let action = action.to_owned();
+        match &**fdo {
+            zbus::fdo::Error::AccessDenied(m)
+            | zbus::fdo::Error::InteractiveAuthorizationRequired(m) => {
+                return BusError::AccessDenied {
+                    action,
+                    message: m.clone(),
+                }
+            }
+            zbus::fdo::Error::NotSupported(m) => {
+                return BusError::NotSupported {
+                    action,
+                    message: m.clone(),
+                }
+            }
+            zbus::fdo::Error::TimedOut(_) | zbus::fdo::Error::NoReply(_) => {
+                return BusError::Timeout {
+                    action,
+                    seconds: timeout.as_secs(),
+                }
+            }
+            _ => {}
+        }
+    }
     if let zbus::Error::MethodError(name, msg, _) = &e {
         let message = msg.clone().unwrap_or_default();
         match name.as_str() {
