@@ -116,17 +116,18 @@ impl SecurityScore {
     }
 }
 
-/// Why a unit could not be scored.
+/// Why a unit could not be scored. The underlying errors are part of the messages, not also
+/// their `source()`: the CLI prints an error's chain of sources, which would repeat them.
 #[derive(Debug, thiserror::Error)]
 pub enum ScoreError {
     /// systemd-analyze is not installed.
     #[error(
-        "cannot run `systemd-analyze` ({source}): `sandgen score` uses `systemd-analyze security \
+        "cannot run `systemd-analyze` ({error}): `sandgen score` uses `systemd-analyze security \
          --offline=true`, which comes with systemd (package systemd)"
     )]
     AnalyzeMissing {
         /// The spawn error.
-        source: io::Error,
+        error: io::Error,
     },
     /// systemd-analyze failed.
     #[error("`systemd-analyze security` could not rate {}: {message}", .unit_file.display())]
@@ -138,7 +139,7 @@ pub enum ScoreError {
     },
     /// The JSON was not what systemd 252 prints.
     #[error("unexpected `systemd-analyze security --json=short` output: {0}")]
-    Json(#[from] serde_json::Error),
+    Json(serde_json::Error),
     /// No "Overall exposure level" line.
     #[error(
         "`systemd-analyze security` printed no \"Overall exposure level for UNIT: N LEVEL\" line \
@@ -149,12 +150,12 @@ pub enum ScoreError {
         last_line: String,
     },
     /// The unit file could not be written.
-    #[error("cannot write the unit file {} to score: {source}", .path.display())]
+    #[error("cannot write the unit file {} to score: {error}", .path.display())]
     Write {
         /// The path.
         path: PathBuf,
         /// The I/O error.
-        source: io::Error,
+        error: io::Error,
     },
     /// The name is not a service unit name.
     #[error("cannot score `{0}`: the unit name must end in `.service` and contain no `/`")]
@@ -170,7 +171,7 @@ pub enum ScoreError {
 ///
 /// [`ScoreError::Json`] when it is not a JSON array of settings.
 pub fn parse_items(json: &str) -> Result<Vec<SecurityItem>, ScoreError> {
-    Ok(serde_json::from_str(json)?)
+    serde_json::from_str(json).map_err(ScoreError::Json)
 }
 
 /// The unit, figure and level of the `→ Overall exposure level for UNIT: N LEVEL` line of
@@ -224,7 +225,7 @@ pub fn score_unit_file(unit_file: &Path) -> Result<SecurityScore, ScoreError> {
             .args(security_args(unit_file, json))
             .env("SYSTEMD_COLORS", "0")
             .output()
-            .map_err(|source| ScoreError::AnalyzeMissing { source })?;
+            .map_err(|error| ScoreError::AnalyzeMissing { error })?;
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         // A non-zero status with output on stdout only means "above --threshold" (default
@@ -271,9 +272,9 @@ pub fn score_unit_text(unit_name: &str, unit_text: &str) -> Result<SecurityScore
     }
     let dir = ScratchDir::create()?;
     let path = dir.0.join(unit_name);
-    std::fs::write(&path, unit_text).map_err(|source| ScoreError::Write {
+    std::fs::write(&path, unit_text).map_err(|error| ScoreError::Write {
         path: path.clone(),
-        source,
+        error,
     })?;
     score_unit_file(&path)
 }
@@ -409,7 +410,7 @@ impl ScratchDir {
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 16 => {
                     attempt += 1;
                 }
-                Err(source) => return Err(ScoreError::Write { path, source }),
+                Err(error) => return Err(ScoreError::Write { path, error }),
             }
         }
     }

@@ -11,9 +11,10 @@ use toml_edit::{Array, DocumentMut, Item, Table, Value};
 /// caller to check with [`crate::policy::parse`], as for any policy.)
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum WriteError {
-    /// The policy is not TOML.
+    /// The policy is not TOML. (The parser's error is part of the message, not also its
+    /// `source()`, which the CLI would print a second time.)
     #[error("the policy is not valid TOML, so it cannot be rewritten: {0}")]
-    Toml(#[from] toml_edit::TomlError),
+    Toml(toml_edit::TomlError),
     /// `seccomp` is something other than a table.
     #[error(
         "`seccomp` in the policy is {found}, not a table; sandgen writes the list to \
@@ -37,7 +38,7 @@ pub enum WriteError {
 ///
 /// A [`WriteError`] when the text is not TOML or `seccomp` is not a table.
 pub fn write_allow(policy_text: &str, allow: &[String]) -> Result<String, WriteError> {
-    let mut doc: DocumentMut = policy_text.parse()?;
+    let mut doc: DocumentMut = policy_text.parse().map_err(WriteError::Toml)?;
     let root = doc.as_table_mut();
 
     let Some(seccomp) = root.get_mut("seccomp") else {

@@ -14,13 +14,20 @@
 //! `c000003e` is x86_64); `code` is the filter's action (`0x80000000` kill the process,
 //! `0x0005xxxx` return errno xxxx). `pid` is in the initial PID namespace. This is how the
 //! closed loop (`suggest --verify`) learns which call its list refused: the refused process
-//! cannot be traced, because the filter applies to strace as well.
+//! cannot be traced, because the filter applies to strace as well. [`KernelLog`] reads the
+//! records as they come (from the audit netlink socket, or the kernel log), and
+//! [`queue_barrier_record`] tells when every record of what ran before it has come.
 //!
 //! Numbers become names with the kernel's own table, `asm/unistd_64.h` (package
 //! linux-libc-dev), read at run time; a host without it gets numbers only.
 
 use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 /// `AUDIT_ARCH_X86_64` (linux/audit.h).
 pub const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
@@ -190,6 +197,282 @@ impl SyscallNumbers {
     }
 }
 
+/// The message of one `/dev/kmsg` record: `PRIORITY,SEQUENCE,TIMESTAMP,FLAGS;MESSAGE`, then
+/// optional continuation lines (` KEY=VALUE`) that are dropped. `None` for anything else.
+pub fn kmsg_message(record: &str) -> Option<&str> {
+    let (prefix, rest) = record.split_once(';')?;
+    if prefix.split(',').count() < 3 {
+        return None;
+    }
+    Some(rest.lines().next().unwrap_or(""))
+}
+
+/// One datagram of the audit socket as kernel log lines: each netlink message (a 16-byte
+/// `nlmsghdr` whose type is the record type, then the record's text) becomes
+/// `audit: type=TYPE TEXT`, the form the kernel prints.
+pub fn netlink_messages(datagram: &[u8]) -> Vec<String> {
+    const HEADER: usize = 16;
+    let mut out = Vec::new();
+    let mut rest = datagram;
+    while rest.len() >= HEADER {
+        let len = u32::from_ne_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        let kind = u16::from_ne_bytes([rest[4], rest[5]]);
+        if len < HEADER || len > rest.len() {
+            break;
+        }
+        let text = String::from_utf8_lossy(&rest[HEADER..len]);
+        out.push(format!(
+            "audit: type={kind} {}",
+            text.trim_end_matches(['\0', '\n'])
+        ));
+        // NLMSG_ALIGN: messages start on 4-byte boundaries.
+        let next = (len + 3) & !3;
+        rest = rest.get(next..).unwrap_or_default();
+    }
+    out
+}
+
+fn recv(fd: &std::os::fd::OwnedFd, buf: &mut [u8]) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: `buf` is valid for writes of its length.
+    let n = unsafe { nix::libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+    usize::try_from(n).map_err(|_| io::Error::last_os_error())
+}
+
+/// The kernel's audit records from a point on: those written after the reader was opened.
+///
+/// Two sources, the first that can be opened ([`KernelLog::open`]):
+/// - the audit netlink socket's read-only multicast group (`AUDIT_NLGRP_READLOG`, linux/audit.h;
+///   needs CAP_AUDIT_READ): the kernel sends every record there, as it is, whether or not an
+///   audit daemon runs;
+/// - `/dev/kmsg` (Documentation/ABI/testing/dev-kmsg), one log record per `read(2)`, where a
+///   seek to the end skips what is already there. Without an audit daemon the kernel prints
+///   its records there, but rate-limited (`printk_ratelimit`, 10 per 5 s: "kauditd_printk_skb:
+///   N callbacks suppressed"), so under load some never arrive; and with an audit daemon,
+///   none do. Reading needs root (or CAP_SYSLOG when `kernel.dmesg_restrict` is 1).
+///
+/// Either way the kernel is shared with its containers, so this sees the records of units run
+/// there too (their `pid` in the initial PID namespace).
+#[derive(Debug)]
+pub struct KernelLog {
+    source: LogSource,
+}
+
+#[derive(Debug)]
+enum LogSource {
+    Netlink(std::os::fd::OwnedFd),
+    Kmsg(File),
+}
+
+/// `AUDIT_NLGRP_READLOG` (linux/audit.h), as a netlink group bit.
+const AUDIT_NLGRP_READLOG_BIT: u32 = 1;
+/// `NETLINK_AUDIT` (linux/netlink.h).
+const NETLINK_AUDIT: i32 = 9;
+
+impl KernelLog {
+    /// The audit multicast group if this process may read it, else `/dev/kmsg`.
+    ///
+    /// # Errors
+    ///
+    /// When neither can be opened; the error is `/dev/kmsg`'s.
+    pub fn open() -> io::Result<Self> {
+        match Self::subscribe_audit() {
+            Ok(log) => Ok(log),
+            Err(e) => {
+                log::debug!("cannot join the audit multicast group ({e}); reading /dev/kmsg");
+                Self::open_at_end(Path::new("/dev/kmsg"))
+            }
+        }
+    }
+
+    /// Join the audit netlink socket's read-only multicast group.
+    ///
+    /// # Errors
+    ///
+    /// `EPERM` without CAP_AUDIT_READ; `EPROTONOSUPPORT` on a kernel without audit.
+    pub fn subscribe_audit() -> io::Result<Self> {
+        use nix::libc;
+        use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+        // SAFETY: socket(2) with constant arguments; the descriptor is checked and owned.
+        let fd = unsafe {
+            libc::socket(
+                libc::AF_NETLINK,
+                libc::SOCK_RAW | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+                NETLINK_AUDIT,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` is a new descriptor that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: sockaddr_nl is plain data, valid when zeroed.
+        let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+        addr.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+        addr.nl_groups = AUDIT_NLGRP_READLOG_BIT;
+        // SAFETY: `addr` is a valid sockaddr_nl and the length is its size.
+        let rc = unsafe {
+            libc::bind(
+                fd.as_raw_fd(),
+                std::ptr::addr_of!(addr).cast::<libc::sockaddr>(),
+                std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Self {
+            source: LogSource::Netlink(fd),
+        })
+    }
+
+    /// Open `path` (`/dev/kmsg`) positioned after its last record.
+    ///
+    /// # Errors
+    ///
+    /// The open or seek error (permission denied for unprivileged users, no such file in
+    /// some containers).
+    pub fn open_at_end(path: &Path) -> io::Result<Self> {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NONBLOCK)
+            .open(path)?;
+        file.seek(SeekFrom::End(0))?;
+        Ok(Self {
+            source: LogSource::Kmsg(file),
+        })
+    }
+
+    /// Where the records come from, for messages.
+    pub fn source_name(&self) -> &'static str {
+        match self.source {
+            LogSource::Netlink(_) => "the audit multicast group",
+            LogSource::Kmsg(_) => "/dev/kmsg",
+        }
+    }
+
+    /// The messages written since the last call (or the open), as the kernel log shows them
+    /// (`audit: type=1326 audit(...): ...`).
+    ///
+    /// # Errors
+    ///
+    /// A read error other than "nothing new" (`EAGAIN`) and "records were lost before they
+    /// were read" (`EPIPE` from /dev/kmsg, `ENOBUFS` from netlink; reading goes on).
+    pub fn read_new(&mut self) -> io::Result<Vec<String>> {
+        // A kmsg record is at most 1 KiB of text plus its dictionary (the kernel refuses
+        // smaller buffers with EINVAL); an audit record is at most MAX_AUDIT_MESSAGE_LENGTH
+        // (8970 bytes).
+        let mut buf = vec![0u8; 16 * 1024];
+        let mut out = Vec::new();
+        loop {
+            let read = match &mut self.source {
+                LogSource::Kmsg(file) => file.read(&mut buf),
+                LogSource::Netlink(fd) => recv(fd, &mut buf),
+            };
+            match read {
+                Ok(0) => return Ok(out),
+                Ok(n) => match &self.source {
+                    LogSource::Kmsg(_) => {
+                        let record = String::from_utf8_lossy(&buf[..n]);
+                        if let Some(message) = kmsg_message(&record) {
+                            out.push(message.to_owned());
+                        }
+                    }
+                    LogSource::Netlink(_) => out.extend(netlink_messages(&buf[..n])),
+                },
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(out),
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => continue,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.raw_os_error() == Some(nix::libc::ENOBUFS) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The seccomp records written since the last call, up to the barrier record of the
+    /// process named `barrier` ([`queue_barrier_record`]), which is not returned. `None` when
+    /// the barrier did not show up within `timeout`: the kernel's audit records do not reach
+    /// its log (auditd receives them, or auditing is off), and the log cannot say what was
+    /// refused.
+    ///
+    /// # Errors
+    ///
+    /// See [`KernelLog::read_new`].
+    pub fn seccomp_records_until(
+        &mut self,
+        barrier: &str,
+        timeout: Duration,
+    ) -> io::Result<Option<Vec<SeccompRecord>>> {
+        let start = Instant::now();
+        let mut records = Vec::new();
+        loop {
+            for record in self.seccomp_records()? {
+                if record.comm.as_deref() == Some(barrier) {
+                    return Ok(Some(records));
+                }
+                records.push(record);
+            }
+            if start.elapsed() >= timeout {
+                return Ok(None);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// The seccomp records among the messages written since the last call.
+    ///
+    /// # Errors
+    ///
+    /// See [`KernelLog::read_new`].
+    pub fn seccomp_records(&mut self) -> io::Result<Vec<SeccompRecord>> {
+        Ok(self
+            .read_new()?
+            .iter()
+            .filter_map(|m| parse_seccomp_record(m))
+            .collect())
+    }
+}
+
+/// Make the kernel write a seccomp record behind every record already queued.
+///
+/// The kernel queues audit records in one FIFO that its `kauditd` thread prints to the log a
+/// little later, so a refused call's record may not be in `/dev/kmsg` yet when the refused
+/// process's unit has ended. This runs a child that names itself `comm` (at most 15 bytes,
+/// prctl(2) `PR_SET_NAME`), enters seccomp's strict mode (only read, write, exit and
+/// sigreturn are allowed) and is killed at its next call, execve; once its record is in the
+/// log ([`KernelLog::seccomp_records_until`]), so is every record queued before it.
+///
+/// # Errors
+///
+/// When the child cannot be started or did not die of its filter (a kernel without seccomp).
+pub fn queue_barrier_record(comm: &str) -> io::Result<()> {
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    let name =
+        std::ffi::CString::new(comm).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let mut child = Command::new("/bin/true");
+    // SAFETY: the closure runs between fork and exec and makes only two prctl(2) system
+    // calls, which are async-signal-safe; it allocates nothing (the name is prepared above).
+    unsafe {
+        child.pre_exec(move || {
+            use nix::libc;
+            if libc::prctl(libc::PR_SET_NAME, name.as_ptr()) != 0
+                || libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_STRICT) != 0
+            {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let status = child.status()?;
+    if status.signal() == Some(nix::libc::SIGKILL) {
+        Ok(())
+    } else {
+        Err(io::Error::other(format!(
+            "the seccomp strict-mode child {status} instead of being killed by its filter"
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,6 +506,75 @@ mod tests {
         assert_eq!(record.comm.as_deref(), Some("my prog"));
         assert_eq!(record.syscall, 41);
         assert_eq!(record.action, SeccompAction::Errno(1));
+    }
+
+    #[test]
+    fn kmsg_records_give_their_message() {
+        let record = format!("5,1234,713883210,-;{}\n SUBSYSTEM=x\n", &RECORD[15..]);
+        let message = kmsg_message(&record).unwrap();
+        assert!(message.starts_with("audit: type=1326 "), "{message}");
+        assert_eq!(parse_seccomp_record(message).unwrap().syscall, 63);
+        assert_eq!(kmsg_message("no separator"), None);
+        assert_eq!(kmsg_message("a;b"), None);
+    }
+
+    #[test]
+    fn netlink_datagrams_become_log_lines() {
+        let text = b"audit(1.2:3): pid=7 comm=\"x\" arch=c000003e syscall=41 code=0x80000000\0";
+        let mut datagram = Vec::new();
+        for _ in 0..2 {
+            let len = 16 + text.len();
+            datagram.extend((len as u32).to_ne_bytes());
+            datagram.extend(1326u16.to_ne_bytes());
+            datagram.extend([0u8; 10]);
+            datagram.extend(text);
+            datagram.resize((datagram.len() + 3) & !3, 0);
+        }
+        let lines = netlink_messages(&datagram);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(
+            lines[0],
+            "audit: type=1326 audit(1.2:3): pid=7 comm=\"x\" arch=c000003e syscall=41 code=0x80000000"
+        );
+        assert_eq!(parse_seccomp_record(&lines[1]).unwrap().syscall, 41);
+        assert!(netlink_messages(&datagram[..10]).is_empty());
+    }
+
+    #[test]
+    fn a_barrier_record_follows_what_was_queued_before_it() {
+        // Tests run as root (FACTS): both sources can be read. The kernel logs kill_thread
+        // actions by default (/proc/sys/kernel/seccomp/actions_logged).
+        for log in [
+            KernelLog::subscribe_audit().expect("join the audit multicast group"),
+            KernelLog::open_at_end(Path::new("/dev/kmsg")).expect("open /dev/kmsg"),
+        ] {
+            barrier_check(log);
+        }
+    }
+
+    fn barrier_check(mut log: KernelLog) {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let first = format!("sgb1-{}-{n}", std::process::id() % 100_000);
+        let second = format!("sgb2-{}-{n}", std::process::id() % 100_000);
+        queue_barrier_record(&first).expect("first barrier");
+        queue_barrier_record(&second).expect("second barrier");
+        let records = log
+            .seccomp_records_until(&second, Duration::from_secs(5))
+            .expect("read")
+            .expect("the second barrier was logged");
+        let ours: Vec<&SeccompRecord> = records
+            .iter()
+            .filter(|r| r.comm.as_deref() == Some(first.as_str()))
+            .collect();
+        assert_eq!(ours.len(), 1, "{records:?}");
+        assert_eq!(
+            ours[0].action,
+            SeccompAction::KillThread,
+            "{}",
+            log.source_name()
+        );
+        assert!(queue_barrier_record("a\0b").is_err());
     }
 
     #[test]

@@ -161,6 +161,8 @@ pub struct TraceResult {
     pub syscalls: BTreeSet<String>,
     /// How the traced command (the first process) ended.
     pub exit_status: ExitStatusInfo,
+    /// The paths the process tree passed to `execve`.
+    pub executables: BTreeSet<String>,
     /// How many processes and threads were traced.
     pub processes: usize,
     /// Some process switched to a non-native ABI (a 32-bit program on x86_64): its calls are
@@ -201,21 +203,23 @@ pub enum TraceError {
         /// The path.
         path: PathBuf,
     },
+    // The errors of the next two are part of their messages, and so not also their
+    // `source()`: the CLI prints an error with its chain of sources, which would repeat them.
     /// The trace file could not be created or read.
-    #[error("trace file {}: {source}", .path.display())]
+    #[error("trace file {}: {error}", .path.display())]
     TraceFile {
         /// The trace file.
         path: PathBuf,
         /// The I/O error.
-        source: io::Error,
+        error: io::Error,
     },
     /// The runner could not run strace.
-    #[error("cannot run `{program}`: {source}")]
+    #[error("cannot run `{program}`: {error}")]
     Run {
         /// The program the runner was asked to run (strace).
         program: String,
         /// What went wrong.
-        source: Box<dyn std::error::Error + Send + Sync>,
+        error: Box<dyn std::error::Error + Send + Sync>,
     },
     /// strace ran but recorded nothing: it could not start the command.
     #[error(
@@ -312,6 +316,7 @@ pub struct StraceTracer<R> {
     trace_dir: PathBuf,
     trace_dir_for_runner: Option<PathBuf>,
     keep_trace_file: bool,
+    resolved_by_caller: bool,
 }
 
 /// Traces a command run as a plain child of sandgen.
@@ -334,7 +339,18 @@ impl<R: CommandRunner> StraceTracer<R> {
             trace_dir: std::env::temp_dir(),
             trace_dir_for_runner: None,
             keep_trace_file: false,
+            resolved_by_caller: false,
         }
+    }
+
+    /// Use `strace`, an absolute path as the runner sees it, and do not look for strace or
+    /// the command's program on this machine: the caller found both where the runner runs
+    /// them (a unit of a container's systemd sees the container's file system, whose
+    /// programs need not exist at the same paths here).
+    pub fn strace_resolved_by_caller(mut self, strace: impl Into<String>) -> Self {
+        self.strace = strace.into();
+        self.resolved_by_caller = true;
+        self
     }
 
     /// Use this strace program (a name looked up in `PATH`, or a path).
@@ -372,16 +388,23 @@ impl<R: CommandRunner> StraceTracer<R> {
 
 impl<R: CommandRunner> SyscallTracer for StraceTracer<R> {
     fn trace(&self, cmd: &TraceCommand) -> Result<TraceResult, TraceError> {
-        let path_var = std::env::var_os("PATH").unwrap_or_default();
-        let strace =
-            find_program(&self.strace, &path_var).map_err(|_| TraceError::StraceMissing {
-                program: self.strace.clone(),
+        let strace = if self.resolved_by_caller {
+            self.strace.clone()
+        } else {
+            let path_var = std::env::var_os("PATH").unwrap_or_default();
+            let strace =
+                find_program(&self.strace, &path_var).map_err(|_| TraceError::StraceMissing {
+                    program: self.strace.clone(),
+                })?;
+            let strace = path_str(&strace)?.to_owned();
+            find_program(cmd.program(), &path_var).map_err(|reason| {
+                TraceError::ProgramNotFound {
+                    program: cmd.program().to_owned(),
+                    reason,
+                }
             })?;
-        let strace = path_str(&strace)?.to_owned();
-        find_program(cmd.program(), &path_var).map_err(|reason| TraceError::ProgramNotFound {
-            program: cmd.program().to_owned(),
-            reason,
-        })?;
+            strace
+        };
 
         let file = TraceFile::create(&self.trace_dir, self.keep_trace_file)?;
         let for_runner = match (&self.trace_dir_for_runner, file.path.file_name()) {
@@ -389,14 +412,14 @@ impl<R: CommandRunner> SyscallTracer for StraceTracer<R> {
             _ => file.path.clone(),
         };
         let argv = strace_argv(&strace, path_str(&for_runner)?, cmd.argv());
-        let status = self.runner.run(&argv).map_err(|source| TraceError::Run {
+        let status = self.runner.run(&argv).map_err(|error| TraceError::Run {
             program: strace.clone(),
-            source,
+            error,
         })?;
 
-        let read_error = |source| TraceError::TraceFile {
+        let read_error = |error| TraceError::TraceFile {
             path: file.path.clone(),
-            source,
+            error,
         };
         let reader = File::open(&file.path).map_err(read_error)?;
         let output = strace::read_strace_output(BufReader::new(reader)).map_err(read_error)?;
@@ -410,6 +433,7 @@ impl<R: CommandRunner> SyscallTracer for StraceTracer<R> {
         let exit_status = output.main_exit.clone().unwrap_or(status);
         Ok(TraceResult {
             processes: output.processes,
+            executables: output.executables,
             non_native_abi: output.non_native_abi,
             syscalls: output.syscalls,
             exit_status,
@@ -485,7 +509,7 @@ impl TraceFile {
             {
                 Ok(_) => return Ok(Self { path, keep }),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 16 => attempt += 1,
-                Err(source) => return Err(TraceError::TraceFile { path, source }),
+                Err(error) => return Err(TraceError::TraceFile { path, error }),
             }
         }
     }

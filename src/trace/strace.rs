@@ -66,6 +66,9 @@ pub struct StraceOutput {
     pub main_pid: Option<u32>,
     /// How the command (the first process) ended, if the trace says.
     pub main_exit: Option<ExitStatusInfo>,
+    /// The paths given to `execve` (as written in the call; failed attempts of a `PATH`
+    /// search included). Their base names are what the kernel puts in `comm`.
+    pub executables: BTreeSet<String>,
     /// How many distinct processes and threads appear.
     pub processes: usize,
     /// A process switched to a 32-bit or x32 ABI.
@@ -138,6 +141,11 @@ impl StraceParser {
             .unwrap_or(rest.len());
         let (name, after) = rest.split_at(name_len);
         if after.starts_with('(') && is_name(name) {
+            if name == "execve" {
+                if let Some(path) = first_string_argument(after) {
+                    self.out.executables.insert(path);
+                }
+            }
             self.out.syscalls.insert(name.to_owned());
         } else {
             self.unparsed(line);
@@ -201,6 +209,28 @@ fn split_pid(line: &str) -> (Option<u32>, &str) {
         }
     }
     (None, line.trim_start())
+}
+
+/// The first argument of a call when it is a string: `("/bin/sh", [...` -> `/bin/sh`, with
+/// strace's `\"` and `\\` escapes undone (others are kept as written).
+fn first_string_argument(after_name: &str) -> Option<String> {
+    let rest = after_name.strip_prefix("(\"")?;
+    let mut out = String::new();
+    let mut chars = rest.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Some(out),
+            '\\' => match chars.next()? {
+                e @ ('"' | '\\') => out.push(e),
+                e => {
+                    out.push('\\');
+                    out.push(e);
+                }
+            },
+            c => out.push(c),
+        }
+    }
+    None
 }
 
 /// `exited with 3 +++` or `killed by SIGSEGV (core dumped) +++` (after the leading `+++ `).
@@ -284,6 +314,24 @@ mod tests {
         assert_eq!(out.main_exit, Some(ExitStatusInfo::exited(1)));
         assert_eq!(out.processes, 2);
         assert_eq!(out.unparsed, 0);
+        assert_eq!(out.executables.iter().collect::<Vec<_>>(), ["/usr/bin/sh"]);
+    }
+
+    #[test]
+    fn executed_paths_are_collected_with_escapes_undone() {
+        let out = parse_strace_output(
+            "\
+7  execve(\"/usr/local/bin/tar\", [\"tar\"], 0x1 /* 3 vars */) = -1 ENOENT (No such file or directory)
+7  execve(\"/usr/bin/tar\", [\"tar\"], 0x1 /* 3 vars */) = 0
+8  execve(\"/opt/a \\\"b\\\"\", [\"x\"], 0x1 /* 3 vars */ <unfinished ...>
+",
+        );
+        assert_eq!(
+            out.executables.iter().collect::<Vec<_>>(),
+            ["/opt/a \"b\"", "/usr/bin/tar", "/usr/local/bin/tar"]
+        );
+        assert_eq!(first_string_argument("(3, \"x\")"), None);
+        assert_eq!(first_string_argument("(\"unterminated"), None);
     }
 
     #[test]
