@@ -632,6 +632,38 @@ fn freeze_and_thaw_go_through_systemd_or_say_why_not() {
 }
 
 #[test]
+fn one_client_runs_several_jobs() {
+    use sandgen::systemd::bus::{Bus, Client, JobOutcome, JobVerb, Systemd};
+    let s = Sandgen::new();
+    let unit = unit_name("jobs", "service");
+    let _cleanup = Cleanup(&s, unit.clone());
+    let policy = s.policy(&unit, "[service]\nexec = [\"/bin/sleep\", \"infinity\"]\n");
+    s.ok(&["install", &policy]);
+    let client = Client::connect(
+        &Bus::Address(s.container.bus.clone()),
+        Duration::from_secs(30),
+    )
+    .expect("connect");
+    for verb in [
+        JobVerb::Start,
+        JobVerb::Stop,
+        JobVerb::Start,
+        JobVerb::Restart,
+        JobVerb::Stop,
+    ] {
+        assert_eq!(
+            client.job(verb, &unit, true).expect("job"),
+            JobOutcome::Finished("done".into()),
+            "{verb:?}"
+        );
+    }
+    assert_eq!(
+        client.status(&unit).expect("status").active_state,
+        "inactive"
+    );
+}
+
+#[test]
 fn an_unprivileged_user_is_told_that_access_was_denied() {
     let c = Container::from_env();
     // Inside the container, as nobody, on its own system bus: systemd asks polkit, which

@@ -266,6 +266,7 @@ impl Properties {
 pub struct Client {
     connection: Connection,
     timeout: Duration,
+    subscribed: std::sync::atomic::AtomicBool,
 }
 
 /// A future that is ready after `duration`, timed by a helper thread (zbus's runtime is
@@ -317,6 +318,7 @@ impl Client {
         Ok(Client {
             connection,
             timeout,
+            subscribed: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -385,7 +387,13 @@ impl Client {
             .cache_properties(CacheProperties::No)
             .build()
             .await?;
-        manager.subscribe().await?;
+        // systemd refuses a second Subscribe from the same connection (AlreadySubscribed).
+        if !self
+            .subscribed
+            .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            manager.subscribe().await?;
+        }
         let mut removed = manager.receive_job_removed().await?;
         let job = queue(manager).await?;
         if !block {
