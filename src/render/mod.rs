@@ -24,38 +24,38 @@ pub const SERVICE_TEMPLATE_FILE: &str = "service.hbs";
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
     /// A custom template file could not be read.
-    #[error("cannot read template {path}: {source}")]
+    #[error("cannot read template {path}: {error}")]
     Read {
         /// The file.
         path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
+        /// The cause (in the message, not a `source`, so that it is printed once).
+        error: std::io::Error,
     },
     /// A template does not parse.
-    #[error("template {name} is invalid: {source}")]
+    #[error("template {name} is invalid: {error}")]
     Template {
         /// The template file.
         name: String,
         /// The cause.
-        source: Box<handlebars::TemplateError>,
+        error: Box<handlebars::TemplateError>,
     },
     /// Rendering failed (a strict-mode template used a field sandgen does not provide).
-    #[error("rendering template {name} failed: {source}")]
+    #[error("rendering template {name} failed: {error}")]
     Render {
         /// The template file.
         name: String,
         /// The cause.
-        source: Box<handlebars::RenderError>,
+        error: Box<handlebars::RenderError>,
     },
     /// A value cannot be written into a unit file.
-    #[error("cannot write {key}= (from `{origin}`): {source}")]
+    #[error("cannot write {key}= (from `{origin}`): {error}")]
     Escape {
         /// The directive.
         key: String,
         /// The policy key.
         origin: String,
         /// The cause.
-        source: EscapeError,
+        error: EscapeError,
     },
 }
 
@@ -87,7 +87,7 @@ impl Templates {
             .register_template_string(SERVICE_TEMPLATE_FILE, text)
             .map_err(|e| RenderError::Template {
                 name: name.clone(),
-                source: Box::new(e),
+                error: Box::new(e),
             })?;
         Ok(Templates { registry, name })
     }
@@ -103,9 +103,9 @@ impl Templates {
     /// Templates read from `dir` (a copy of sandgen's `templates/` directory).
     pub fn from_dir(dir: &Path) -> Result<Self, RenderError> {
         let path = dir.join(SERVICE_TEMPLATE_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|source| RenderError::Read {
+        let text = std::fs::read_to_string(&path).map_err(|error| RenderError::Read {
             path: path.clone(),
-            source,
+            error,
         })?;
         Self::with(&text, path.display().to_string())
     }
@@ -124,10 +124,10 @@ impl Templates {
         for (section, ds) in by_section(directives) {
             let mut lines = Vec::with_capacity(ds.len());
             for d in ds {
-                lines.push(unit::line(d).map_err(|source| RenderError::Escape {
+                lines.push(unit::line(d).map_err(|error| RenderError::Escape {
                     key: d.key.to_owned(),
                     origin: d.origin.clone(),
-                    source,
+                    error,
                 })?);
             }
             sections.push(SectionView {
@@ -145,7 +145,7 @@ impl Templates {
             .render(SERVICE_TEMPLATE_FILE, &view)
             .map_err(|e| RenderError::Render {
                 name: self.name.clone(),
-                source: Box::new(e),
+                error: Box::new(e),
             })?;
         Ok(format!(
             "{}\n{}\n{}\n",
