@@ -18,6 +18,7 @@ pub mod suggest;
 pub mod systemd;
 pub mod trace;
 pub mod unit;
+pub mod verify;
 
 use diagnostic::{Diagnostics, Source};
 

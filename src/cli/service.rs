@@ -59,7 +59,6 @@ impl Connection {
     /// The host PID of the process whose root `--root` is, when it has the form
     /// `/proc/PID/root` (a container's init): PIDs that systemd reports over D-Bus live in
     /// that process's PID namespace and are translated through it.
-    #[allow(dead_code)] // for inspect, which is being wired up
     pub(crate) fn namespace_holder(&self) -> Option<u32> {
         let root = self.root.as_deref()?;
         let rest = root.strip_prefix("/proc").ok()?;

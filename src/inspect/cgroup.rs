@@ -23,7 +23,10 @@
 //!   there and the unit's cpuset is its parent's.
 //!
 //! A limit file the cgroup lacks (the controller is not enabled for it) reads as "no limit"
-//! (`null`); only the unit's own cgroup is read, not limits inherited from its slice.
+//! (`null`); limits inherited from the slice are not added in. On v1, though, a controller
+//! not enabled for the unit leaves its processes in an ancestor's cgroup of that hierarchy
+//! (the harness's, the slice's, the root), and the files read are that cgroup's: their paths
+//! in [`CgroupState::files`] show which cgroup a value belongs to.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -134,6 +137,19 @@ pub struct CgroupState {
     pub tasks_max: Option<u64>,
     /// `pids.current`.
     pub tasks_current: Option<u64>,
+    /// v2 `memory.high` (`MemoryHigh=`); `None` on v1, which has no such limit.
+    pub memory_high: Option<u64>,
+    /// v2 `memory.low` (`MemoryLow=`); `None` on v1 (0 is "no protection").
+    pub memory_low: Option<u64>,
+    /// v2 `memory.swap.max` (`MemorySwapMax=`); `None` on v1, which has no swap-only limit.
+    pub memory_swap_max: Option<u64>,
+    /// v2 default I/O weight (`io.weight`, else `io.bfq.weight`: `IOWeight=`, 1..10000);
+    /// `None` on v1.
+    pub io_weight: Option<u64>,
+    /// v1 block I/O weight: BFQ's `blkio.bfq.weight` (1..1000, default 100), else CFQ's
+    /// `blkio.weight` (10..1000, default 500); `None` on v2, and on v1 when the disks' I/O
+    /// scheduler has no weights.
+    pub blkio_weight: Option<u64>,
     /// For each key above that was read, the file it came from (evidence for `verify`).
     pub files: BTreeMap<&'static str, PathBuf>,
 }
@@ -375,6 +391,14 @@ impl Reader {
             cpuset: self.text("cpuset", dir, "cpuset.cpus.effective")?,
             tasks_max: self.number("tasks_max", dir, "pids.max")?,
             tasks_current: self.number("tasks_current", dir, "pids.current")?,
+            memory_high: self.number("memory_high", dir, "memory.high")?,
+            memory_low: self.number("memory_low", dir, "memory.low")?,
+            memory_swap_max: self.number("memory_swap_max", dir, "memory.swap.max")?,
+            io_weight: match self.keyed("io_weight", dir, "io.weight", "default")? {
+                Some(weight) => Some(weight),
+                None => self.keyed("io_weight", dir, "io.bfq.weight", "default")?,
+            },
+            blkio_weight: None,
             files: self.files,
         })
     }
@@ -386,9 +410,9 @@ impl Reader {
     ) -> Result<CgroupState, ReadError> {
         // A controller without a hierarchy reads as all files missing.
         let (memory, cpu) = (dir("memory"), dir("cpu"));
-        let (pids, cpuset) = (dir("pids"), dir("cpuset"));
+        let (pids, cpuset, blkio) = (dir("pids"), dir("cpuset"), dir("blkio"));
         let (memory, cpu) = (memory.as_deref(), cpu.as_deref());
-        let (pids, cpuset) = (pids.as_deref(), cpuset.as_deref());
+        let (pids, cpuset, blkio) = (pids.as_deref(), cpuset.as_deref(), blkio.as_deref());
         let memory_max = self
             .number("memory_max", memory, "memory.limit_in_bytes")?
             .filter(|&bytes| bytes < V1_UNLIMITED_FROM);
@@ -419,6 +443,15 @@ impl Reader {
             cpuset: self.text("cpuset", cpuset, "cpuset.cpus")?,
             tasks_max: self.number("tasks_max", pids, "pids.max")?,
             tasks_current: self.number("tasks_current", pids, "pids.current")?,
+            memory_high: None,
+            memory_low: None,
+            memory_swap_max: None,
+            io_weight: None,
+            // BFQ has blkio.bfq.weight; CFQ (gone since Linux 5.0) had blkio.weight.
+            blkio_weight: match self.number("blkio_weight", blkio, "blkio.bfq.weight")? {
+                Some(weight) => Some(weight),
+                None => self.number("blkio_weight", blkio, "blkio.weight")?,
+            },
             files: self.files,
         })
     }
@@ -561,6 +594,37 @@ mod tests {
         let state = read_cgroup_of(&root, &m, 1).unwrap();
         assert_eq!(state.memory_max, None);
         assert!(state.files.contains_key("memory_max"));
+    }
+
+    #[test]
+    fn reads_v2_memory_protection_swap_and_io_weight() {
+        // Files as a pure v2 host has them for a unit with MemoryHigh=48M, MemoryLow= unset,
+        // MemorySwapMax= unset and IOWeight=200.
+        let root = tempfile::tempdir().unwrap();
+        let unit = root.path().join("system.slice/x.service");
+        std::fs::create_dir_all(&unit).unwrap();
+        std::fs::write(
+            root.path().join("cgroup.controllers"),
+            "cpu io memory pids\n",
+        )
+        .unwrap();
+        for (file, value) in [
+            ("memory.high", "50331648\n"),
+            ("memory.low", "0\n"),
+            ("memory.swap.max", "max\n"),
+            ("io.weight", "default 200\n8:0 50\n"),
+        ] {
+            std::fs::write(unit.join(file), value).unwrap();
+        }
+        let m = parse_proc_cgroup("0::/system.slice/x.service\n", Path::new("x")).unwrap();
+        let state = read_cgroup_of(root.path(), &m, 1).unwrap();
+        assert_eq!(state.memory_high, Some(48 << 20));
+        assert_eq!(state.memory_low, Some(0));
+        assert_eq!(state.memory_swap_max, None);
+        assert_eq!(state.io_weight, Some(200));
+        assert_eq!(state.blkio_weight, None);
+        assert_eq!(state.files["io_weight"], unit.join("io.weight"));
+        assert!(state.files.contains_key("memory_swap_max"));
     }
 
     #[test]

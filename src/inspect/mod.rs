@@ -112,13 +112,13 @@ pub enum ReadError {
         path: PathBuf,
     },
     /// Any other I/O error.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {error}", path.display())]
     Io {
         /// The file or directory that could not be read.
         path: PathBuf,
-        /// The error the kernel returned.
-        #[source]
-        source: io::Error,
+        /// The error the kernel returned (part of the message, so not a `source()`: the CLI
+        /// prints error chains).
+        error: io::Error,
     },
     /// A kernel file had a line sandgen cannot parse.
     #[error(
@@ -167,13 +167,12 @@ pub enum InspectError {
         pid: u32,
     },
     /// A kernel file could not be read.
-    #[error("cannot inspect {unit}: {source}")]
+    #[error("cannot inspect {unit}: {error}")]
     Read {
         /// The unit.
         unit: String,
-        /// What failed.
-        #[source]
-        source: ReadError,
+        /// What failed (part of the message, so not a `source()`).
+        error: ReadError,
     },
 }
 
@@ -220,18 +219,18 @@ pub fn inspect(
     match main.still_same() {
         Ok(true) => {}
         Ok(false) => return Err(restarted()),
-        Err(source) => {
+        Err(error) => {
             return Err(InspectError::Read {
                 unit: unit.to_owned(),
-                source,
+                error,
             })
         }
     }
-    read.map_err(|source| match source {
+    read.map_err(|error| match error {
         ReadError::Gone { .. } => restarted(),
-        source => InspectError::Read {
+        error => InspectError::Read {
             unit: unit.to_owned(),
-            source,
+            error,
         },
     })
 }
@@ -255,7 +254,7 @@ pub(crate) fn io_error(path: &Path, pid: Option<u32>, source: io::Error) -> Read
         }
         _ => ReadError::Io {
             path: path.to_owned(),
-            source,
+            error: source,
         },
     }
 }

@@ -46,15 +46,14 @@ pub enum NamespaceError {
         path: PathBuf,
     },
     /// The helper could not enter the namespace or run its tool.
-    #[error("cannot run {tool} inside the mount namespace of process {pid}: {source}{hint}")]
+    #[error("cannot run {tool} inside the mount namespace of process {pid}: {error}{hint}")]
     Helper {
         /// The unit's process.
         pid: u32,
         /// The program the helper runs.
         tool: &'static str,
-        /// What failed.
-        #[source]
-        source: io::Error,
+        /// What failed (part of the message, so not a `source()`).
+        error: io::Error,
         /// What to do about it.
         hint: &'static str,
     },
@@ -403,7 +402,7 @@ impl MountNamespace {
         NamespaceError::Helper {
             pid: self.pid,
             tool,
-            source,
+            error: source,
             hint,
         }
     }

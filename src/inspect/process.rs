@@ -318,14 +318,14 @@ fn pidfd_open(pid: u32) -> Result<Option<OwnedFd>, ReadError> {
             Errno::ENOSYS => Ok(None),
             errno => Err(ReadError::Io {
                 path: format!("pidfd of process {pid}").into(),
-                source: errno.into(),
+                error: errno.into(),
             }),
         };
     }
     // A file descriptor fits in an int: the kernel returns one.
     let fd = libc::c_int::try_from(ret).map_err(|_| ReadError::Io {
         path: format!("pidfd of process {pid}").into(),
-        source: std::io::Error::other("pidfd_open returned a value that is not a descriptor"),
+        error: std::io::Error::other("pidfd_open returned a value that is not a descriptor"),
     })?;
     // SAFETY: `fd` was just returned by pidfd_open; nothing else owns it.
     Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }))
@@ -350,7 +350,7 @@ fn pidfd_exited(fd: BorrowedFd<'_>, pid: u32) -> Result<bool, ReadError> {
             errno => {
                 return Err(ReadError::Io {
                     path: format!("pidfd of process {pid}").into(),
-                    source: errno.into(),
+                    error: errno.into(),
                 })
             }
         }

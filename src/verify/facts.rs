@@ -1,0 +1,504 @@
+//! The facts `sandgen verify` judges a policy by, gathered from the kernel in one place.
+//!
+//! [`gather`] reads everything the checks need while the unit's main process is pinned by a
+//! [`ProcessHandle`]: the [`Inspection`] that `sandgen inspect` reports, and a few more things
+//! of the main process (`Uid:`, `Gid:`, `Umask:` and `Cpus_allowed_list:` of
+//! `/proc/PID/status`, its command line, environment and working directory, its namespaces
+//! next to the service manager's, its network devices), of the system (RAM, the task limit,
+//! the kernel's last capability) and of paths the policy names, seen from the unit's root
+//! (`/proc/PID/root/PATH`) and from the service manager's (`--root`). Files are compared by
+//! device and inode, which holds across bind mounts and chroots.
+//!
+//! Which paths are looked at is decided by [`probes`], a pure function of the directives,
+//! so the checks in [`super`] only ever look up what was gathered.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::directive::{Directive, DirectiveValue};
+use crate::inspect::process::status_field;
+use crate::inspect::{self, InspectError, Inspection, ProcessHandle, Roots};
+
+/// The namespace types compared with the service manager's (`/proc/PID/ns/*`).
+pub const NAMESPACES: &[&str] = &["mnt", "net", "ipc", "uts", "pid", "user", "cgroup"];
+
+/// Paths whose protection the checks look at whatever the policy (ProtectSystem=,
+/// ProtectHome=, PrivateTmp=, ProtectKernelModules=, ...), in the unit's view.
+const FIXED_UNIT_PATHS: &[&str] = &[
+    "/",
+    "/usr",
+    "/boot",
+    "/efi",
+    "/etc",
+    "/var",
+    "/home",
+    "/root",
+    "/run/user",
+    "/tmp",
+    "/var/tmp",
+    "/usr/lib/modules",
+    "/lib/modules",
+    "/proc/sys",
+    "/sys",
+];
+
+/// A file's identity: the device and inode `stat(2)` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FileId {
+    /// `st_dev`.
+    pub dev: u64,
+    /// `st_ino`.
+    pub ino: u64,
+}
+
+/// What the main process's own files say beyond [`Inspection`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ProcessFacts {
+    /// Effective UID (second field of `Uid:`).
+    pub uid: Option<u32>,
+    /// Effective GID (second field of `Gid:`).
+    pub gid: Option<u32>,
+    /// `Umask:` (Linux 4.7+).
+    pub umask: Option<u32>,
+    /// `Cpus_allowed_list:` (the CPU affinity).
+    pub cpus_allowed: Option<String>,
+    /// `/proc/PID/cmdline`, split at NUL.
+    pub cmdline: Vec<String>,
+    /// `/proc/PID/environ`: the environment the program started with.
+    pub environ: Vec<String>,
+    /// `readlink /proc/PID/cwd` (the path in the process's own namespace).
+    pub cwd: Option<String>,
+    /// `readlink /proc/PID/ns/KIND` for each of [`NAMESPACES`], e.g. `net:[4026532194]`.
+    pub namespaces: BTreeMap<String, String>,
+    /// The network devices of its network namespace (`/proc/PID/net/dev`).
+    pub net_devices: Option<Vec<String>>,
+    /// `/proc/PID/uid_map`, whitespace squeezed (`0 0 1`).
+    pub uid_map: Option<String>,
+}
+
+/// The service manager the unit runs under (its systemd), for comparison.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ManagerFacts {
+    /// Its PID (in sandgen's PID namespace).
+    pub pid: u32,
+    /// `readlink /proc/PID/ns/KIND` for each of [`NAMESPACES`].
+    pub namespaces: BTreeMap<String, String>,
+    /// Its capability bounding set: no service can have more.
+    pub bounding: Option<u64>,
+}
+
+/// Facts about the machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SystemFacts {
+    /// `MemTotal` of `/proc/meminfo`, bytes (what `MemoryMax=10%` is a percentage of).
+    pub memory_total: Option<u64>,
+    /// The system's task limit, `min(kernel.pid_max, kernel.threads-max)` (what
+    /// `TasksMax=10%` is a percentage of).
+    pub tasks_limit: Option<u64>,
+    /// `/proc/sys/kernel/cap_last_cap`: the highest capability this kernel has.
+    pub cap_last_cap: u32,
+    /// The page size: cgroup memory limits are kept in pages.
+    pub page_size: u64,
+}
+
+impl Default for SystemFacts {
+    fn default() -> Self {
+        Self {
+            memory_total: None,
+            tasks_limit: None,
+            cap_last_cap: crate::data::capabilities::LAST_CAP,
+            page_size: 4096,
+        }
+    }
+}
+
+/// A user account of the service manager's `/etc/passwd`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Account {
+    /// UID.
+    pub uid: u32,
+    /// Primary GID.
+    pub gid: u32,
+    /// Home directory.
+    pub home: String,
+}
+
+/// The service manager's `/etc/passwd` and `/etc/group`, by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Accounts {
+    /// Users.
+    pub users: BTreeMap<String, Account>,
+    /// Groups and their GIDs.
+    pub groups: BTreeMap<String, u32>,
+}
+
+impl Accounts {
+    /// Parse the text of `passwd` and `group` files (`name:x:uid:gid:...`).
+    pub fn parse(passwd: &str, group: &str) -> Self {
+        let fields = |line: &str| line.split(':').map(str::to_owned).collect::<Vec<_>>();
+        let mut accounts = Accounts::default();
+        for f in passwd.lines().map(fields) {
+            if let (Some(name), Some(Ok(uid)), Some(Ok(gid))) = (
+                f.first(),
+                f.get(2).map(|s| s.parse()),
+                f.get(3).map(|s| s.parse()),
+            ) {
+                let home = f.get(5).cloned().unwrap_or_default();
+                accounts
+                    .users
+                    .insert(name.clone(), Account { uid, gid, home });
+            }
+        }
+        for f in group.lines().map(fields) {
+            if let (Some(name), Some(Ok(gid))) = (f.first(), f.get(2).map(|s| s.parse())) {
+                accounts.groups.insert(name.clone(), gid);
+            }
+        }
+        accounts
+    }
+
+    /// The home directory `~` stands for in `WorkingDirectory=~`: the service user's
+    /// (root's when there is no `User=`).
+    pub fn home_of(&self, user: Option<&str>) -> Option<String> {
+        self.users
+            .get(user.unwrap_or("root"))
+            .map(|a| a.home.clone())
+    }
+}
+
+/// Identities of the paths [`probes`] chose.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PathFacts {
+    /// In the unit's view (`/proc/PID/root/PATH`); `None` when it does not exist there.
+    pub unit: BTreeMap<String, Option<FileId>>,
+    /// In the service manager's view (`--root`); `None` when it does not exist there.
+    pub manager: BTreeMap<String, Option<FileId>>,
+    /// The main process's working directory (`/proc/PID/cwd`).
+    pub cwd: Option<FileId>,
+    /// The main process's root directory (`/proc/PID/root`).
+    pub root: Option<FileId>,
+}
+
+impl PathFacts {
+    /// Whether `path` exists in the unit's view (it must have been probed).
+    pub fn unit_has(&self, path: &str) -> bool {
+        matches!(self.unit.get(path), Some(Some(_)))
+    }
+}
+
+/// Everything the checks judge by.
+#[derive(Debug, Clone, Serialize)]
+pub struct Facts {
+    /// What `sandgen inspect` reports.
+    pub inspection: Inspection,
+    /// More of the main process.
+    pub process: ProcessFacts,
+    /// The service manager, for comparison.
+    pub manager: ManagerFacts,
+    /// The machine.
+    pub system: SystemFacts,
+    /// The service manager's accounts.
+    pub accounts: Accounts,
+    /// Paths the policy names.
+    pub paths: PathFacts,
+}
+
+/// The paths to look at, in the unit's view and in the service manager's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Probes {
+    /// Looked up under `/proc/PID/root`.
+    pub unit: BTreeSet<String>,
+    /// Looked up under the service manager's root.
+    pub manager: BTreeSet<String>,
+}
+
+/// A `Paths` entry without its `-` (ignore if missing) prefix, and whether it had one.
+pub fn strip_optional(path: &str) -> (&str, bool) {
+    match path.strip_prefix('-') {
+        Some(rest) => (rest, true),
+        None => (path, false),
+    }
+}
+
+/// A `BindPaths=` entry: `[-]SOURCE[:DEST[:OPTIONS]]`, DEST defaulting to SOURCE.
+pub fn bind_entry(entry: &str) -> (&str, &str, bool) {
+    let (entry, optional) = strip_optional(entry);
+    let mut parts = entry.splitn(3, ':');
+    let source = parts.next().unwrap_or(entry);
+    let dest = parts.next().unwrap_or(source);
+    (source, dest, optional)
+}
+
+fn words(d: &Directive) -> &[String] {
+    match &d.value {
+        DirectiveValue::Words { words, .. } => words,
+        _ => &[],
+    }
+}
+
+fn text(d: &Directive) -> Option<&str> {
+    match &d.value {
+        DirectiveValue::Text(t) | DirectiveValue::Token(t) => Some(t),
+        _ => None,
+    }
+}
+
+/// The service user named by the directives (`User=`), if any.
+pub fn service_user(directives: &[Directive]) -> Option<&str> {
+    directives.iter().find(|d| d.key == "User").and_then(text)
+}
+
+/// Which paths the checks of `directives` look at.
+pub fn probes(directives: &[Directive], accounts: &Accounts) -> Probes {
+    let mut p = Probes::default();
+    p.unit
+        .extend(FIXED_UNIT_PATHS.iter().map(|s| (*s).to_owned()));
+    for d in directives {
+        match d.key {
+            "WorkingDirectory" => match text(d) {
+                Some("~") => {
+                    if let Some(home) = accounts.home_of(service_user(directives)) {
+                        p.unit.insert(home);
+                    }
+                }
+                Some(dir) => {
+                    p.unit.insert(strip_optional(dir).0.to_owned());
+                }
+                None => {}
+            },
+            "RootDirectory" => {
+                if let Some(dir) = text(d) {
+                    p.manager.insert(dir.to_owned());
+                }
+            }
+            "ReadWritePaths" | "ReadOnlyPaths" | "InaccessiblePaths" => {
+                for w in words(d) {
+                    p.unit.insert(strip_optional(w).0.to_owned());
+                }
+            }
+            "BindPaths" | "BindReadOnlyPaths" => {
+                for w in words(d) {
+                    let (source, dest, _) = bind_entry(w);
+                    p.manager.insert(source.to_owned());
+                    p.unit.insert(dest.to_owned());
+                }
+            }
+            _ => {}
+        }
+    }
+    p
+}
+
+fn file_id(path: &Path) -> Option<FileId> {
+    std::fs::metadata(path).ok().map(|m| FileId {
+        dev: m.dev(),
+        ino: m.ino(),
+    })
+}
+
+/// `base` joined with an absolute `path` (`/proc/42/root` + `/tmp`).
+fn under(base: &Path, path: &str) -> PathBuf {
+    base.join(path.trim_start_matches('/'))
+}
+
+fn read_namespaces(proc_root: &Path, pid: u32) -> BTreeMap<String, String> {
+    NAMESPACES
+        .iter()
+        .filter_map(|kind| {
+            let link = std::fs::read_link(proc_root.join(format!("{pid}/ns/{kind}"))).ok()?;
+            Some(((*kind).to_owned(), link.to_string_lossy().into_owned()))
+        })
+        .collect()
+}
+
+fn nul_separated(bytes: &[u8]) -> Vec<String> {
+    bytes
+        .split(|b| *b == 0)
+        .filter(|s| !s.is_empty())
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .collect()
+}
+
+/// Second field of a `Uid:`/`Gid:` line (real, effective, saved, fs).
+fn effective(status: &str, field: &str) -> Option<u32> {
+    status_field(status, field)?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// The device names of a `/proc/net/dev` file (after its two header lines).
+pub fn parse_net_dev(text: &str) -> Vec<String> {
+    text.lines()
+        .skip(2)
+        .filter_map(|l| l.split_once(':').map(|(name, _)| name.trim().to_owned()))
+        .collect()
+}
+
+fn read_process(proc_root: &Path, pid: u32) -> ProcessFacts {
+    let dir = proc_root.join(pid.to_string());
+    let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
+    let field = |name: &str| status_field(&status, name).map(|(_, v)| v.to_owned());
+    ProcessFacts {
+        uid: effective(&status, "Uid"),
+        gid: effective(&status, "Gid"),
+        umask: field("Umask").and_then(|u| u32::from_str_radix(&u, 8).ok()),
+        cpus_allowed: field("Cpus_allowed_list"),
+        cmdline: nul_separated(&std::fs::read(dir.join("cmdline")).unwrap_or_default()),
+        environ: nul_separated(&std::fs::read(dir.join("environ")).unwrap_or_default()),
+        cwd: std::fs::read_link(dir.join("cwd"))
+            .ok()
+            .map(|p| p.to_string_lossy().into_owned()),
+        namespaces: read_namespaces(proc_root, pid),
+        net_devices: std::fs::read_to_string(dir.join("net/dev"))
+            .ok()
+            .map(|t| parse_net_dev(&t)),
+        uid_map: std::fs::read_to_string(dir.join("uid_map"))
+            .ok()
+            .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" ")),
+    }
+}
+
+fn read_number(path: &Path) -> Option<u64> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+fn read_system(proc_root: &Path) -> SystemFacts {
+    let memory_total = std::fs::read_to_string(proc_root.join("meminfo"))
+        .ok()
+        .and_then(|t| {
+            let (_, v) = status_field(&t, "MemTotal")?;
+            let kib: u64 = v.trim().strip_suffix("kB")?.trim().parse().ok()?;
+            Some(kib * 1024)
+        });
+    let pid_max = read_number(&proc_root.join("sys/kernel/pid_max"));
+    let threads_max = read_number(&proc_root.join("sys/kernel/threads-max"));
+    let tasks_limit = match (pid_max, threads_max) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let defaults = SystemFacts::default();
+    SystemFacts {
+        memory_total,
+        tasks_limit,
+        cap_last_cap: read_number(&proc_root.join("sys/kernel/cap_last_cap"))
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(defaults.cap_last_cap),
+        page_size: nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+            .ok()
+            .flatten()
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(defaults.page_size),
+    }
+}
+
+/// Gather the facts about the unit whose main process is `main`, reading the kernel through
+/// `roots` and the service manager's files under `manager_root` (`/`, or `--root`).
+///
+/// Like [`inspect::inspect`], it confirms after the last read that `main` is still the same
+/// process, and reports [`InspectError::Restarted`] otherwise.
+pub fn gather(
+    unit: &str,
+    main: &ProcessHandle,
+    roots: &Roots,
+    manager_root: &Path,
+    directives: &[Directive],
+) -> Result<Facts, InspectError> {
+    let inspection = inspect::inspect(unit, main, roots)?;
+    let pid = main.pid();
+    let manager_pid = roots.host_pid.unwrap_or(1);
+    let manager_status = std::fs::read_to_string(roots.proc.join(format!("{manager_pid}/status")))
+        .unwrap_or_default();
+    let manager = ManagerFacts {
+        pid: manager_pid,
+        namespaces: read_namespaces(&roots.proc, manager_pid),
+        bounding: status_field(&manager_status, "CapBnd")
+            .and_then(|(_, v)| u64::from_str_radix(v, 16).ok()),
+    };
+    let read_etc =
+        |name: &str| std::fs::read_to_string(under(manager_root, name)).unwrap_or_default();
+    let accounts = Accounts::parse(&read_etc("/etc/passwd"), &read_etc("/etc/group"));
+    let wanted = probes(directives, &accounts);
+    let unit_root = roots.proc.join(format!("{pid}/root"));
+    let paths = PathFacts {
+        unit: wanted
+            .unit
+            .iter()
+            .map(|p| (p.clone(), file_id(&under(&unit_root, p))))
+            .collect(),
+        manager: wanted
+            .manager
+            .iter()
+            .map(|p| (p.clone(), file_id(&under(manager_root, p))))
+            .collect(),
+        cwd: file_id(&roots.proc.join(format!("{pid}/cwd"))),
+        root: file_id(&unit_root),
+    };
+    let facts = Facts {
+        inspection,
+        process: read_process(&roots.proc, pid),
+        manager,
+        system: read_system(&roots.proc),
+        accounts,
+        paths,
+    };
+    // The reads above treat a missing file as "unknown": make sure none of them was missing
+    // because the process went away.
+    match main.still_same() {
+        Ok(true) => Ok(facts),
+        Ok(false) => Err(InspectError::Restarted {
+            unit: unit.to_owned(),
+            pid,
+        }),
+        Err(error) => Err(InspectError::Read {
+            unit: unit.to_owned(),
+            error,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_passwd_group_and_net_dev() {
+        let a = Accounts::parse(
+            "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\nbroken\n",
+            "root:x:0:\nnogroup:x:65534:\n",
+        );
+        assert_eq!(a.users["nobody"].uid, 65534);
+        assert_eq!(a.home_of(None).as_deref(), Some("/root"));
+        assert_eq!(a.groups["nogroup"], 65534);
+        assert_eq!(a.users.len(), 2);
+        let dev = "Inter-|   Receive\n face |bytes\n    lo: 0 0\n  eth0: 1 2\n";
+        assert_eq!(parse_net_dev(dev), ["lo", "eth0"]);
+    }
+
+    #[test]
+    fn bind_entries_default_their_destination() {
+        assert_eq!(bind_entry("/srv"), ("/srv", "/srv", false));
+        assert_eq!(
+            bind_entry("-/usr/share:/mnt:rbind"),
+            ("/usr/share", "/mnt", true)
+        );
+    }
+
+    #[test]
+    fn reads_this_test_process() {
+        let me = std::process::id();
+        let p = read_process(Path::new("/proc"), me);
+        assert_eq!(p.uid, Some(nix::unistd::geteuid().as_raw()));
+        assert!(p.umask.is_some());
+        assert!(!p.cmdline.is_empty());
+        assert!(p.namespaces.contains_key("mnt"));
+        let s = read_system(Path::new("/proc"));
+        assert!(s.memory_total.is_some_and(|m| m > 0));
+        assert!(s.tasks_limit.is_some());
+    }
+}

@@ -1,0 +1,1421 @@
+//! `sandgen verify`: is the running unit sandboxed the way its policy says?
+//!
+//! systemd accepts a unit and reports it `active (running)`; that does not prove the kernel
+//! enforces what the unit asked for. A directive can be ignored on this cgroup layout
+//! (`MemorySwapMax=` on cgroup v1), lost to a unit file edited by hand, or the running
+//! process can predate the last `daemon-reload`. This module compares, directive by
+//! directive, what a policy asks for with the kernel's own state of the running unit
+//! ([`facts::Facts`], gathered from `/proc` and the cgroup file system), and says for each one
+//! PASS, FAIL or NOT CHECKABLE, with the evidence.
+//!
+//! Every directive sandgen can emit ([`crate::directive::table::SPECS`]) has a [`Rule`]: a
+//! check, or the reason it cannot be checked from outside the process (securebits, the
+//! errno inside a seccomp filter, ordering dependencies, ...). The checks are pure functions
+//! of the directives and the facts.
+//!
+//! Two conventions:
+//! - A boolean that turns a restriction *off* (`PrivateTmp=no`) asks for nothing, so it never
+//!   fails: systemd turns some restrictions on by implication (`DynamicUser=` implies
+//!   `PrivateTmp=`, `SystemCallFilter=` implies `NoNewPrivileges=` for unprivileged units), and
+//!   the evidence says what is in force anyway.
+//! - Directives systemd implements with seccomp (`SystemCallFilter=`, `RestrictNamespaces=`,
+//!   `LockPersonality=`, ...) pass when the process runs in seccomp filter mode: the kernel
+//!   shows that filters are attached and how many (`/proc/PID/status`), not what they allow;
+//!   reading the BPF programs needs `ptrace(PTRACE_SECCOMP_GET_FILTER)`, which stops the
+//!   process. The evidence says so.
+
+pub mod facts;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::data::capabilities;
+use crate::directive::lower::cpu_shares_to_weight;
+use crate::directive::{Directive, DirectiveValue};
+use crate::inspect::cgroup::CgroupVersion;
+use crate::inspect::mounts::{Difference, MountReport};
+use crate::inspect::{SeccompMode, SECUREBITS_NOT_READABLE};
+use crate::policy::value::{amount, Amount};
+use crate::systemd::properties::capability_mask;
+pub use facts::Facts;
+
+/// The verdict on one directive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The kernel's state is what the directive asks for.
+    Pass,
+    /// It is not.
+    Fail,
+    /// Nothing outside the process shows whether it is.
+    NotCheckable,
+}
+
+impl Status {
+    /// `PASS`, `FAIL`, `NOT CHECKABLE`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Pass => "PASS",
+            Status::Fail => "FAIL",
+            Status::NotCheckable => "NOT CHECKABLE",
+        }
+    }
+}
+
+/// The verdict on one directive of the policy, with its evidence. The field names are stable
+/// JSON keys.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// The policy key, `resources.memory_max`.
+    pub key: String,
+    /// The directive it became, `MemoryMax`.
+    pub directive: &'static str,
+    /// The directive's value as the unit file has it, `64M`.
+    pub policy: String,
+    /// The verdict.
+    pub status: Status,
+    /// What the kernel shows, in words.
+    pub evidence: String,
+    /// The kernel file the evidence comes from, when it is one file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+}
+
+/// How a directive is verified.
+#[derive(Clone, Copy)]
+pub enum Rule {
+    /// Compare the directive with the facts.
+    Check(fn(&Directive, &Context<'_>) -> Outcome),
+    /// The reason it cannot be checked from outside the process.
+    NotCheckable(&'static str),
+}
+
+/// What a check sees: the facts, and every directive of the policy (some directives change
+/// what others do: `ProtectClock=` drops capabilities from the bounding set).
+pub struct Context<'a> {
+    /// The facts.
+    pub facts: &'a Facts,
+    /// All directives of the policy.
+    pub all: &'a [Directive],
+}
+
+/// A check's verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    status: Status,
+    evidence: String,
+    file: Option<PathBuf>,
+}
+
+fn pass(evidence: impl Into<String>) -> Outcome {
+    Outcome {
+        status: Status::Pass,
+        evidence: evidence.into(),
+        file: None,
+    }
+}
+
+fn fail(evidence: impl Into<String>) -> Outcome {
+    Outcome {
+        status: Status::Fail,
+        evidence: evidence.into(),
+        file: None,
+    }
+}
+
+fn unknown(evidence: impl Into<String>) -> Outcome {
+    Outcome {
+        status: Status::NotCheckable,
+        evidence: evidence.into(),
+        file: None,
+    }
+}
+
+impl Outcome {
+    fn with_file(mut self, file: Option<&PathBuf>) -> Self {
+        self.file = file.cloned();
+        self
+    }
+}
+
+const NOT_KERNEL_STATE: &str = "not kernel state of the running service";
+
+/// The rule for a directive (by its name, as [`Directive::key`] has it); `None` for a
+/// directive sandgen does not know.
+pub fn rule(directive: &str) -> Option<Rule> {
+    use Rule::{Check, NotCheckable};
+    Some(match directive {
+        "Description" => NotCheckable("a label for systemctl and the journal: nothing in the kernel records it"),
+        "Type" => NotCheckable("how systemd tracks the start-up (fork, notify, ...): the kernel keeps no trace of it"),
+        "ExecStart" => Check(exec_start),
+        "User" => Check(user),
+        "Group" => Check(group),
+        "DynamicUser" => Check(dynamic_user),
+        "WorkingDirectory" => Check(working_directory),
+        "Environment" => Check(environment),
+        "UMask" => Check(umask),
+        "Restart" => NotCheckable("what systemd does after the service exits: nothing to see while it runs"),
+        "TimeoutStartSec" => NotCheckable("a time-out systemd applies while starting: nothing in the kernel records it"),
+        "KeyringMode" => NotCheckable("a process's session keyring is visible only to the process itself (keyctl(2)); /proc/keys lists the reader's keys"),
+        "MemoryMax" | "MemoryLimit" => Check(memory_max),
+        "MemoryHigh" => Check(memory_high),
+        "MemoryLow" => Check(memory_low),
+        "MemorySwapMax" => Check(memory_swap_max),
+        "CPUWeight" | "CPUShares" => Check(cpu_weight),
+        "CPUQuota" => Check(cpu_quota),
+        "AllowedCPUs" => Check(allowed_cpus),
+        "CPUAffinity" => Check(cpu_affinity),
+        "IOWeight" => Check(io_weight),
+        "TasksMax" => Check(tasks_max),
+        "CapabilityBoundingSet" => Check(bounding_set),
+        "AmbientCapabilities" => Check(ambient),
+        "NoNewPrivileges" => Check(no_new_privileges),
+        "SecureBits" => NotCheckable(SECUREBITS_NOT_READABLE),
+        "SystemCallFilter" | "SystemCallArchitectures" | "SystemCallLog" | "LockPersonality"
+        | "MemoryDenyWriteExecute" | "RestrictRealtime" | "RestrictSUIDSGID"
+        | "RestrictAddressFamilies" | "RestrictNamespaces" => Check(seccomp),
+        "SystemCallErrorNumber" => NotCheckable("the errno is inside the seccomp BPF program, which cannot be read without stopping the process (ptrace PTRACE_SECCOMP_GET_FILTER)"),
+        "RootDirectory" => Check(root_directory),
+        "MountAPIVFS" => Check(mount_api_vfs),
+        "PrivateTmp" => Check(private_tmp),
+        "PrivateDevices" => Check(private_devices),
+        "PrivateMounts" => Check(private_mounts),
+        "ProtectHome" => Check(protect_home),
+        "ProtectSystem" => Check(protect_system),
+        "ReadWritePaths" => Check(read_write_paths),
+        "ReadOnlyPaths" => Check(read_only_paths),
+        "InaccessiblePaths" => Check(inaccessible_paths),
+        "BindPaths" | "BindReadOnlyPaths" => Check(bind_paths),
+        "ProtectKernelTunables" => Check(protect_kernel_tunables),
+        "ProtectKernelModules" => Check(protect_kernel_modules),
+        "ProtectKernelLogs" => Check(protect_kernel_logs),
+        "ProtectControlGroups" => Check(protect_control_groups),
+        "ProtectClock" => Check(protect_clock),
+        "ProtectProc" => Check(protect_proc),
+        "ProcSubset" => Check(proc_subset),
+        "PrivateNetwork" => Check(private_network),
+        "PrivateIPC" => Check(private_ipc),
+        "PrivateUsers" => Check(private_users),
+        "PrivatePIDs" => Check(private_pids),
+        "ProtectHostname" => Check(protect_hostname),
+        "RemoveIPC" => NotCheckable("takes effect when the service stops: nothing to see while it runs"),
+        "After" | "Before" => NotCheckable("the order of systemd's start jobs: not kernel state of the running service"),
+        "Requires" | "Wants" => NotCheckable("dependencies between units in systemd: not kernel state of the running service"),
+        "WantedBy" => NotCheckable("what `systemctl enable` links: not kernel state of the running service"),
+        _ => return None,
+    })
+}
+
+/// Verify every directive against the facts, in the directives' order.
+pub fn verify(directives: &[Directive], facts: &Facts) -> Vec<Finding> {
+    let cx = Context {
+        facts,
+        all: directives,
+    };
+    directives
+        .iter()
+        .map(|d| {
+            let outcome = match rule(d.key) {
+                Some(Rule::Check(check)) => check(d, &cx),
+                Some(Rule::NotCheckable(reason)) => unknown(reason),
+                None => unknown(format!(
+                    "sandgen has no check for {}= ({NOT_KERNEL_STATE}?)",
+                    d.key
+                )),
+            };
+            Finding {
+                key: d.origin.clone(),
+                directive: d.key,
+                policy: crate::unit::value_text(d).unwrap_or_else(|_| format!("{:?}", d.value)),
+                status: outcome.status,
+                evidence: outcome.evidence,
+                file: outcome.file,
+            }
+        })
+        .collect()
+}
+
+// ---- values of directives ----
+
+fn flag(d: &Directive) -> Option<bool> {
+    match d.value {
+        DirectiveValue::Bool(b) => Some(b),
+        _ => None,
+    }
+}
+
+fn token(d: &Directive) -> &str {
+    match &d.value {
+        DirectiveValue::Token(t) | DirectiveValue::Text(t) => t,
+        _ => "",
+    }
+}
+
+fn word_list(d: &Directive) -> (&[String], bool) {
+    match &d.value {
+        DirectiveValue::Words { words, negated } => (words, *negated),
+        _ => (&[], false),
+    }
+}
+
+fn has_flag(all: &[Directive], key: &str) -> bool {
+    all.iter().any(|d| d.key == key && flag(d) == Some(true))
+}
+
+/// Bytes as the policy would write them: `64M`, `1.5G`, `1234`.
+fn bytes(n: u64) -> String {
+    for (unit, size) in [("G", 1u64 << 30), ("M", 1 << 20), ("K", 1 << 10)] {
+        if n >= size {
+            return if n % size == 0 {
+                format!("{}{unit}", n / size)
+            } else {
+                format!("{:.1}{unit}", n as f64 / size as f64)
+            };
+        }
+    }
+    n.to_string()
+}
+
+/// The file name of a cgroup evidence file (`memory.limit_in_bytes`).
+fn file_name(path: Option<&PathBuf>) -> String {
+    path.and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "(no file)".to_owned())
+}
+
+/// A CPU list (`0-1,3`) as a set.
+fn cpu_set(list: &str) -> Option<BTreeSet<u32>> {
+    let mut set = BTreeSet::new();
+    for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        let (a, b): (u32, u32) = (a.parse().ok()?, b.parse().ok()?);
+        set.extend(a..=b);
+    }
+    Some(set)
+}
+
+/// On cgroup v1, a controller that is not enabled for the unit leaves its processes in a
+/// parent's cgroup of that hierarchy, and the file read is the parent's: the unit sets
+/// nothing there. The evidence for that, when `file` (of `key`) is such a file.
+fn not_own(cx: &Context<'_>, file: Option<&PathBuf>) -> Option<String> {
+    let cg = &cx.facts.inspection.cgroup;
+    if cg.version != CgroupVersion::V1 {
+        return None;
+    }
+    let unit = Path::new(&cg.path).file_name()?;
+    let dir = file?.parent()?;
+    let controller = file?
+        .file_name()?
+        .to_string_lossy()
+        .split('.')
+        .next()
+        .unwrap_or("")
+        .to_owned();
+    (dir.file_name() != Some(unit)).then(|| {
+        format!(
+            "the unit has no {controller} cgroup of its own: its processes are in {}",
+            dir.display()
+        )
+    })
+}
+
+// ---- [service] ----
+
+fn exec_start(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let DirectiveValue::Command(argv) = &d.value else {
+        return unknown("not a command line");
+    };
+    let running = &cx.facts.process.cmdline;
+    if running == argv {
+        pass("the main process runs exactly this command line (/proc/PID/cmdline)")
+    } else {
+        unknown(format!(
+            "the main process now runs `{}`: a program may exec another (sh -c '...; exec sleep'), \
+             so a different command line proves nothing",
+            running.join(" ")
+        ))
+    }
+}
+
+/// The UID range systemd allocates dynamic users from (systemd's `DYNAMIC_UID_MIN/MAX`).
+const DYNAMIC_IDS: std::ops::RangeInclusive<u32> = 61184..=65519;
+
+fn id_check(
+    cx: &Context<'_>,
+    what: &str,
+    name: &str,
+    known: Option<u32>,
+    actual: Option<u32>,
+) -> Outcome {
+    let Some(actual) = actual else {
+        return unknown(format!("the main process's {what} could not be read"));
+    };
+    let expected = name.parse::<u32>().ok().or(known);
+    match expected {
+        Some(id) if id == actual => pass(format!("the main process runs as {what} {actual}")),
+        Some(id) => fail(format!(
+            "the main process runs as {what} {actual}, not {name} ({id})"
+        )),
+        None if has_flag(cx.all, "DynamicUser") => {
+            if DYNAMIC_IDS.contains(&actual) {
+                pass(format!(
+                    "{name} is a dynamic user; the main process runs as {what} {actual}, in \
+                     systemd's dynamic range {}-{}",
+                    DYNAMIC_IDS.start(),
+                    DYNAMIC_IDS.end()
+                ))
+            } else {
+                fail(format!(
+                    "{name} should be a dynamic {what}, but the main process runs as {what} {actual}"
+                ))
+            }
+        }
+        None => unknown(format!(
+            "{name} is not in the service manager's /etc/{}; the main process runs as {what} {actual}",
+            if what == "uid" { "passwd" } else { "group" }
+        )),
+    }
+}
+
+fn user(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let name = token(d);
+    let known = cx.facts.accounts.users.get(name).map(|a| a.uid);
+    id_check(cx, "uid", name, known, cx.facts.process.uid)
+}
+
+fn group(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let name = token(d);
+    let known = cx.facts.accounts.groups.get(name).copied();
+    id_check(cx, "gid", name, known, cx.facts.process.gid)
+}
+
+fn dynamic_user(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let Some(uid) = cx.facts.process.uid else {
+        return unknown("the main process's uid could not be read");
+    };
+    let dynamic = DYNAMIC_IDS.contains(&uid);
+    match (flag(d) == Some(true), dynamic) {
+        (true, true) => pass(format!("uid {uid} is in systemd's dynamic range")),
+        (true, false) => fail(format!(
+            "uid {uid} is not in systemd's dynamic range {}-{}",
+            DYNAMIC_IDS.start(),
+            DYNAMIC_IDS.end()
+        )),
+        (false, _) => pass(format!("not requested; the main process runs as uid {uid}")),
+    }
+}
+
+fn working_directory(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let f = cx.facts;
+    let value = token(d);
+    let (dir, optional) = if value == "~" {
+        match f.accounts.home_of(facts::service_user(cx.all)) {
+            Some(home) => (home, false),
+            None => return unknown("`~`: the service user's home directory is not known"),
+        }
+    } else {
+        let (dir, optional) = facts::strip_optional(value);
+        (dir.to_owned(), optional)
+    };
+    let cwd = f.process.cwd.as_deref().unwrap_or("(unreadable)");
+    match (f.paths.unit.get(&dir).copied().flatten(), f.paths.cwd) {
+        (Some(want), Some(have)) if want == have => {
+            pass(format!("the main process's cwd is {cwd}"))
+        }
+        (Some(_), Some(_)) => fail(format!("the main process's cwd is {cwd}, not {dir}")),
+        (None, _) if optional => pass(format!(
+            "{dir} does not exist in the unit's view, which `-` allows; cwd is {cwd}"
+        )),
+        (None, _) => fail(format!(
+            "{dir} does not exist in the unit's view; cwd is {cwd}"
+        )),
+        (_, None) => unknown("the main process's cwd could not be read"),
+    }
+}
+
+fn environment(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let DirectiveValue::Environment { name, value } = &d.value else {
+        return unknown("not an environment assignment");
+    };
+    let prefix = format!("{name}=");
+    match cx
+        .facts
+        .process
+        .environ
+        .iter()
+        .find_map(|e| e.strip_prefix(&prefix))
+    {
+        Some(v) if v == value => pass(format!(
+            "{name} is set in the main process's environment (/proc/PID/environ)"
+        )),
+        Some(v) => fail(format!(
+            "{name}={} in the main process's environment",
+            v.escape_debug()
+        )),
+        None => fail(format!("{name} is not in the main process's environment")),
+    }
+}
+
+fn umask(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let Ok(want) = u32::from_str_radix(token(d), 8) else {
+        return unknown("not an octal mask");
+    };
+    match cx.facts.process.umask {
+        None => unknown(
+            "this kernel does not show a process's umask (Umask: in /proc/PID/status, Linux 4.7+)",
+        ),
+        Some(have) if have == want => pass(format!("Umask {have:04o}")),
+        Some(have) => fail(format!("Umask {have:04o}, not {want:04o}")),
+    }
+}
+
+// ---- [resources]: cgroups ----
+
+/// Compare a memory limit with the policy's amount.
+fn memory_limit(d: &Directive, cx: &Context<'_>, have: Option<u64>, key: &str) -> Outcome {
+    let f = cx.facts;
+    let file = f.inspection.cgroup.files.get(key);
+    let shown = |n: Option<u64>| match n {
+        Some(n) => format!("{n} ({})", bytes(n)),
+        None => "max (no limit)".to_owned(),
+    };
+    let (have, evidence) = match not_own(cx, file) {
+        Some(why) => (None, why),
+        None => (have, format!("cgroup {} {}", file_name(file), shown(have))),
+    };
+    let page = f.system.page_size.max(1);
+    let verdict = match amount(token(d)) {
+        None => return unknown(format!("`{}` is not a size", token(d))),
+        Some(Amount::Infinity) => have.is_none(),
+        // The kernel keeps limits in pages and rounds a limit down to one.
+        Some(Amount::Value(want)) => have.is_some_and(|n| n == want || n == want / page * page),
+        Some(Amount::Percent(p)) => match (f.system.memory_total, have) {
+            (Some(total), Some(n)) => {
+                let want = total as f64 * f64::from(p) / 100.0;
+                // systemd takes the percentage of what it sees as physical memory, which
+                // a memory limit on its own cgroup can lower: allow 1% of RAM.
+                (n as f64 - want).abs() <= total as f64 / 100.0
+            }
+            (None, _) => return unknown("the size of physical memory could not be read"),
+            (_, None) => false,
+        },
+    };
+    if verdict {
+        pass(evidence).with_file(file)
+    } else {
+        fail(evidence).with_file(file)
+    }
+}
+
+fn not_on_v1(d: &Directive) -> Outcome {
+    unknown(format!(
+        "cgroup v1 memory controller: systemd applies {}= only on cgroup v2, so it is not in force on this host",
+        d.key
+    ))
+}
+
+fn memory_max(d: &Directive, cx: &Context<'_>) -> Outcome {
+    memory_limit(d, cx, cx.facts.inspection.cgroup.memory_max, "memory_max")
+}
+
+fn memory_high(d: &Directive, cx: &Context<'_>) -> Outcome {
+    match cx.facts.inspection.cgroup.version {
+        CgroupVersion::V1 => not_on_v1(d),
+        CgroupVersion::V2 => {
+            memory_limit(d, cx, cx.facts.inspection.cgroup.memory_high, "memory_high")
+        }
+    }
+}
+
+fn memory_swap_max(d: &Directive, cx: &Context<'_>) -> Outcome {
+    match cx.facts.inspection.cgroup.version {
+        CgroupVersion::V1 => not_on_v1(d),
+        CgroupVersion::V2 => memory_limit(
+            d,
+            cx,
+            cx.facts.inspection.cgroup.memory_swap_max,
+            "memory_swap_max",
+        ),
+    }
+}
+
+fn memory_low(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let cg = &cx.facts.inspection.cgroup;
+    if cg.version == CgroupVersion::V1 {
+        return not_on_v1(d);
+    }
+    // memory.low is a protection: 0 means none, not "unlimited".
+    let file = cg.files.get("memory_low");
+    let have = cg.memory_low.unwrap_or(0);
+    let want = match amount(token(d)) {
+        Some(Amount::Value(v)) => v,
+        Some(Amount::Infinity) => u64::MAX,
+        _ => {
+            return unknown(format!(
+                "`{}`: a percentage of RAM is not checked",
+                token(d)
+            ))
+        }
+    };
+    let page = cx.facts.system.page_size.max(1);
+    let evidence = format!("cgroup memory.low {have} ({})", bytes(have));
+    if have == want || have == want / page * page || (want == u64::MAX && cg.memory_low.is_none()) {
+        pass(evidence).with_file(file)
+    } else {
+        fail(evidence).with_file(file)
+    }
+}
+
+/// systemd's conversion from a cgroup v2 weight to v1 shares (`cgroup_cpu_weight_to_shares`).
+fn weight_to_shares(weight: u64) -> u64 {
+    (weight * 1024 / 100).clamp(2, 262_144)
+}
+
+fn cpu_weight(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let cg = &cx.facts.inspection.cgroup;
+    let Ok(value) = token(d).parse::<u64>() else {
+        return unknown(format!("`{}` is not a number", token(d)));
+    };
+    // CPUShares= (systemd before 232) is in shares; CPUWeight= in weight.
+    let weight = if d.key == "CPUShares" {
+        cpu_shares_to_weight(value)
+    } else {
+        value
+    };
+    let (have, want, file, what) = match cg.version {
+        CgroupVersion::V2 => (
+            cg.cpu_weight,
+            weight,
+            cg.files.get("cpu_weight"),
+            "cpu.weight",
+        ),
+        CgroupVersion::V1 => {
+            let shares = if d.key == "CPUShares" {
+                value
+            } else {
+                weight_to_shares(weight)
+            };
+            (
+                cg.cpu_shares,
+                shares,
+                cg.files.get("cpu_shares"),
+                "cpu.shares",
+            )
+        }
+    };
+    let conversion = match (cg.version, d.key) {
+        (CgroupVersion::V1, "CPUWeight") => format!(" (= {weight} * 1024 / 100)"),
+        (CgroupVersion::V2, "CPUShares") => format!(" (= {value} * 100 / 1024)"),
+        _ => String::new(),
+    };
+    if let Some(why) = not_own(cx, file) {
+        return fail(why).with_file(file);
+    }
+    match have {
+        Some(n) if n == want => pass(format!("cgroup {what} {n}{conversion}")).with_file(file),
+        Some(n) => fail(format!("cgroup {what} {n}, not {want}{conversion}")).with_file(file),
+        None => fail(format!("the unit's cgroup has no {what}")),
+    }
+}
+
+fn cpu_quota(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let cg = &cx.facts.inspection.cgroup;
+    let file = cg.files.get("cpu_quota");
+    let Some(want) = token(d)
+        .strip_suffix('%')
+        .and_then(|p| p.parse::<f64>().ok())
+    else {
+        return unknown(format!("`{}` is not a percentage", token(d)));
+    };
+    let what = match cg.version {
+        CgroupVersion::V2 => "cpu.max",
+        CgroupVersion::V1 => "cpu.cfs_quota_us / cpu.cfs_period_us",
+    };
+    if let Some(why) = not_own(cx, file) {
+        return fail(why).with_file(file);
+    }
+    match cg.cpu_quota {
+        // systemd rounds the quota to whole microseconds per period.
+        Some(have) if (have - want).abs() < 0.5 => {
+            pass(format!("cgroup {what}: {have:.0}% of one CPU")).with_file(file)
+        }
+        Some(have) => fail(format!("cgroup {what}: {have:.0}% of one CPU")).with_file(file),
+        None => fail(format!("cgroup {what}: no quota")).with_file(file),
+    }
+}
+
+fn allowed_cpus(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let cg = &cx.facts.inspection.cgroup;
+    if cg.version == CgroupVersion::V1 {
+        return unknown(
+            "cgroup v1: systemd 252 does not manage the v1 cpuset controller, so AllowedCPUs= is \
+             not in force on this host (CPUAffinity= pins on every layout)",
+        );
+    }
+    let file = cg.files.get("cpuset");
+    let have = cg.cpuset.as_deref().unwrap_or("");
+    match (cpu_set(token(d)), cpu_set(have)) {
+        (Some(want), Some(got)) if want == got && !got.is_empty() => {
+            pass(format!("cgroup cpuset.cpus.effective {have}")).with_file(file)
+        }
+        (Some(_), _) => fail(format!(
+            "cgroup cpuset.cpus.effective {}",
+            if have.is_empty() { "(none)" } else { have }
+        ))
+        .with_file(file),
+        (None, _) => unknown(format!("`{}` is not a CPU list", token(d))),
+    }
+}
+
+fn cpu_affinity(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let Some(have) = cx.facts.process.cpus_allowed.as_deref() else {
+        return unknown("Cpus_allowed_list of the main process could not be read");
+    };
+    match (cpu_set(token(d)), cpu_set(have)) {
+        (Some(want), Some(got)) if want == got => {
+            pass(format!("the main process's Cpus_allowed_list is {have}"))
+        }
+        (Some(_), _) => fail(format!("the main process's Cpus_allowed_list is {have}")),
+        (None, _) => unknown(format!("`{}` is not a CPU list", token(d))),
+    }
+}
+
+/// systemd's conversion of a weight to BFQ's scale (`BFQ_WEIGHT()` in systemd's
+/// src/core/cgroup.c: 1..100..10000 onto 1..100..1000). On cgroup v1 systemd 252 applies it to
+/// the blkio weight (10..500..1000), so the default blkio weight 500 reads as 136.
+fn bfq_weight(weight: u64) -> u64 {
+    if weight <= 100 {
+        100 - (100 - weight) * 99 / 99
+    } else {
+        100 + (weight - 100) * 900 / 9900
+    }
+}
+
+fn io_weight(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let cg = &cx.facts.inspection.cgroup;
+    let Ok(weight) = token(d).parse::<u64>() else {
+        return unknown(format!("`{}` is not a number", token(d)));
+    };
+    let (have, file) = match cg.version {
+        CgroupVersion::V2 => (cg.io_weight, cg.files.get("io_weight")),
+        CgroupVersion::V1 => (cg.blkio_weight, cg.files.get("blkio_weight")),
+    };
+    let name = file_name(file);
+    let (want, how) = match (cg.version, name.as_str()) {
+        (CgroupVersion::V2, "io.bfq.weight") => (bfq_weight(weight), " (BFQ's scale)".to_owned()),
+        (CgroupVersion::V2, _) => (weight, String::new()),
+        // systemd's cgroup_weight_io_to_blkio: weight * 500 / 100, within 10..1000.
+        (CgroupVersion::V1, scale) => {
+            let blkio = (weight * 500 / 100).clamp(10, 1000);
+            if scale == "blkio.bfq.weight" {
+                (
+                    bfq_weight(blkio),
+                    format!(" (blkio weight {blkio} = {weight} * 500 / 100, on BFQ's scale)"),
+                )
+            } else {
+                (blkio, format!(" (= {weight} * 500 / 100)"))
+            }
+        }
+    };
+    if let Some(why) = not_own(cx, file) {
+        return fail(why).with_file(file);
+    }
+    match have {
+        None => unknown(
+            "the unit's cgroup has no I/O weight file: the I/O controller is off for it, or the \
+             disks' I/O scheduler has no weights (only BFQ has)",
+        ),
+        Some(n) if n == want => pass(format!("cgroup {name} {n}{how}")).with_file(file),
+        Some(n) => fail(format!("cgroup {name} {n}, not {want}{how}")).with_file(file),
+    }
+}
+
+fn tasks_max(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let f = cx.facts;
+    let cg = &f.inspection.cgroup;
+    let file = cg.files.get("tasks_max");
+    let shown = cg
+        .tasks_max
+        .map_or_else(|| "max".to_owned(), |n| n.to_string());
+    let (tasks, evidence) = match not_own(cx, file) {
+        Some(why) => (None, why),
+        None => (cg.tasks_max, format!("cgroup pids.max {shown}")),
+    };
+    let ok = match amount(token(d)) {
+        None => return unknown(format!("`{}` is not a task limit", token(d))),
+        Some(Amount::Infinity) => tasks.is_none(),
+        Some(Amount::Value(n)) => tasks == Some(n),
+        Some(Amount::Percent(p)) => match (f.system.tasks_limit, tasks) {
+            (Some(limit), Some(n)) => {
+                let want = limit as f64 * f64::from(p) / 100.0;
+                (n as f64 - want).abs() <= (limit as f64 / 100.0).max(1.0)
+            }
+            (None, _) => return unknown("the system's task limit could not be read"),
+            (_, None) => false,
+        },
+    };
+    if ok {
+        pass(evidence).with_file(file)
+    } else {
+        fail(evidence).with_file(file)
+    }
+}
+
+// ---- [capabilities] ----
+
+fn mask_of(names: &[String]) -> u64 {
+    names
+        .iter()
+        .filter_map(|n| capabilities::by_name(n))
+        .fold(0, |m, n| m | 1u64 << n)
+}
+
+fn all_caps(last: u32) -> u64 {
+    if last >= 63 {
+        u64::MAX
+    } else {
+        (1u64 << (last + 1)) - 1
+    }
+}
+
+fn names(mask: u64) -> String {
+    let names = capabilities::names_in_mask(mask);
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(" ")
+    }
+}
+
+/// The names in `mask`, at most six of them.
+fn few(mask: u64) -> String {
+    let names = capabilities::names_in_mask(mask);
+    if names.len() <= 6 {
+        return names.join(" ");
+    }
+    format!("{} capabilities ({} …)", names.len(), names[..4].join(" "))
+}
+
+/// A capability set in few words: `none`, `all`, `all but CAP_NET_ADMIN`, or its names.
+pub fn describe_caps(mask: u64, all: u64) -> String {
+    let missing = all & !mask;
+    if mask == 0 {
+        "none".to_owned()
+    } else if missing == 0 {
+        format!("all {}", all.count_ones())
+    } else if missing.count_ones() <= 8 && missing.count_ones() < mask.count_ones() {
+        format!("all but {}", names(missing))
+    } else {
+        names(mask)
+    }
+}
+
+/// Capabilities systemd removes from the bounding set because of other directives
+/// (`unit_patch_contexts()` in systemd's src/core/unit.c).
+fn implied_drops(all: &[Directive]) -> Vec<(&'static str, u64)> {
+    let cap = |name: &str| capabilities::by_name(name).map_or(0, |n| 1u64 << n);
+    [
+        ("PrivateDevices", cap("CAP_MKNOD") | cap("CAP_SYS_RAWIO")),
+        ("ProtectKernelModules", cap("CAP_SYS_MODULE")),
+        ("ProtectKernelLogs", cap("CAP_SYSLOG")),
+        ("ProtectClock", cap("CAP_SYS_TIME") | cap("CAP_WAKE_ALARM")),
+    ]
+    .into_iter()
+    .filter(|(key, _)| has_flag(all, key))
+    .collect()
+}
+
+fn bounding_set(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let f = cx.facts;
+    let (words, negated) = word_list(d);
+    let all = all_caps(f.system.cap_last_cap);
+    let asked = capability_mask(words, negated) & all;
+    let implied = implied_drops(cx.all);
+    let implied_mask = implied.iter().fold(0, |m, (_, c)| m | c);
+    let manager = f.manager.bounding.unwrap_or(all);
+    let expected = asked & !implied_mask & manager;
+    let actual = mask_of(&f.inspection.capabilities.bounding);
+    let mut notes = Vec::new();
+    if asked & !manager != 0 {
+        notes.push(format!(
+            "{} not in the service manager's own bounding set",
+            names(asked & !manager)
+        ));
+    }
+    for (key, caps) in &implied {
+        if asked & caps != 0 {
+            notes.push(format!("{} dropped by {key}=", names(asked & caps)));
+        }
+    }
+    let notes = if notes.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", notes.join("; "))
+    };
+    let extra = actual & !expected;
+    let missing = expected & !actual;
+    if extra == 0 && missing == 0 {
+        return pass(format!("CapBnd {}{notes}", describe_caps(actual, all)));
+    }
+    let mut why = Vec::new();
+    if extra != 0 {
+        why.push(format!(
+            "has {}, which the policy does not keep",
+            few(extra)
+        ));
+    }
+    if missing != 0 {
+        why.push(format!("lacks {}", names(missing)));
+    }
+    fail(format!(
+        "CapBnd {}: {}{notes}",
+        describe_caps(actual, all),
+        why.join("; ")
+    ))
+}
+
+fn ambient(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let caps = &cx.facts.inspection.capabilities;
+    let (words, _) = word_list(d);
+    // A capability outside the bounding set cannot be ambient.
+    let want = capability_mask(words, false) & mask_of(&caps.bounding);
+    let have = mask_of(&caps.ambient);
+    if have == want {
+        pass(format!("CapAmb {}", names(have)))
+    } else {
+        fail(format!("CapAmb {}, not {}", names(have), names(want)))
+    }
+}
+
+fn no_new_privileges(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let have = cx.facts.inspection.no_new_privs;
+    match (flag(d) == Some(true), have) {
+        (true, true) => pass("NoNewPrivs 1"),
+        (true, false) => fail("NoNewPrivs 0: execve() of a setuid program or one with file capabilities gains privileges"),
+        (false, true) => pass("not requested; NoNewPrivs is 1 anyway (implied by another setting)"),
+        (false, false) => pass("not requested; NoNewPrivs 0"),
+    }
+}
+
+// ---- [seccomp], and the directives systemd implements with seccomp ----
+
+fn seccomp(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let s = &cx.facts.inspection.seccomp;
+    let asked = !matches!(d.value, DirectiveValue::Bool(false));
+    let filters = s
+        .filters
+        .map(|n| format!(", {n} filter{}", if n == 1 { "" } else { "s" }))
+        .unwrap_or_default();
+    match (asked, s.mode) {
+        (true, SeccompMode::Filter) => pass(format!(
+            "seccomp filter mode{filters} (what the filters allow cannot be read from outside the process)"
+        )),
+        (true, SeccompMode::Disabled) => fail("seccomp disabled: no filter restricts the process's system calls"),
+        (true, SeccompMode::Strict) => fail("seccomp strict mode, not systemd's filters"),
+        (false, SeccompMode::Disabled) => pass("not requested; seccomp disabled"),
+        (false, _) => pass(format!("not requested; seccomp filter mode{filters} for other settings")),
+    }
+}
+
+// ---- [filesystem]: the mount namespace ----
+
+fn is_ro(m: &MountReport) -> bool {
+    m.options.split(',').any(|o| o == "ro")
+}
+
+fn is_inaccessible(m: &MountReport) -> bool {
+    m.root.contains("/inaccessible/")
+}
+
+/// The mount that holds `path` in the unit's view.
+fn mount_of<'a>(cx: &'a Context<'_>, path: &str) -> Option<&'a MountReport> {
+    cx.facts.inspection.mounts.mount_for_path(path)
+}
+
+/// Run `test` on the mount holding each path that exists in the unit's view; PASS when every
+/// one passes. `what` says what a passing path is.
+fn each_path(
+    cx: &Context<'_>,
+    paths: &[String],
+    what: &str,
+    test: impl Fn(&MountReport, &str) -> bool,
+) -> Outcome {
+    let mut good = Vec::new();
+    let mut bad = Vec::new();
+    for p in paths {
+        match mount_of(cx, p) {
+            Some(m) if test(m, p) => good.push(p.as_str()),
+            Some(m) => bad.push(format!("{p} is not {what} (mount {})", m_short(m))),
+            None => bad.push(format!("{p}: no mount holds it")),
+        }
+    }
+    if !bad.is_empty() {
+        fail(bad.join("; "))
+    } else if good.is_empty() {
+        unknown("none of the paths exists in the unit's view")
+    } else {
+        pass(format!("{what}: {}", good.join(" ")))
+    }
+}
+
+/// `/ (overlay, ro,nosuid)`.
+fn m_short(m: &MountReport) -> String {
+    let root = if m.root == "/" {
+        String::new()
+    } else {
+        format!("[{}]", m.root)
+    };
+    format!("{}{root} {} {}", m.mount_point, m.fs_type, m.options)
+}
+
+fn existing(cx: &Context<'_>, paths: &[&str]) -> Vec<String> {
+    paths
+        .iter()
+        .filter(|p| cx.facts.paths.unit_has(p))
+        .map(|p| (*p).to_owned())
+        .collect()
+}
+
+fn root_directory(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let dir = token(d);
+    match (
+        cx.facts.paths.manager.get(dir).copied().flatten(),
+        cx.facts.paths.root,
+    ) {
+        (None, _) => unknown(format!(
+            "{dir} does not exist in the service manager's view"
+        )),
+        (_, None) => unknown("the main process's root directory could not be read"),
+        (Some(want), Some(have)) if want == have => pass(format!(
+            "the main process's / is {dir} (same device and inode)"
+        )),
+        (Some(_), Some(_)) => fail(format!("the main process's / is not {dir}")),
+    }
+}
+
+fn mount_api_vfs(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let mounts = &cx.facts.inspection.mounts;
+    let at = |p: &str, fs: &[&str]| {
+        mounts
+            .top_at(p)
+            .is_some_and(|m| fs.contains(&m.fs_type.as_str()))
+    };
+    let api = [
+        ("/proc", at("/proc", &["proc"])),
+        ("/sys", at("/sys", &["sysfs"])),
+        ("/dev", at("/dev", &["tmpfs", "devtmpfs"])),
+    ];
+    let missing: Vec<&str> = api.iter().filter(|(_, ok)| !ok).map(|(p, _)| *p).collect();
+    match (flag(d) == Some(true), missing.is_empty()) {
+        (true, true) => {
+            pass("proc on /proc, sysfs on /sys and a /dev are mounted in the unit's view")
+        }
+        (true, false) => fail(format!(
+            "nothing of its kind is mounted on {}",
+            missing.join(" ")
+        )),
+        (false, _) => pass(format!(
+            "not requested; {} mounted",
+            if missing.is_empty() {
+                "all of /proc /sys /dev are"
+            } else {
+                "not all API file systems are"
+            }
+        )),
+    }
+}
+
+fn private_tmp(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let mut private = Vec::new();
+    let mut shared = Vec::new();
+    for p in existing(cx, &["/tmp", "/var/tmp"]) {
+        match mount_of(cx, &p) {
+            Some(m) if m.mount_point == p && m.root.contains("/systemd-private-") => {
+                private.push(p)
+            }
+            Some(m) => shared.push(format!("{p} is the host's ({})", m_short(m))),
+            None => shared.push(format!("{p}: no mount holds it")),
+        }
+    }
+    match flag(d) == Some(true) {
+        true if !shared.is_empty() => fail(shared.join("; ")),
+        true if private.is_empty() => {
+            unknown("neither /tmp nor /var/tmp exists in the unit's view")
+        }
+        true => pass(format!(
+            "{} private (bind mounts of systemd-private-* directories)",
+            private.join(" and ")
+        )),
+        false if private.is_empty() => pass("not requested; /tmp is the host's"),
+        false => pass(format!(
+            "not requested; {} private anyway (implied by another setting)",
+            private.join(" and ")
+        )),
+    }
+}
+
+fn private_devices(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let dev = cx.facts.inspection.mounts.top_at("/dev");
+    let private = dev.is_some_and(|m| {
+        m.fs_type == "tmpfs"
+            && matches!(
+                m.difference,
+                Difference::Added | Difference::Replaced { .. }
+            )
+    });
+    let what = dev.map_or_else(|| "nothing is mounted on /dev".to_owned(), m_short);
+    match (flag(d) == Some(true), private) {
+        (true, true) => pass(format!("/dev is a private tmpfs ({what})")),
+        (true, false) => fail(format!("/dev is the host's ({what})")),
+        (false, _) => pass(format!("not requested; {what}")),
+    }
+}
+
+/// PASS when the unit has its own namespace of `kind`, which `d` asks for.
+fn own_namespace(
+    d: &Directive,
+    cx: &Context<'_>,
+    kind: &str,
+    extra: impl Fn(&Facts) -> String,
+) -> Outcome {
+    let f = cx.facts;
+    let (Some(unit), Some(manager)) = (
+        f.process.namespaces.get(kind),
+        f.manager.namespaces.get(kind),
+    ) else {
+        return unknown(format!(
+            "/proc/PID/ns/{kind} of the unit or of its service manager could not be read"
+        ));
+    };
+    let own = unit != manager;
+    let extra = extra(f);
+    match (flag(d) == Some(true), own) {
+        (true, true) => pass(format!(
+            "its own {kind} namespace {unit} (the service manager's is {manager}){extra}"
+        )),
+        (true, false) => fail(format!(
+            "shares the service manager's {kind} namespace {unit}{extra}"
+        )),
+        (false, true) => pass(format!(
+            "not requested; its own {kind} namespace anyway{extra}"
+        )),
+        (false, false) => pass(format!(
+            "not requested; the service manager's {kind} namespace"
+        )),
+    }
+}
+
+fn private_mounts(d: &Directive, cx: &Context<'_>) -> Outcome {
+    own_namespace(d, cx, "mnt", |_| String::new())
+}
+
+fn protect_home(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let paths = existing(cx, &["/home", "/root", "/run/user"]);
+    match &d.value {
+        DirectiveValue::Bool(false) => pass("not requested"),
+        DirectiveValue::Bool(true) => each_path(cx, &paths, "made inaccessible", |m, p| {
+            m.mount_point == p && is_inaccessible(m)
+        }),
+        DirectiveValue::Token(t) if t == "read-only" => {
+            each_path(cx, &paths, "read-only", |m, _| is_ro(m))
+        }
+        DirectiveValue::Token(t) if t == "tmpfs" => each_path(cx, &paths, "a tmpfs", |m, p| {
+            m.mount_point == p && m.fs_type == "tmpfs" && m.differs
+        }),
+        _ => unknown(format!("`{}` is not a ProtectHome= value", token(d))),
+    }
+}
+
+/// Whether `path` is `rw` or below it.
+fn within(path: &str, rw: &str) -> bool {
+    Path::new(path).starts_with(rw)
+}
+
+fn protect_system(d: &Directive, cx: &Context<'_>) -> Outcome {
+    // systemd.exec(5): yes = /usr, /boot, /efi; full = also /etc; strict = the whole tree
+    // but /dev, /proc, /sys (and what ReadWritePaths= and PrivateTmp= exempt).
+    let candidates: &[&str] = match &d.value {
+        DirectiveValue::Bool(false) => return pass("not requested"),
+        DirectiveValue::Bool(true) => &["/usr", "/boot", "/efi"],
+        DirectiveValue::Token(t) if t == "full" => &["/usr", "/boot", "/efi", "/etc"],
+        DirectiveValue::Token(t) if t == "strict" => {
+            &["/", "/usr", "/boot", "/efi", "/etc", "/var"]
+        }
+        _ => return unknown(format!("`{}` is not a ProtectSystem= value", token(d))),
+    };
+    let writable: Vec<&str> = cx
+        .all
+        .iter()
+        .filter(|x| x.key == "ReadWritePaths")
+        .flat_map(|x| word_list(x).0)
+        .map(|w| facts::strip_optional(w).0)
+        .collect();
+    let paths: Vec<String> = existing(cx, candidates)
+        .into_iter()
+        .filter(|p| !writable.iter().any(|rw| within(p, rw)))
+        .collect();
+    each_path(cx, &paths, "read-only", |m, _| is_ro(m))
+}
+
+/// The paths of a `Paths` directive that must exist or exist in the unit's view.
+fn listed_paths(d: &Directive, cx: &Context<'_>) -> (Vec<String>, Vec<String>) {
+    let mut check = Vec::new();
+    let mut missing = Vec::new();
+    for w in word_list(d).0 {
+        let (p, optional) = facts::strip_optional(w);
+        if cx.facts.paths.unit_has(p) {
+            check.push(p.to_owned());
+        } else if !optional {
+            missing.push(p.to_owned());
+        }
+    }
+    (check, missing)
+}
+
+fn paths_check(
+    d: &Directive,
+    cx: &Context<'_>,
+    what: &str,
+    test: impl Fn(&MountReport, &str) -> bool,
+) -> Outcome {
+    let (paths, missing) = listed_paths(d, cx);
+    if !missing.is_empty() {
+        return fail(format!("{} missing in the unit's view", missing.join(" ")));
+    }
+    if paths.is_empty() {
+        return pass("every path is optional (-) and absent in the unit's view");
+    }
+    each_path(cx, &paths, what, test)
+}
+
+fn read_write_paths(d: &Directive, cx: &Context<'_>) -> Outcome {
+    paths_check(d, cx, "writable", |m, _| !is_ro(m))
+}
+
+fn read_only_paths(d: &Directive, cx: &Context<'_>) -> Outcome {
+    paths_check(d, cx, "read-only", |m, _| is_ro(m))
+}
+
+fn inaccessible_paths(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let (paths, missing) = listed_paths(d, cx);
+    // A path made inaccessible may no longer be stat-able at all; missing ones are checked too.
+    let paths: Vec<String> = paths.into_iter().chain(missing).collect();
+    if paths.is_empty() {
+        return pass("every path is optional (-) and absent in the unit's view");
+    }
+    each_path(cx, &paths, "made inaccessible", |m, p| {
+        m.mount_point == p && is_inaccessible(m)
+    })
+}
+
+fn bind_paths(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let read_only = d.key == "BindReadOnlyPaths";
+    let f = cx.facts;
+    let mut good = Vec::new();
+    let mut bad = Vec::new();
+    for w in word_list(d).0 {
+        let (source, dest, optional) = facts::bind_entry(w);
+        let want = f.paths.manager.get(source).copied().flatten();
+        let have = f.paths.unit.get(dest).copied().flatten();
+        let mount = f.inspection.mounts.top_at(dest);
+        match (want, have, mount) {
+            (None, _, _) if optional => {}
+            (None, _, _) => bad.push(format!(
+                "{source} does not exist in the service manager's view"
+            )),
+            (Some(want), Some(have), Some(m)) if want == have && (!read_only || is_ro(m)) => good
+                .push(format!(
+                    "{dest} is {source}{}",
+                    if read_only { ", read-only" } else { "" }
+                )),
+            (Some(_), _, Some(m)) if read_only && !is_ro(m) => {
+                bad.push(format!("{dest} is writable ({})", m_short(m)))
+            }
+            (Some(_), _, _) => bad.push(format!("{dest} is not a bind mount of {source}")),
+        }
+    }
+    if !bad.is_empty() {
+        fail(bad.join("; "))
+    } else if good.is_empty() {
+        pass("every source is optional (-) and absent")
+    } else {
+        pass(good.join("; "))
+    }
+}
+
+fn protect_kernel_tunables(d: &Directive, cx: &Context<'_>) -> Outcome {
+    if flag(d) != Some(true) {
+        return pass("not requested");
+    }
+    // ProcSubset=pid leaves no /proc/sys at all: nothing to protect there.
+    let paths = existing(cx, &["/proc/sys", "/sys"]);
+    each_path(cx, &paths, "read-only", |m, _| is_ro(m))
+}
+
+fn lacks_caps(cx: &Context<'_>, caps: &[&str]) -> Result<String, String> {
+    let bounding = &cx.facts.inspection.capabilities.bounding;
+    let present: Vec<&str> = caps
+        .iter()
+        .copied()
+        .filter(|c| bounding.iter().any(|b| b == c))
+        .collect();
+    if present.is_empty() {
+        Ok(format!("CapBnd lacks {}", caps.join(" ")))
+    } else {
+        Err(format!("CapBnd has {}", present.join(" ")))
+    }
+}
+
+fn protect_kernel_modules(d: &Directive, cx: &Context<'_>) -> Outcome {
+    if flag(d) != Some(true) {
+        return pass("not requested");
+    }
+    let caps = lacks_caps(cx, &["CAP_SYS_MODULE"]);
+    let dirs = existing(cx, &["/usr/lib/modules", "/lib/modules"]);
+    let open: Vec<&String> = dirs
+        .iter()
+        .filter(|p| !mount_of(cx, p).is_some_and(is_inaccessible))
+        .collect();
+    match caps {
+        Err(e) => fail(e),
+        Ok(_) if !open.is_empty() => fail(format!(
+            "{} not made inaccessible",
+            open.iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        )),
+        Ok(e) if dirs.is_empty() => pass(e),
+        Ok(e) => pass(format!("{e}; {} made inaccessible", dirs.join(" "))),
+    }
+}
+
+fn caps_gone(d: &Directive, cx: &Context<'_>, caps: &[&str]) -> Outcome {
+    if flag(d) != Some(true) {
+        return pass("not requested");
+    }
+    match lacks_caps(cx, caps) {
+        Ok(e) => pass(e),
+        Err(e) => fail(e),
+    }
+}
+
+fn protect_kernel_logs(d: &Directive, cx: &Context<'_>) -> Outcome {
+    caps_gone(d, cx, &["CAP_SYSLOG"])
+}
+
+fn protect_clock(d: &Directive, cx: &Context<'_>) -> Outcome {
+    caps_gone(d, cx, &["CAP_SYS_TIME", "CAP_WAKE_ALARM"])
+}
+
+fn protect_control_groups(d: &Directive, cx: &Context<'_>) -> Outcome {
+    if flag(d) != Some(true) {
+        return pass("not requested");
+    }
+    let mounts: Vec<&MountReport> = cx
+        .facts
+        .inspection
+        .mounts
+        .mounts
+        .iter()
+        .filter(|m| within(&m.mount_point, "/sys/fs/cgroup"))
+        .collect();
+    let writable: Vec<&str> = mounts
+        .iter()
+        .filter(|m| !is_ro(m))
+        .map(|m| m.mount_point.as_str())
+        .collect();
+    if mounts.is_empty() {
+        match mount_of(cx, "/sys/fs/cgroup") {
+            Some(m) if is_ro(m) => pass(format!("/sys/fs/cgroup is read-only ({})", m_short(m))),
+            Some(m) => fail(format!("/sys/fs/cgroup is writable ({})", m_short(m))),
+            None => unknown("nothing holds /sys/fs/cgroup in the unit's view"),
+        }
+    } else if writable.is_empty() {
+        pass(format!(
+            "every mount under /sys/fs/cgroup is read-only ({})",
+            mounts.len()
+        ))
+    } else {
+        fail(format!("writable: {}", writable.join(" ")))
+    }
+}
+
+/// The `hidepid=` of a proc mount's super block options, as a ProtectProc= word.
+fn hidepid(options: &str) -> &str {
+    let value = options
+        .split(',')
+        .find_map(|o| o.strip_prefix("hidepid="))
+        .unwrap_or("off");
+    match value {
+        "0" | "off" => "default",
+        "1" | "noaccess" => "noaccess",
+        "2" | "invisible" => "invisible",
+        "4" | "ptraceable" => "ptraceable",
+        other => other,
+    }
+}
+
+fn protect_proc(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let Some(proc) = cx.facts.inspection.mounts.top_at("/proc") else {
+        return fail("nothing is mounted on /proc in the unit's view");
+    };
+    let have = hidepid(&proc.super_options);
+    if have == token(d) {
+        pass(format!(
+            "/proc is mounted with hidepid={have} ({})",
+            proc.super_options
+        ))
+    } else {
+        fail(format!(
+            "/proc is mounted with {} (hidepid={have})",
+            proc.super_options
+        ))
+    }
+}
+
+fn proc_subset(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let Some(proc) = cx.facts.inspection.mounts.top_at("/proc") else {
+        return fail("nothing is mounted on /proc in the unit's view");
+    };
+    let pid_only = proc.super_options.split(',').any(|o| o == "subset=pid");
+    match (token(d), pid_only) {
+        ("pid", true) | ("all", false) => {
+            pass(format!("/proc is mounted with {}", proc.super_options))
+        }
+        _ => fail(format!("/proc is mounted with {}", proc.super_options)),
+    }
+}
+
+// ---- [network], [namespaces] ----
+
+fn private_network(d: &Directive, cx: &Context<'_>) -> Outcome {
+    own_namespace(d, cx, "net", |f| match &f.process.net_devices {
+        Some(devices) => format!(", devices: {}", devices.join(" ")),
+        None => String::new(),
+    })
+}
+
+fn private_ipc(d: &Directive, cx: &Context<'_>) -> Outcome {
+    own_namespace(d, cx, "ipc", |_| String::new())
+}
+
+fn private_users(d: &Directive, cx: &Context<'_>) -> Outcome {
+    own_namespace(d, cx, "user", |f| match &f.process.uid_map {
+        Some(map) => format!(", uid_map {map}"),
+        None => String::new(),
+    })
+}
+
+fn private_pids(d: &Directive, cx: &Context<'_>) -> Outcome {
+    own_namespace(d, cx, "pid", |_| String::new())
+}
+
+fn protect_hostname(d: &Directive, cx: &Context<'_>) -> Outcome {
+    own_namespace(d, cx, "uts", |_| String::new())
+}
+
+#[cfg(test)]
+mod tests;

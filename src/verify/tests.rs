@@ -1,0 +1,591 @@
+//! The checks against hand-made facts: every directive sandgen can emit has a rule, every
+//! check fails against a process without a sandbox, and the checks pass on a real unit's
+//! mount table.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use super::facts::{Accounts, FileId, ManagerFacts, PathFacts, ProcessFacts, SystemFacts};
+use super::*;
+use crate::data::syscalls::SyscallTable;
+use crate::diagnostic::Source;
+use crate::directive::table::SPECS;
+use crate::inspect::cgroup::CgroupState;
+use crate::inspect::mounts::{compare, parse_mountinfo, Mount};
+use crate::inspect::process::{CapabilityMasks, Seccomp};
+use crate::inspect::Inspection;
+
+/// A policy with every key of the directive table except the three that exclude a key
+/// below (cpu_shares, memory_limit, bounding_drop: see [`LEGACY`]), each asking for a
+/// restriction.
+const EVERY_KEY: &str = r#"
+[service]
+description = "every key"
+type = "simple"
+exec = ["/bin/sleep", "infinity"]
+user = "nobody"
+group = "nogroup"
+dynamic_user = true
+working_directory = "/tmp"
+environment = { GREETING = "hello" }
+umask = "0077"
+restart = "always"
+timeout_start_sec = "90s"
+keyring_mode = "private"
+[resources]
+memory_max = "64M"
+memory_high = "48M"
+memory_low = "16M"
+memory_swap_max = "0"
+cpu_weight = 50
+cpu_quota = "20%"
+allowed_cpus = "0"
+cpu_affinity = "0"
+io_weight = 200
+tasks_max = 8
+[capabilities]
+bounding = ["CAP_CHOWN"]
+ambient = ["CAP_CHOWN"]
+no_new_privileges = true
+secure_bits = ["keep-caps"]
+[seccomp]
+allow = ["@system-service"]
+deny = ["@mount"]
+error_number = "EPERM"
+architectures = ["native"]
+log = ["uname"]
+lock_personality = true
+memory_deny_write_execute = true
+restrict_realtime = true
+restrict_suid_sgid = true
+[filesystem]
+root_directory = "/srv/root"
+mount_api_vfs = true
+private_tmp = true
+private_devices = true
+private_mounts = true
+protect_home = true
+protect_system = "strict"
+read_write_paths = ["/var/lib/x"]
+read_only_paths = ["/etc"]
+inaccessible_paths = ["/opt"]
+bind_paths = ["/srv/data:/data"]
+bind_read_only_paths = ["/usr/share:/mnt"]
+protect_kernel_tunables = true
+protect_kernel_modules = true
+protect_kernel_logs = true
+protect_control_groups = true
+protect_clock = true
+protect_proc = "invisible"
+proc_subset = "pid"
+[network]
+private_network = true
+restrict_address_families = ["AF_UNIX"]
+[namespaces]
+restrict_namespaces = true
+private_ipc = true
+private_users = true
+private_pids = true
+protect_hostname = true
+remove_ipc = true
+[install]
+after = ["network.target"]
+before = ["shutdown.target"]
+requires = ["dbus.service"]
+wants = ["network-online.target"]
+wanted_by = ["multi-user.target"]
+"#;
+
+/// The keys [`EVERY_KEY`] cannot combine with its own, lowered for systemd 220, where they
+/// stay `CPUShares=` and `MemoryLimit=`.
+const LEGACY: &str = r#"
+[service]
+exec = ["/bin/sleep", "infinity"]
+[resources]
+cpu_shares = 512
+memory_limit = "64M"
+[capabilities]
+bounding_drop = ["CAP_NET_ADMIN"]
+"#;
+
+fn directives(text: &str, version: u32) -> Vec<Directive> {
+    let table = SyscallTable::built_in();
+    let syscalls = || &table;
+    let cx = crate::policy::Context {
+        syscalls: &syscalls,
+        find_program: &|_| None,
+    };
+    let policy = crate::policy::parse(Source::new("every.toml", text), &cx)
+        .unwrap_or_else(|e| panic!("{e}"));
+    crate::directive::lower(&policy, version).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn every_directive() -> Vec<Directive> {
+    let mut all = directives(EVERY_KEY, 257);
+    all.extend(directives(LEGACY, 220));
+    all
+}
+
+/// The mount table of a process with no sandbox at all: no /sys, nothing read-only.
+const BARE_MOUNTINFO: &str = "\
+1 0 8:1 / / rw,relatime - ext4 /dev/sda1 rw
+2 1 0:5 / /dev rw,nosuid - devtmpfs udev rw,mode=755
+3 1 0:6 / /proc rw,nosuid,nodev,noexec - proc proc rw
+4 1 0:7 / /run rw,nosuid,nodev - tmpfs tmpfs rw,mode=755
+";
+
+const PASSWD: &str = "root:x:0:0:root:/root:/bin/bash\n\
+                      nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
+const GROUP: &str = "root:x:0:\nnogroup:x:65534:\n";
+
+fn mounts(text: &str) -> Vec<Mount> {
+    parse_mountinfo(text, Path::new("fixture")).unwrap()
+}
+
+fn fixture(name: &str) -> Vec<Mount> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/inspect/mountinfo")
+        .join(name);
+    mounts(&std::fs::read_to_string(path).unwrap())
+}
+
+fn namespaces(id: u32) -> BTreeMap<String, String> {
+    facts::NAMESPACES
+        .iter()
+        .map(|k| ((*k).to_owned(), format!("{k}:[{id}]")))
+        .collect()
+}
+
+/// Distinct file identities, one per path.
+fn ids<'a>(
+    paths: impl IntoIterator<Item = &'a str>,
+    first: u64,
+) -> BTreeMap<String, Option<FileId>> {
+    paths
+        .into_iter()
+        .zip(first..)
+        .map(|(p, ino)| (p.to_owned(), Some(FileId { dev: 1, ino })))
+        .collect()
+}
+
+const UNIT_PATHS: &[&str] = &[
+    "/",
+    "/usr",
+    "/boot",
+    "/etc",
+    "/var",
+    "/home",
+    "/root",
+    "/run/user",
+    "/tmp",
+    "/var/tmp",
+    "/usr/lib/modules",
+    "/opt",
+    "/var/lib/x",
+    "/mnt",
+    "/proc/sys",
+    "/sys",
+];
+
+/// The facts of a root process without any sandbox, on cgroup v2.
+fn bare() -> Facts {
+    let table = mounts(BARE_MOUNTINFO);
+    let all = all_caps(40);
+    Facts {
+        inspection: Inspection {
+            unit: "x.service".into(),
+            main_pid: 42,
+            mounts: compare(&table, &table),
+            capabilities: CapabilityMasks {
+                effective: all,
+                permitted: all,
+                inheritable: 0,
+                bounding: all,
+                ambient: 0,
+            }
+            .names(),
+            no_new_privs: false,
+            seccomp: Seccomp {
+                mode: SeccompMode::Disabled,
+                filters: Some(0),
+            },
+            cgroup: CgroupState {
+                path: "/system.slice/x.service".into(),
+                version: CgroupVersion::V2,
+                memory_max: None,
+                memory_current: Some(1 << 20),
+                memory_limit_hits: Some(0),
+                oom_kills: Some(0),
+                cpu_weight: Some(100),
+                cpu_shares: None,
+                cpu_quota: None,
+                cpuset: Some("0-1".into()),
+                tasks_max: Some(4915),
+                tasks_current: Some(1),
+                memory_high: None,
+                memory_low: Some(0),
+                memory_swap_max: None,
+                io_weight: Some(100),
+                blkio_weight: None,
+                files: BTreeMap::new(),
+            },
+            pids: vec![],
+        },
+        process: ProcessFacts {
+            uid: Some(0),
+            gid: Some(0),
+            umask: Some(0o022),
+            cpus_allowed: Some("0-1".into()),
+            cmdline: vec!["/bin/bash".into()],
+            environ: vec!["PATH=/usr/bin".into()],
+            cwd: Some("/".into()),
+            namespaces: namespaces(1),
+            net_devices: Some(vec!["lo".into(), "eth0".into()]),
+            uid_map: Some("0 0 4294967295".into()),
+        },
+        manager: ManagerFacts {
+            pid: 1,
+            namespaces: namespaces(1),
+            bounding: Some(all),
+        },
+        system: SystemFacts {
+            memory_total: Some(8 << 30),
+            tasks_limit: Some(32768),
+            cap_last_cap: 40,
+            page_size: 4096,
+        },
+        accounts: Accounts::parse(PASSWD, GROUP),
+        paths: PathFacts {
+            unit: ids(UNIT_PATHS.iter().copied(), 100),
+            manager: ids(["/srv/root", "/srv/data", "/usr/share"], 200),
+            cwd: Some(FileId { dev: 1, ino: 999 }),
+            root: Some(FileId { dev: 1, ino: 998 }),
+        },
+    }
+}
+
+fn finding<'a>(findings: &'a [Finding], key: &str) -> &'a Finding {
+    findings
+        .iter()
+        .find(|f| f.key == key)
+        .unwrap_or_else(|| panic!("no finding for {key} in {findings:#?}"))
+}
+
+fn check(policy: &str, facts: &Facts, key: &str) -> Finding {
+    let ds = directives(policy, 252);
+    finding(&verify(&ds, facts), key).clone()
+}
+
+#[test]
+fn every_directive_sandgen_can_emit_has_a_check_or_a_reason() {
+    let missing: Vec<String> = SPECS
+        .iter()
+        .filter(|s| rule(s.directive).is_none())
+        .map(|s| format!("{} ({}=)", s.path(), s.directive))
+        .collect();
+    assert!(missing.is_empty(), "no verify rule for: {missing:?}");
+    // The directives legacy keys are lowered to have rules too.
+    for lowered in ["CPUWeight", "MemoryMax"] {
+        assert!(rule(lowered).is_some(), "{lowered}");
+    }
+    // The test policies below name every key of the table, so the next test covers them all.
+    let named: BTreeSet<String> = every_directive().iter().map(|d| d.origin.clone()).collect();
+    let table: BTreeSet<String> = SPECS.iter().map(|s| s.path()).collect();
+    let untested: Vec<&String> = table.difference(&named).collect();
+    assert!(
+        untested.is_empty(),
+        "keys missing from EVERY_KEY/LEGACY: {untested:?}"
+    );
+    for reason in SPECS.iter().filter_map(|s| match rule(s.directive) {
+        Some(Rule::NotCheckable(reason)) => Some(reason),
+        _ => None,
+    }) {
+        assert!(reason.len() > 30, "a reason should say why: {reason:?}");
+    }
+}
+
+/// Checks that cannot fail against [`bare`], and why (each has its own test below).
+const CANNOT_FAIL_HERE: &[(&str, &str)] = &[
+    ("ExecStart", "never fails: a program may exec another"),
+    ("ReadWritePaths", "the bare process's / is writable"),
+];
+
+#[test]
+fn every_check_fails_against_a_process_without_a_sandbox() {
+    let ds = every_directive();
+    let findings = verify(&ds, &bare());
+    assert_eq!(findings.len(), ds.len());
+    let mut wrong = Vec::new();
+    for f in &findings {
+        let expected = match rule(f.directive) {
+            Some(Rule::NotCheckable(_)) => Status::NotCheckable,
+            _ if CANNOT_FAIL_HERE.iter().any(|(k, _)| *k == f.directive) => continue,
+            _ => Status::Fail,
+        };
+        if f.status != expected {
+            wrong.push(format!(
+                "{} ({}=): {:?}: {}",
+                f.key, f.directive, f.status, f.evidence
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "these did not fail:\n{}",
+        wrong.join("\n")
+    );
+    // The evidence names what the kernel shows.
+    assert_eq!(
+        finding(&findings, "filesystem.private_tmp").evidence,
+        "/tmp is the host's (/ ext4 rw,relatime); /var/tmp is the host's (/ ext4 rw,relatime)"
+    );
+    assert_eq!(
+        finding(&findings, "resources.memory_max").evidence,
+        "cgroup (no file) max (no limit)"
+    );
+    assert_eq!(
+        finding(&findings, "capabilities.no_new_privileges").evidence,
+        "NoNewPrivs 0: execve() of a setuid program or one with file capabilities gains privileges"
+    );
+    assert!(finding(&findings, "network.private_network")
+        .evidence
+        .starts_with("shares the service manager's net namespace net:[1]"));
+}
+
+#[test]
+fn read_write_paths_fails_on_a_read_only_mount() {
+    let mut facts = bare();
+    let table = mounts("1 0 8:1 / / ro,relatime - ext4 /dev/sda1 rw\n");
+    facts.inspection.mounts = compare(&table, &table);
+    let policy = "[service]\nexec = [\"/bin/true\"]\n[filesystem]\nread_write_paths = [\"/var/lib/x\", \"-/absent\"]\n";
+    let f = check(policy, &facts, "filesystem.read_write_paths");
+    assert_eq!(f.status, Status::Fail, "{f:?}");
+    assert_eq!(
+        f.evidence,
+        "/var/lib/x is not writable (mount / ext4 ro,relatime)"
+    );
+    assert_eq!(
+        check(policy, &bare(), "filesystem.read_write_paths").status,
+        Status::Pass
+    );
+}
+
+#[test]
+fn exec_start_passes_on_the_same_command_line_and_is_not_checkable_otherwise() {
+    let mut facts = bare();
+    let policy = "[service]\nexec = [\"/bin/sleep\", \"infinity\"]\n";
+    let f = check(policy, &facts, "service.exec");
+    assert_eq!(f.status, Status::NotCheckable);
+    assert!(
+        f.evidence
+            .starts_with("the main process now runs `/bin/bash`"),
+        "{f:?}"
+    );
+    facts.process.cmdline = vec!["/bin/sleep".into(), "infinity".into()];
+    assert_eq!(check(policy, &facts, "service.exec").status, Status::Pass);
+}
+
+#[test]
+fn passes_on_the_mount_table_of_a_real_sandboxed_unit() {
+    // heat.service under systemd 252 with PrivateTmp=, ProtectHome=, PrivateDevices=,
+    // ProtectSystem=strict (tests/fixtures/inspect/README.md).
+    let mut facts = bare();
+    facts.inspection.mounts = compare(
+        &fixture("nspawn-heat-service.txt"),
+        &fixture("nspawn-systemd.txt"),
+    );
+    let policy = "[service]\nexec = [\"/bin/true\"]\n[filesystem]\nprivate_tmp = true\n\
+                  protect_home = true\nprivate_devices = true\nprotect_system = \"strict\"\n\
+                  read_only_paths = [\"/etc\"]\n";
+    let findings = verify(&directives(policy, 252), &facts);
+    for key in [
+        "filesystem.private_tmp",
+        "filesystem.protect_home",
+        "filesystem.private_devices",
+        "filesystem.protect_system",
+        "filesystem.read_only_paths",
+    ] {
+        let f = finding(&findings, key);
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+    }
+    assert_eq!(
+        finding(&findings, "filesystem.protect_home").evidence,
+        "made inaccessible: /home /root /run/user"
+    );
+    assert_eq!(
+        finding(&findings, "filesystem.protect_system").evidence,
+        "read-only: / /usr /boot /etc /var"
+    );
+    // The same policy against the container's own table (no sandbox) fails every key.
+    let own = fixture("nspawn-systemd.txt");
+    facts.inspection.mounts = compare(&own, &own);
+    let findings = verify(&directives(policy, 252), &facts);
+    assert!(
+        findings.iter().skip(1).all(|f| f.status == Status::Fail),
+        "{findings:#?}"
+    );
+    assert_eq!(
+        finding(&findings, "filesystem.private_tmp").evidence,
+        "/tmp is the host's (/tmp tmpfs rw,nosuid,nodev); /var/tmp is the host's (/ overlay rw,relatime)"
+    );
+}
+
+#[test]
+fn the_bounding_set_allows_for_the_manager_and_implied_drops() {
+    let mut facts = bare();
+    let all = all_caps(40);
+    let cap = |n: &str| 1u64 << capabilities::by_name(n).unwrap();
+    // The service manager itself lacks CAP_SYS_RESOURCE (as on this project's CI hosts).
+    facts.manager.bounding = Some(all & !cap("CAP_SYS_RESOURCE"));
+    let have = all
+        & !(cap("CAP_NET_ADMIN")
+            | cap("CAP_SYS_TIME")
+            | cap("CAP_WAKE_ALARM")
+            | cap("CAP_SYS_RESOURCE"));
+    facts.inspection.capabilities.bounding = capabilities::names_in_mask(have);
+    let policy =
+        "[service]\nexec = [\"/bin/true\"]\n[capabilities]\nbounding_drop = [\"CAP_NET_ADMIN\"]\n\
+                  [filesystem]\nprotect_clock = true\n";
+    let f = check(policy, &facts, "capabilities.bounding_drop");
+    assert_eq!(f.status, Status::Pass, "{f:?}");
+    assert_eq!(
+        f.evidence,
+        "CapBnd all but CAP_NET_ADMIN CAP_SYS_RESOURCE CAP_SYS_TIME CAP_WAKE_ALARM \
+         (CAP_SYS_RESOURCE not in the service manager's own bounding set; CAP_SYS_TIME \
+         CAP_WAKE_ALARM dropped by ProtectClock=)"
+    );
+    facts.inspection.capabilities.bounding =
+        capabilities::names_in_mask(have | cap("CAP_NET_ADMIN"));
+    let f = check(policy, &facts, "capabilities.bounding_drop");
+    assert_eq!(f.status, Status::Fail);
+    assert!(
+        f.evidence
+            .contains("has CAP_NET_ADMIN, which the policy does not keep"),
+        "{f:?}"
+    );
+    let none = "[service]\nexec = [\"/bin/true\"]\n[capabilities]\nbounding = []\n";
+    facts.inspection.capabilities.bounding = vec![];
+    let f = check(none, &facts, "capabilities.bounding");
+    assert_eq!(
+        (f.status, f.evidence.as_str()),
+        (Status::Pass, "CapBnd none")
+    );
+}
+
+#[test]
+fn cgroup_limits_compare_like_the_kernel_stores_them() {
+    let mut facts = bare();
+    let cg = &mut facts.inspection.cgroup;
+    // v1: systemd writes CPUWeight=25 as cpu.shares 256; no memory.high on v1.
+    cg.version = CgroupVersion::V1;
+    cg.cpu_shares = Some(256);
+    cg.cpu_weight = None;
+    // The kernel rounds a limit down to whole pages.
+    cg.memory_max = Some(98_304);
+    cg.files.insert(
+        "memory_max",
+        PathBuf::from("/sys/fs/cgroup/memory/x.service/memory.limit_in_bytes"),
+    );
+    let policy = "[service]\nexec = [\"/bin/true\"]\n[resources]\ncpu_shares = 256\n\
+                  memory_max = \"100000\"\nmemory_swap_max = \"0\"\n";
+    let findings = verify(&directives(policy, 252), &facts);
+    let weight = finding(&findings, "resources.cpu_shares");
+    assert_eq!(weight.directive, "CPUWeight");
+    assert_eq!(weight.policy, "25");
+    assert_eq!(
+        (weight.status, weight.evidence.as_str()),
+        (Status::Pass, "cgroup cpu.shares 256 (= 25 * 1024 / 100)")
+    );
+    let max = finding(&findings, "resources.memory_max");
+    assert_eq!(
+        (max.status, max.evidence.as_str()),
+        (Status::Pass, "cgroup memory.limit_in_bytes 98304 (96K)")
+    );
+    assert_eq!(
+        max.file.as_deref(),
+        Some(Path::new(
+            "/sys/fs/cgroup/memory/x.service/memory.limit_in_bytes"
+        ))
+    );
+    let swap = finding(&findings, "resources.memory_swap_max");
+    assert_eq!(swap.status, Status::NotCheckable);
+    assert!(
+        swap.evidence.starts_with("cgroup v1 memory controller"),
+        "{swap:?}"
+    );
+
+    // IOWeight=200 on v1 with BFQ: blkio weight 1000, which systemd 252 writes on BFQ's
+    // scale (measured on this project's hybrid hosts: 181; the default 500 reads 136).
+    facts.inspection.cgroup.blkio_weight = Some(181);
+    facts.inspection.cgroup.files.insert(
+        "blkio_weight",
+        PathBuf::from("/sys/fs/cgroup/blkio/x.service/blkio.bfq.weight"),
+    );
+    let io = "[service]\nexec = [\"/bin/true\"]\n[resources]\nio_weight = 200\n";
+    let f = check(io, &facts, "resources.io_weight");
+    assert_eq!(
+        (f.status, f.evidence.as_str()),
+        (
+            Status::Pass,
+            "cgroup blkio.bfq.weight 181 (blkio weight 1000 = 200 * 500 / 100, on BFQ's scale)"
+        )
+    );
+    assert_eq!(bfq_weight(500), 136);
+
+    // A v1 controller not enabled for the unit: its processes sit in the slice's cgroup,
+    // whose value is not the unit's.
+    facts.inspection.cgroup.files.insert(
+        "cpu_shares",
+        PathBuf::from("/sys/fs/cgroup/cpu/system.slice/cpu.shares"),
+    );
+    let f = check(policy, &facts, "resources.cpu_shares");
+    assert_eq!(
+        (f.status, f.evidence.as_str()),
+        (
+            Status::Fail,
+            "the unit has no cpu cgroup of its own: its processes are in /sys/fs/cgroup/cpu/system.slice"
+        )
+    );
+
+    // A percentage of RAM: 10% of 8G.
+    facts.inspection.cgroup.memory_max = Some((8u64 << 30) / 10 / 4096 * 4096);
+    let percent = "[service]\nexec = [\"/bin/true\"]\n[resources]\nmemory_max = \"10%\"\ntasks_max = \"10%\"\n";
+    facts.inspection.cgroup.tasks_max = Some(3276);
+    let findings = verify(&directives(percent, 252), &facts);
+    assert!(
+        findings.iter().skip(1).all(|f| f.status == Status::Pass),
+        "{findings:#?}"
+    );
+}
+
+#[test]
+fn namespaces_users_and_proc_options() {
+    let mut facts = bare();
+    facts
+        .process
+        .namespaces
+        .insert("net".into(), "net:[7]".into());
+    facts.process.net_devices = Some(vec!["lo".into()]);
+    facts.process.uid = Some(61_200);
+    let table = mounts("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n2 1 0:9 / /proc rw - proc proc rw,hidepid=invisible,subset=pid\n");
+    facts.inspection.mounts = compare(&table, &table);
+    let policy = "[service]\nexec = [\"/bin/true\"]\nuser = \"app\"\ndynamic_user = true\n\
+                  [network]\nprivate_network = true\n[namespaces]\nprotect_hostname = false\n\
+                  [filesystem]\nprotect_proc = \"invisible\"\nproc_subset = \"pid\"\n";
+    let findings = verify(&directives(policy, 252), &facts);
+    for f in &findings[1..] {
+        assert_eq!(f.status, Status::Pass, "{f:?}");
+    }
+    assert_eq!(
+        finding(&findings, "network.private_network").evidence,
+        "its own net namespace net:[7] (the service manager's is net:[1]), devices: lo"
+    );
+    assert_eq!(
+        finding(&findings, "namespaces.protect_hostname").evidence,
+        "not requested; the service manager's uts namespace"
+    );
+    assert_eq!(
+        finding(&findings, "service.user").evidence,
+        "app is a dynamic user; the main process runs as uid 61200, in systemd's dynamic range 61184-65519"
+    );
+}

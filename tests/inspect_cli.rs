@@ -1,0 +1,493 @@
+//! `sandgen inspect` against a real systemd 252 (the container `scripts/test.sh` boots), read
+//! from the host as a user would: the demo policies' sandboxes seen from the kernel's side,
+//! a unit that restarts under it, and the errors. These tests panic, never skip, without
+//! the container.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use serde_json::Value;
+use support::{describe, unit_name, wait_for, Container};
+
+const SANDGEN: &str = env!("CARGO_BIN_EXE_sandgen");
+
+/// sandgen pointed at the container's systemd, in a scratch directory.
+struct Sandgen {
+    container: Container,
+    dir: tempfile::TempDir,
+}
+
+impl Sandgen {
+    fn new() -> Self {
+        Sandgen {
+            container: Container::from_env(),
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    fn root(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/root", self.container.init_pid))
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(SANDGEN)
+            .current_dir(self.dir.path())
+            .args(args)
+            .env("SANDGEN_BUS", &self.container.bus)
+            .env("SANDGEN_ROOT", self.root())
+            .output()
+            .expect("sandgen runs")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "sandgen {args:?} failed: {}",
+            describe(&out)
+        );
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "sandgen {args:?} should fail: {}",
+            describe(&out)
+        );
+        assert!(out.stdout.is_empty(), "{}", describe(&out));
+        String::from_utf8(out.stderr).expect("utf-8")
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let out = self.ok(args);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}):\n{out}"))
+    }
+
+    /// Write `body` as the policy of `unit`, start it, and stop and remove it when the
+    /// returned guard drops.
+    fn start(&self, unit: &str, body: &str) -> Cleanup<'_> {
+        let file = format!("{}.toml", unit.trim_end_matches(".service"));
+        std::fs::write(self.dir.path().join(&file), body).expect("write policy");
+        let guard = Cleanup(self, unit.to_owned());
+        self.ok(&["start", &file]);
+        guard
+    }
+
+    /// The container PID systemd reports as `unit`'s main process, once it runs `comm`.
+    fn wait_for_comm(&self, unit: &str, comm: &str) -> u32 {
+        let c = &self.container;
+        wait_for(
+            &format!("{unit} to run {comm}"),
+            Duration::from_secs(20),
+            || {
+                let pid: u32 = c.property(unit, "MainPID").parse().ok()?;
+                let now = c.exec(&["cat", &format!("/proc/{pid}/comm")]).stdout;
+                (pid != 0 && now == format!("{comm}\n").as_bytes()).then_some(pid)
+            },
+        )
+    }
+}
+
+/// Stops and forgets a unit when the test ends, passed or not.
+struct Cleanup<'a>(&'a Sandgen, String);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        let s = self.0;
+        let _ = s.container.systemctl(&["stop", &self.1]);
+        let _ = s.container.systemctl(&["reset-failed", &self.1]);
+        let _ = std::fs::remove_file(s.root().join("etc/systemd/system").join(&self.1));
+        let _ = s.container.systemctl(&["daemon-reload"]);
+    }
+}
+
+fn demo(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("policies/{name}.toml"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// no-net-admin as a service that stays up: its command fails by design (exit 2) and the
+/// oneshot is gone before anyone can look at it, so this variant runs the same command and
+/// then sleeps.
+fn no_net_admin_that_sleeps() -> String {
+    let policy = demo("no-net-admin")
+        .replace("type = \"oneshot\"", "type = \"exec\"")
+        .replace(
+            "exec = [\"/usr/sbin/ip\", \"link\", \"set\", \"lo\", \"down\"]",
+            "exec = [\"/bin/sh\", \"-c\", \"/usr/sbin/ip link set lo down; exec sleep infinity\"]",
+        );
+    assert!(
+        policy.contains("exec sleep infinity"),
+        "no-net-admin.toml changed:\n{policy}"
+    );
+    policy
+}
+
+#[test]
+fn ls_shows_a_file_the_service_wrote_into_its_private_tmp_that_the_host_lacks() {
+    let s = Sandgen::new();
+    let unit = unit_name("privtmp", "service");
+    let marker = format!("written-by-{unit}");
+    let policy = format!(
+        "[service]\nexec = [\"/bin/sh\", \"-c\", \"echo hi > /tmp/{marker}; exec sleep infinity\"]\n\
+         [filesystem]\nprivate_tmp = true\n"
+    );
+    let _cleanup = s.start(&unit, &policy);
+    s.wait_for_comm(&unit, "sleep");
+
+    let out = s.ok(&["inspect", &unit, "--ls", "/tmp"]);
+    let line = out
+        .lines()
+        .find(|l| l.ends_with(&format!(" {marker}")))
+        .unwrap_or_else(|| panic!("{marker} not listed:\n{out}"));
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(
+        fields,
+        ["-rw-r--r--", "0", "0", "3", marker.as_str()],
+        "{line}"
+    );
+    assert!(
+        out.contains(&format!("\n/tmp as {unit} sees it:\n")),
+        "{out}"
+    );
+    // The container's own /tmp (the service manager's view) does not have it.
+    assert!(!s.container.exists(&format!("/tmp/{marker}")));
+
+    let json = s.json(&["inspect", &unit, "--ls", "/tmp", "--json"]);
+    let names: Vec<&str> = json["ls"][0]["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    assert!(names.contains(&marker.as_str()), "{names:?}");
+    assert_eq!(json["ls"][0]["path"], "/tmp");
+    assert_eq!(json["ls"][0]["entry"]["kind"], "directory");
+}
+
+#[test]
+fn caps_of_no_net_admin_lack_cap_net_admin() {
+    let s = Sandgen::new();
+    let unit = unit_name("no-net-admin", "service");
+    let _cleanup = s.start(&unit, &no_net_admin_that_sleeps());
+    s.wait_for_comm(&unit, "sleep");
+
+    let json = s.json(&["inspect", &unit, "--json"]);
+    let bounding: Vec<&str> = json["capabilities"]["bounding"]
+        .as_array()
+        .expect("bounding")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(!bounding.contains(&"CAP_NET_ADMIN"), "{bounding:?}");
+    assert!(bounding.contains(&"CAP_NET_RAW"), "{bounding:?}");
+    for set in ["effective", "permitted"] {
+        let names = json["capabilities"][set].to_string();
+        assert!(!names.contains("CAP_NET_ADMIN"), "{set}: {names}");
+    }
+    assert_eq!(json["no_new_privs"], false);
+
+    let out = s.ok(&["inspect", &unit, "--caps"]);
+    let bounding = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("bounding "))
+        .unwrap_or_else(|| panic!("no bounding line:\n{out}"));
+    assert!(bounding.contains("all but CAP_NET_ADMIN"), "{bounding}");
+    assert!(out.contains("securebits    not shown:"), "{out}");
+}
+
+#[test]
+fn the_seccomp_mode_of_heat_is_filter() {
+    let s = Sandgen::new();
+    let unit = unit_name("heat", "service");
+    let _cleanup = s.start(&unit, &demo("heat"));
+    s.wait_for_comm(&unit, "dd");
+
+    let json = s.json(&["inspect", &unit, "--json"]);
+    assert_eq!(json["seccomp"]["mode"], "filter", "{}", json["seccomp"]);
+    assert!(
+        json["seccomp"]["filters"].as_u64().is_some_and(|n| n > 0),
+        "{}",
+        json["seccomp"]
+    );
+    let out = s.ok(&["inspect", &unit, "--seccomp"]);
+    assert!(out.contains("\nseccomp: filter, "), "{out}");
+}
+
+#[test]
+fn memhogs_oom_kill_is_counted() {
+    let s = Sandgen::new();
+    let unit = unit_name("memhog", "service");
+    let _cleanup = s.start(&unit, &demo("memhog"));
+    // systemd 252 on v1 controllers reports nothing (the unit stays up; the child's death
+    // is Result=signal elsewhere): the cgroup counts it.
+    let json = wait_for(
+        "the OOM kill to be counted",
+        Duration::from_secs(20),
+        || {
+            let json = s.json(&["inspect", &unit, "--json"]);
+            (json["cgroup"]["oom_kills"].as_u64() >= Some(1)).then_some(json)
+        },
+    );
+    let cgroup = &json["cgroup"];
+    assert_eq!(cgroup["memory_max"], 32u64 << 20, "{cgroup}");
+    assert!(
+        cgroup["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with(&format!("/system.slice/{unit}"))),
+        "{cgroup}"
+    );
+    let version = cgroup["version"].as_u64().expect("version");
+    let oom_file = if version == 1 {
+        "memory.oom_control"
+    } else {
+        "memory.events"
+    };
+    assert!(
+        cgroup["files"]["oom_kills"]
+            .as_str()
+            .is_some_and(|f| f.ends_with(oom_file)),
+        "{cgroup}"
+    );
+
+    let out = s.ok(&["inspect", &unit, "--cgroup"]);
+    let line = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("OOM kills"))
+        .unwrap_or_else(|| panic!("no OOM line:\n{out}"));
+    assert!(!line.contains(" 0 "), "{line}");
+    assert!(line.ends_with(oom_file), "{line}");
+    let summary = s.ok(&["inspect", &unit]);
+    assert!(summary.contains(" OOM kills; "), "{summary}");
+}
+
+#[test]
+fn the_summary_and_json_name_every_section() {
+    let s = Sandgen::new();
+    let unit = unit_name("heat-summary", "service");
+    let _cleanup = s.start(&unit, &demo("heat"));
+    let inner = s.wait_for_comm(&unit, "dd");
+
+    let out = s.ok(&["inspect", &unit]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with(&format!("{unit}: active (running), main PID ")),
+        "{out}"
+    );
+    assert!(
+        lines[0].ends_with(&format!(" (dd), PID {inner} in its PID namespace")),
+        "{out}"
+    );
+    for (i, section) in ["mounts", "caps", "seccomp", "cgroup", "pids"]
+        .iter()
+        .enumerate()
+    {
+        assert!(lines[i + 1].starts_with(&format!("  {section} ")), "{out}");
+    }
+    assert!(lines[1].contains("private /tmp"), "{out}");
+    assert!(lines[1].contains("made inaccessible: /home /root"), "{out}");
+    assert!(
+        lines[2].starts_with(
+            "  caps     bounding none; effective none; ambient none; no_new_privs yes"
+        ),
+        "{out}"
+    );
+
+    let tree = s.ok(&["inspect", &unit, "--mounts"]);
+    assert!(
+        tree.lines()
+            .any(|l| l.starts_with('!') && l.ends_with("private /tmp")),
+        "{tree}"
+    );
+    assert!(
+        tree.lines()
+            .any(|l| l.starts_with('+') && l.contains("/home") && l.ends_with("made inaccessible")),
+        "{tree}"
+    );
+
+    let json = s.json(&["inspect", &unit, "--json"]);
+    assert_eq!(json["unit"], unit.as_str());
+    let main_pid = json["main_pid"].as_u64().expect("main_pid");
+    for key in [
+        "mounts",
+        "capabilities",
+        "no_new_privs",
+        "seccomp",
+        "cgroup",
+        "pids",
+    ] {
+        assert!(json.get(key).is_some(), "no {key}");
+    }
+    let tmp = json["mounts"]
+        .as_array()
+        .expect("mounts")
+        .iter()
+        .rev()
+        .find(|m| m["mount_point"] == "/tmp")
+        .expect("a /tmp mount");
+    for key in ["mount_point", "fs_type", "source", "options"] {
+        assert!(tmp[key].is_string(), "{key} in {tmp}");
+    }
+    assert_eq!(tmp["differs"], true);
+    for key in [
+        "effective",
+        "permitted",
+        "inheritable",
+        "bounding",
+        "ambient",
+    ] {
+        assert!(json["capabilities"][key].is_array(), "{key}");
+    }
+    for key in [
+        "path",
+        "version",
+        "memory_max",
+        "memory_current",
+        "cpu_weight",
+        "cpu_shares",
+        "tasks_max",
+        "oom_kills",
+    ] {
+        assert!(json["cgroup"].get(key).is_some(), "cgroup.{key}");
+    }
+    assert_eq!(json["cgroup"]["memory_max"], 64u64 << 20);
+    assert_eq!(json["cgroup"]["tasks_max"], 4);
+    let main = json["pids"]
+        .as_array()
+        .expect("pids")
+        .iter()
+        .find(|p| p["pid"].as_u64() == Some(main_pid))
+        .expect("the main process among the pids");
+    assert_eq!(main["comm"], "dd");
+    assert_eq!(main["nspid"][1], inner);
+}
+
+#[test]
+fn inspect_of_a_unit_that_restarts_under_it_never_reports_a_foreign_process() {
+    let s = Sandgen::new();
+    let unit = unit_name("flapping", "service");
+    // A main process that lives 0.15 s, restarted at once, forever.
+    let _guard = s.container.install_unit(
+        &unit,
+        "[Unit]\nStartLimitIntervalSec=0\n[Service]\nExecStart=/bin/sleep 0.15\n\
+         Restart=always\nRestartSec=0\n",
+    );
+    s.container.exec_ok(&["systemctl", "start", &unit]);
+    let (mut reported, mut refused) = (0, 0);
+    for round in 0..300 {
+        let out = s.run(&["inspect", &unit, "--json"]);
+        if out.status.success() {
+            let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+            let pid = json["main_pid"].as_u64().expect("main_pid");
+            // What is reported is the unit's: its cgroup, and the main process among the
+            // processes of that cgroup, running the unit's command.
+            assert!(
+                json["cgroup"]["path"]
+                    .as_str()
+                    .is_some_and(|p| p.ends_with(&format!("/system.slice/{unit}"))),
+                "round {round}: {}",
+                json["cgroup"]
+            );
+            let main = json["pids"]
+                .as_array()
+                .expect("pids")
+                .iter()
+                .find(|p| p["pid"].as_u64() == Some(pid))
+                .unwrap_or_else(|| panic!("round {round}: main PID {pid} not in {}", json["pids"]));
+            assert_eq!(main["comm"], "sleep", "round {round}");
+            reported += 1;
+        } else {
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                out.status.code(),
+                Some(1),
+                "round {round}: {}",
+                describe(&out)
+            );
+            assert!(
+                err.starts_with(&format!("error: {unit} restarted while sandgen read it ("))
+                    && err.ends_with(
+                        "): nothing is reported, since it could be another process's state; \
+                         run the command again\n"
+                    )
+                    || err.starts_with(&format!("error: {unit} is not running (")),
+                "round {round}: an unexpected error: {err}"
+            );
+            refused += 1;
+        }
+        if round >= 30 && reported > 0 && refused > 0 {
+            break;
+        }
+    }
+    assert!(
+        reported > 0,
+        "inspect never got through ({refused} refusals)"
+    );
+    assert!(
+        refused > 0,
+        "the unit never restarted during an inspect ({reported} reports)"
+    );
+}
+
+#[test]
+fn errors_say_what_is_wrong_and_exit_1() {
+    let s = Sandgen::new();
+    let missing = unit_name("no-such-unit", "service");
+    let err = s.fails(&["inspect", &missing]);
+    assert_eq!(
+        err,
+        format!("error: {missing}: no such unit (sandgen start POLICY installs and starts one)\n")
+    );
+    let err = s.fails(&["verify", &missing]);
+    assert_eq!(
+        err,
+        format!("error: {missing}: no such unit (sandgen start POLICY installs and starts one)\n")
+    );
+
+    let done = unit_name("done", "service");
+    let guard = s
+        .container
+        .install_unit(&done, "[Service]\nType=oneshot\nExecStart=/bin/true\n");
+    s.container.exec_ok(&["systemctl", "start", guard.name()]);
+    let err = s.fails(&["inspect", &done]);
+    assert_eq!(
+        err,
+        format!(
+            "error: {done} is not running (inactive (dead)): there is no process to look at \
+             (sandgen start {} starts it)\n",
+            done.trim_end_matches(".service")
+        )
+    );
+
+    // Not root: refused before anything else is tried.
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", SANDGEN])
+        .args(["inspect", "heat"])
+        .output()
+        .expect("setpriv runs");
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: sandgen inspect needs root: it reads the /proc files of the unit's processes \
+         and enters their mount namespace (run it with sudo)\n"
+    );
+
+    // --ls of a path that is not there names it.
+    let unit = unit_name("ls-missing", "service");
+    let _cleanup = s.start(
+        &unit,
+        "[service]\nexec = [\"/bin/sleep\", \"infinity\"]\n[filesystem]\nprivate_tmp = true\n",
+    );
+    let err = s.fails(&["inspect", &unit, "--ls", "/tmp/none"]);
+    assert!(
+        err.starts_with("error: cannot list /tmp/none inside the mount namespace of process ")
+            && err.ends_with("/usr/bin/find: '/tmp/none': No such file or directory\n"),
+        "{err}"
+    );
+}

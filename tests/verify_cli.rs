@@ -1,0 +1,489 @@
+//! `sandgen verify` against a real systemd 252 (the container `scripts/test.sh` boots): every
+//! demo policy starts and passes, and a unit started with other settings than the policy
+//! fails on exactly the keys that differ. These tests panic, never skip, without the
+//! container.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::Value;
+use support::{describe, unit_name, Container};
+
+const SANDGEN: &str = env!("CARGO_BIN_EXE_sandgen");
+
+/// sandgen pointed at the container's systemd, in a scratch directory.
+struct Sandgen {
+    container: Container,
+    dir: tempfile::TempDir,
+}
+
+impl Sandgen {
+    fn new() -> Self {
+        Sandgen {
+            container: Container::from_env(),
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    fn root(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/root", self.container.init_pid))
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(SANDGEN)
+            .current_dir(self.dir.path())
+            .args(args)
+            .env("SANDGEN_BUS", &self.container.bus)
+            .env("SANDGEN_ROOT", self.root())
+            .output()
+            .expect("sandgen runs")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "sandgen {args:?} failed: {}",
+            describe(&out)
+        );
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
+    /// Write a policy file and return its name.
+    fn policy(&self, stem: &str, body: &str) -> String {
+        let file = format!("{stem}.toml");
+        std::fs::write(self.dir.path().join(&file), body).expect("write policy");
+        file
+    }
+
+    /// Start `body` as `unit`; it is stopped and removed when the guard drops.
+    fn start(&self, unit: &str, body: &str) -> Cleanup<'_> {
+        let file = self.policy(unit.trim_end_matches(".service"), body);
+        let guard = Cleanup(self, unit.to_owned());
+        self.ok(&["start", &file]);
+        guard
+    }
+
+    /// `sandgen verify ARGS --json`, which must exit with `code`.
+    fn verify(&self, args: &[&str], code: i32) -> (Value, Output) {
+        let mut all = vec!["verify"];
+        all.extend_from_slice(args);
+        all.push("--json");
+        let out = self.run(&all);
+        assert_eq!(out.status.code(), Some(code), "{all:?}: {}", describe(&out));
+        let json = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{all:?}: not JSON ({e}): {}", describe(&out)));
+        (json, out)
+    }
+}
+
+/// Stops and forgets a unit when the test ends, passed or not.
+struct Cleanup<'a>(&'a Sandgen, String);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        let s = self.0;
+        let _ = s.container.systemctl(&["stop", &self.1]);
+        let _ = s.container.systemctl(&["reset-failed", &self.1]);
+        let _ = std::fs::remove_file(s.root().join("etc/systemd/system").join(&self.1));
+        let _ = s.container.systemctl(&["daemon-reload"]);
+    }
+}
+
+/// A directory in the container's root, removed when dropped.
+struct Dir {
+    host: PathBuf,
+    inside: String,
+}
+
+impl Dir {
+    fn new(s: &Sandgen, what: &str) -> Dir {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let inside = format!("/srv/sandgen-test-{}-{n}-{what}", std::process::id());
+        let host = s.root().join(inside.trim_start_matches('/'));
+        std::fs::create_dir_all(&host).expect("mkdir in the container");
+        Dir { host, inside }
+    }
+
+    /// A busybox tree as policies/busybox-container.toml describes it.
+    fn busybox(s: &Sandgen) -> Dir {
+        let dir = Dir::new(s, "busybox");
+        let d = &dir.inside;
+        s.container.exec_ok(&[
+            "sh",
+            "-c",
+            &format!(
+                "mkdir -p {d}/bin && cp /bin/busybox {d}/bin/ && chroot {d} /bin/busybox --install -s /bin"
+            ),
+        ]);
+        dir
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.host);
+    }
+}
+
+fn demo(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("policies/{name}.toml"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `text` with `from` replaced, which must be there.
+fn replaced(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "{from:?} not in:\n{text}");
+    text.replace(from, to)
+}
+
+/// The checks of a `verify --json` answer, by policy key (the last one of a repeated key).
+fn statuses(json: &Value) -> BTreeMap<String, (String, String)> {
+    json["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .map(|c| {
+            (
+                c["key"].as_str().expect("key").to_owned(),
+                (
+                    c["status"].as_str().expect("status").to_owned(),
+                    c["evidence"].as_str().expect("evidence").to_owned(),
+                ),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_demo_policy_starts_and_passes_verify() {
+    let s = Sandgen::new();
+    let busybox = Dir::busybox(&s);
+    let mut names: Vec<String> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("policies"))
+            .expect("policies/")
+            .filter_map(|e| {
+                let name = e.ok()?.file_name().to_string_lossy().into_owned();
+                name.strip_suffix(".toml").map(str::to_owned)
+            })
+            .collect();
+    names.sort();
+    assert!(names.len() >= 6, "{names:?}");
+    for name in &names {
+        let policy = match name.as_str() {
+            "busybox-container" => replaced(
+                &demo(name),
+                "root_directory = \"/srv/sandgen/busybox\"",
+                &format!("root_directory = \"{}\"", busybox.inside),
+            ),
+            // A oneshot that fails by design (exit 2) is gone before anyone can verify it:
+            // the same command, then a sleep.
+            "no-net-admin" => replaced(
+                &replaced(&demo(name), "type = \"oneshot\"", "type = \"exec\""),
+                "exec = [\"/usr/sbin/ip\", \"link\", \"set\", \"lo\", \"down\"]",
+                "exec = [\"/bin/sh\", \"-c\", \"/usr/sbin/ip link set lo down; exec sleep infinity\"]",
+            ),
+            _ => demo(name),
+        };
+        let unit = unit_name(name, "service");
+        let _cleanup = s.start(&unit, &policy);
+        let (json, _) = s.verify(&[&unit], 0);
+        assert_eq!(json["fail"], 0, "{name}: {json:#}");
+        assert!(json["pass"].as_u64() > Some(2), "{name}: {json:#}");
+        assert_eq!(json["unit"], unit.as_str());
+        assert_eq!(json["policy"], format!("/etc/systemd/system/{unit}"));
+        assert_eq!(json["policy_recorded"], true);
+        for check in json["checks"].as_array().expect("checks") {
+            for key in ["key", "directive", "policy", "status", "evidence"] {
+                assert!(check[key].is_string(), "{name}: {key} in {check}");
+            }
+        }
+        let human = s.ok(&["verify", &unit]);
+        let last = human.lines().last().expect("a summary line");
+        assert!(
+            last.starts_with(&format!("{unit}: ")) && last.contains(" pass, 0 fail, "),
+            "{name}:\n{human}"
+        );
+    }
+}
+
+/// Asks for every restriction sandgen can check, on a root service whose unit asks for
+/// none: everything that can fail must fail. ROOT is replaced by an existing directory.
+const RESTRICTIVE: &str = r#"
+[service]
+exec = ["/bin/sleep", "infinity"]
+user = "nobody"
+group = "nogroup"
+dynamic_user = true
+working_directory = "/tmp"
+environment = { SANDGEN_VERIFY = "expected" }
+umask = "0077"
+restart = "always"
+[resources]
+memory_max = "64M"
+memory_high = "48M"
+memory_low = "16M"
+memory_swap_max = "0"
+cpu_weight = 50
+cpu_quota = "20%"
+allowed_cpus = "0"
+cpu_affinity = "0"
+io_weight = 200
+tasks_max = 8
+[capabilities]
+bounding = ["CAP_CHOWN"]
+ambient = ["CAP_CHOWN"]
+no_new_privileges = true
+secure_bits = ["keep-caps"]
+[seccomp]
+allow = ["@system-service"]
+error_number = "EPERM"
+architectures = ["native"]
+log = ["uname"]
+lock_personality = true
+memory_deny_write_execute = true
+restrict_realtime = true
+restrict_suid_sgid = true
+[filesystem]
+root_directory = "ROOT"
+mount_api_vfs = true
+private_tmp = true
+private_devices = true
+private_mounts = true
+protect_home = true
+protect_system = "strict"
+read_only_paths = ["/etc"]
+inaccessible_paths = ["/opt"]
+bind_paths = ["/usr/share:/mnt"]
+bind_read_only_paths = ["/usr/share/doc:/media"]
+protect_kernel_tunables = true
+protect_kernel_modules = true
+protect_kernel_logs = true
+protect_control_groups = true
+protect_clock = true
+protect_proc = "invisible"
+proc_subset = "pid"
+[network]
+private_network = true
+restrict_address_families = ["AF_UNIX"]
+[namespaces]
+restrict_namespaces = true
+private_ipc = true
+private_users = true
+protect_hostname = true
+remove_ipc = true
+[install]
+after = ["network.target"]
+wanted_by = ["multi-user.target"]
+"#;
+
+#[test]
+fn verify_names_every_key_a_unit_without_a_sandbox_does_not_have() {
+    let s = Sandgen::new();
+    let root = Dir::new(&s, "root");
+    let unit = unit_name("plain", "service");
+    let _cleanup = s.start(&unit, "[service]\nexec = [\"/bin/sleep\", \"infinity\"]\n");
+    let policy = s.policy("restrictive", &RESTRICTIVE.replace("ROOT", &root.inside));
+    let (json, out) = s.verify(&[&unit, "--policy", &policy], 1);
+    let got = statuses(&json);
+    let v1 = s
+        .ok(&["inspect", &unit, "--json"])
+        .contains("\"version\": 1");
+
+    // Not checkable from outside, whatever runs.
+    let mut expected: BTreeMap<&str, &str> = [
+        "service.restart",
+        "capabilities.secure_bits",
+        "seccomp.error_number",
+        "namespaces.remove_ipc",
+        "install.after",
+        "install.wanted_by",
+    ]
+    .into_iter()
+    .map(|k| (k, "not_checkable"))
+    .collect();
+    // The unit runs exactly this command.
+    expected.insert("service.exec", "pass");
+    // This container's nspawn mounts /proc/sys and /sys read-only for every process in it,
+    // and the unit sees the service manager's /proc, /sys and /dev: in force anyway.
+    expected.insert("filesystem.protect_kernel_tunables", "pass");
+    expected.insert("filesystem.mount_api_vfs", "pass");
+    // systemd 252 applies these only on cgroup v2.
+    for key in [
+        "resources.memory_high",
+        "resources.memory_low",
+        "resources.memory_swap_max",
+        "resources.allowed_cpus",
+    ] {
+        expected.insert(key, if v1 { "not_checkable" } else { "fail" });
+    }
+    let mut wrong = Vec::new();
+    for (key, (status, evidence)) in &got {
+        let want = expected.get(key.as_str()).copied().unwrap_or("fail");
+        // Without BFQ (or CFQ) the disks have no weights to check.
+        let no_weights = key == "resources.io_weight"
+            && status == "not_checkable"
+            && evidence.contains("no I/O weight file");
+        if status != want && !no_weights {
+            wrong.push(format!("{key}: {status}, not {want}: {evidence}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert!(got.len() >= 50, "{got:#?}");
+
+    // The human report names each failing key on a FAIL line, and the error lists them.
+    let human = s.run(&["verify", &unit, "--policy", &policy]);
+    assert_eq!(human.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&human.stdout);
+    let failed: Vec<&String> = got
+        .iter()
+        .filter(|(_, (st, _))| st == "fail")
+        .map(|(k, _)| k)
+        .collect();
+    for key in &failed {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&format!("  FAIL           {key} "))),
+            "{key} has no FAIL line:\n{text}"
+        );
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with(&format!("error: {unit} does not run as {policy} asks: ")),
+        "{err}"
+    );
+    assert!(err.contains("filesystem.private_tmp"), "{err}");
+    assert_eq!(
+        got["filesystem.private_tmp"].1,
+        "/tmp is the host's (/tmp tmpfs rw,nosuid,nodev); /var/tmp is the host's (/ overlay rw,relatime)"
+    );
+}
+
+#[test]
+fn verify_fails_a_sandboxed_unit_on_the_values_that_differ() {
+    let s = Sandgen::new();
+    let busybox = Dir::busybox(&s);
+    // A unit with settings of its own, and a policy that differs in every key but two.
+    let unit = unit_name("differs", "service");
+    let _cleanup = s.start(
+        &unit,
+        "[service]\nexec = [\"/bin/sleep\", \"infinity\"]\n[resources]\nmemory_max = \"64M\"\n\
+         cpu_weight = 50\ntasks_max = 8\n[capabilities]\nbounding = [\"CAP_CHOWN\"]\n\
+         [filesystem]\nprivate_tmp = true\nprotect_system = \"strict\"\n",
+    );
+    let policy = s.policy(
+        "other",
+        "[service]\nexec = [\"/bin/sleep\", \"infinity\"]\n[resources]\nmemory_max = \"32M\"\n\
+         cpu_weight = 100\ntasks_max = 16\n[capabilities]\nbounding = [\"CAP_CHOWN\", \"CAP_KILL\"]\n\
+         [filesystem]\nprivate_tmp = false\nread_write_paths = [\"/var/lib\"]\n",
+    );
+    let (json, _) = s.verify(&[&unit, "--policy", &policy], 1);
+    let got = statuses(&json);
+    let status = |k: &str| got[k].0.as_str();
+    for key in [
+        "resources.memory_max",
+        "resources.cpu_weight",
+        "resources.tasks_max",
+        "capabilities.bounding",
+        "filesystem.read_write_paths",
+    ] {
+        assert_eq!(status(key), "fail", "{key}: {:?}", got[key]);
+    }
+    assert_eq!(status("service.exec"), "pass");
+    assert_eq!(
+        got["filesystem.private_tmp"],
+        (
+            "pass".to_owned(),
+            "not requested; /tmp and /var/tmp private anyway (implied by another setting)"
+                .to_owned()
+        )
+    );
+    assert_eq!(
+        got["capabilities.bounding"].1,
+        "CapBnd CAP_CHOWN: lacks CAP_KILL"
+    );
+    assert!(
+        got["filesystem.read_write_paths"]
+            .1
+            .starts_with("/var/lib is not writable (mount / "),
+        "{:?}",
+        got["filesystem.read_write_paths"]
+    );
+
+    // A chroot without the API file systems, against a policy that wants them.
+    let chroot = unit_name("no-api-vfs", "service");
+    let _cleanup2 = s.start(
+        &chroot,
+        &format!(
+            "[service]\nexec = [\"/bin/busybox\", \"sleep\", \"3600\"]\n[filesystem]\n\
+             root_directory = \"{}\"\nmount_api_vfs = false\n",
+            busybox.inside
+        ),
+    );
+    let wants = s.policy(
+        "wants-api-vfs",
+        &format!(
+            "[service]\nexec = [\"/bin/busybox\", \"sleep\", \"3600\"]\n[filesystem]\n\
+             root_directory = \"{}\"\nmount_api_vfs = true\n",
+            busybox.inside
+        ),
+    );
+    let (json, _) = s.verify(&[&chroot, "--policy", &wants], 1);
+    let got = statuses(&json);
+    assert_eq!(status_of(&got, "filesystem.root_directory"), "pass");
+    assert_eq!(
+        got["filesystem.mount_api_vfs"],
+        (
+            "fail".to_owned(),
+            "nothing of its kind is mounted on /proc /sys /dev".to_owned()
+        )
+    );
+}
+
+fn status_of<'a>(got: &'a BTreeMap<String, (String, String)>, key: &str) -> &'a str {
+    &got[key].0
+}
+
+#[test]
+fn without_a_recorded_policy_verify_asks_for_one() {
+    let s = Sandgen::new();
+    let hand = unit_name("by-hand", "service");
+    let guard = s
+        .container
+        .install_unit(&hand, "[Service]\nExecStart=/bin/sleep infinity\n");
+    s.container.exec_ok(&["systemctl", "start", guard.name()]);
+    let out = s.run(&["verify", &hand]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "error: /etc/systemd/system/{hand} was not generated by sandgen, so it records no \
+             policy: give one with --policy FILE\n"
+        )
+    );
+
+    let transient = unit_name("transient", "service");
+    let _cleanup = Cleanup(&s, transient.clone());
+    let policy = s.policy(
+        "sleeper",
+        "[service]\nexec = [\"/bin/sleep\", \"infinity\"]\n",
+    );
+    s.ok(&["run", &policy, "--unit", &transient]);
+    let out = s.run(&["verify", &transient]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "error: {transient} has no unit file (a transient unit from `sandgen run`?): give \
+             its policy with --policy FILE\n"
+        )
+    );
+    // With the policy given, it verifies.
+    let (json, _) = s.verify(&[&transient, "--policy", &policy], 0);
+    assert_eq!(json["checks"][0]["status"], "pass");
+}
