@@ -221,6 +221,11 @@ pub trait Systemd {
     /// is not loaded is read from disk when it is next started, so a new or changed unit file
     /// needs no daemon-reload then.
     fn is_loaded(&self, unit: &str) -> Result<bool, BusError>;
+    /// The unit's state without resource usage (`memory_current`, `tasks_current` and
+    /// `control_group` left empty): cheaper, for polling. Defaults to [`Systemd::status`].
+    fn state(&self, unit: &str) -> Result<UnitStatus, BusError> {
+        self.status(unit)
+    }
     /// The unit's state (loading it if needed, so an unknown unit reads as `not-found`).
     fn status(&self, unit: &str) -> Result<UnitStatus, BusError>;
     /// Run a job (`start`, `stop`, `restart`) and wait for it unless `block` is false.
@@ -345,6 +350,68 @@ impl Client {
         Ok(Properties(proxy.get_all(name).await?))
     }
 
+    /// One property of one interface of a unit object.
+    async fn property<T>(
+        &self,
+        path: &OwnedObjectPath,
+        interface: &'static str,
+        name: &str,
+    ) -> zbus::Result<Option<T>>
+    where
+        T: TryFrom<zbus::OwnedVariant>,
+    {
+        let proxy = zbus::fdo::PropertiesProxy::builder(&self.connection)
+            .destination("org.freedesktop.systemd1")
+            .path(path.clone())
+            .cache_properties(CacheProperties::No)
+            .build()
+            .await?;
+        let iface = zbus::names::InterfaceName::from_static_str_unchecked(interface);
+        Ok(T::try_from(proxy.get(iface, name).await?).ok())
+    }
+
+    /// The state fields of [`UnitStatus`] only: the Unit interface and four properties of
+    /// the Service interface. `GetAll` on the Service interface makes systemd read every
+    /// cgroup accounting file, which costs more than the rest of a start.
+    async fn read_state(&self, unit: &str) -> zbus::Result<UnitStatus> {
+        let manager = self.manager().await?;
+        let path = manager.load_unit(unit).await?;
+        let u = self
+            .properties(&path, "org.freedesktop.systemd1.Unit")
+            .await?;
+        let mut status = UnitStatus {
+            unit: unit.to_owned(),
+            load_state: u.string("LoadState"),
+            active_state: u.string("ActiveState"),
+            sub_state: u.string("SubState"),
+            fragment_path: u.string("FragmentPath"),
+            need_daemon_reload: u.get::<bool>("NeedDaemonReload").unwrap_or(false),
+            active_enter_timestamp: u.get::<u64>("ActiveEnterTimestamp").unwrap_or(0),
+            freezer_state: u.string("FreezerState"),
+            ..UnitStatus::default()
+        };
+        if unit.ends_with(".service") && status.load_state == "loaded" {
+            const SERVICE: &str = "org.freedesktop.systemd1.Service";
+            status.main_pid = self
+                .property::<u32>(&path, SERVICE, "MainPID")
+                .await?
+                .unwrap_or(0);
+            status.result = self
+                .property::<String>(&path, SERVICE, "Result")
+                .await?
+                .unwrap_or_default();
+            status.exec_main_code = self
+                .property::<i32>(&path, SERVICE, "ExecMainCode")
+                .await?
+                .unwrap_or(0);
+            status.exec_main_status = self
+                .property::<i32>(&path, SERVICE, "ExecMainStatus")
+                .await?
+                .unwrap_or(0);
+        }
+        Ok(status)
+    }
+
     async fn read_status(&self, unit: &str) -> zbus::Result<UnitStatus> {
         let manager = self.manager().await?;
         let path = manager.load_unit(unit).await?;
@@ -465,6 +532,14 @@ impl Systemd for Client {
         }
     }
 
+    fn state(&self, unit: &str) -> Result<UnitStatus, BusError> {
+        self.block(
+            &format!("reading the state of {unit}"),
+            unit,
+            self.read_state(unit),
+        )
+    }
+
     fn status(&self, unit: &str) -> Result<UnitStatus, BusError> {
         self.block(
             &format!("reading the state of {unit}"),
@@ -553,7 +628,7 @@ impl Systemd for Client {
 pub fn settle(client: &dyn Systemd, unit: &str, settle: Duration) -> Result<UnitStatus, BusError> {
     let deadline = Instant::now() + settle;
     loop {
-        let status = client.status(unit)?;
+        let status = client.state(unit)?;
         let done = !status.is_ok() || (status.active_state == "inactive" && status.is_settled());
         if done || Instant::now() >= deadline {
             return Ok(status);
