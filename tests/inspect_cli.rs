@@ -5,107 +5,13 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{describe, unit_name, wait_for, Container};
-
-const SANDGEN: &str = env!("CARGO_BIN_EXE_sandgen");
-
-/// sandgen pointed at the container's systemd, in a scratch directory.
-struct Sandgen {
-    container: Container,
-    dir: tempfile::TempDir,
-}
-
-impl Sandgen {
-    fn new() -> Self {
-        Sandgen {
-            container: Container::from_env(),
-            dir: tempfile::tempdir().expect("tempdir"),
-        }
-    }
-
-    fn root(&self) -> PathBuf {
-        PathBuf::from(format!("/proc/{}/root", self.container.init_pid))
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(SANDGEN)
-            .current_dir(self.dir.path())
-            .args(args)
-            .env("SANDGEN_BUS", &self.container.bus)
-            .env("SANDGEN_ROOT", self.root())
-            .output()
-            .expect("sandgen runs")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "sandgen {args:?} failed: {}",
-            describe(&out)
-        );
-        String::from_utf8(out.stdout).expect("utf-8")
-    }
-
-    fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "sandgen {args:?} should fail: {}",
-            describe(&out)
-        );
-        assert!(out.stdout.is_empty(), "{}", describe(&out));
-        String::from_utf8(out.stderr).expect("utf-8")
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let out = self.ok(args);
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}):\n{out}"))
-    }
-
-    /// Write `body` as the policy of `unit`, start it, and stop and remove it when the
-    /// returned guard drops.
-    fn start(&self, unit: &str, body: &str) -> Cleanup<'_> {
-        let file = format!("{}.toml", unit.trim_end_matches(".service"));
-        std::fs::write(self.dir.path().join(&file), body).expect("write policy");
-        let guard = Cleanup(self, unit.to_owned());
-        self.ok(&["start", &file]);
-        guard
-    }
-
-    /// The container PID systemd reports as `unit`'s main process, once it runs `comm`.
-    fn wait_for_comm(&self, unit: &str, comm: &str) -> u32 {
-        let c = &self.container;
-        wait_for(
-            &format!("{unit} to run {comm}"),
-            Duration::from_secs(20),
-            || {
-                let pid: u32 = c.property(unit, "MainPID").parse().ok()?;
-                let now = c.exec(&["cat", &format!("/proc/{pid}/comm")]).stdout;
-                (pid != 0 && now == format!("{comm}\n").as_bytes()).then_some(pid)
-            },
-        )
-    }
-}
-
-/// Stops and forgets a unit when the test ends, passed or not.
-struct Cleanup<'a>(&'a Sandgen, String);
-
-impl Drop for Cleanup<'_> {
-    fn drop(&mut self) {
-        let s = self.0;
-        let _ = s.container.systemctl(&["stop", &self.1]);
-        let _ = s.container.systemctl(&["reset-failed", &self.1]);
-        let _ = std::fs::remove_file(s.root().join("etc/systemd/system").join(&self.1));
-        let _ = s.container.systemctl(&["daemon-reload"]);
-    }
-}
+use support::sandgen::{Sandgen, SANDGEN};
+use support::{describe, unit_name, wait_for};
 
 fn demo(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("policies/{name}.toml"));
@@ -439,12 +345,12 @@ fn inspect_of_a_unit_that_restarts_under_it_never_reports_a_foreign_process() {
 fn errors_say_what_is_wrong_and_exit_1() {
     let s = Sandgen::new();
     let missing = unit_name("no-such-unit", "service");
-    let err = s.fails(&["inspect", &missing]);
+    let err = s.fails_silently(&["inspect", &missing]);
     assert_eq!(
         err,
         format!("error: {missing}: no such unit (sandgen start POLICY installs and starts one)\n")
     );
-    let err = s.fails(&["verify", &missing]);
+    let err = s.fails_silently(&["verify", &missing]);
     assert_eq!(
         err,
         format!("error: {missing}: no such unit (sandgen start POLICY installs and starts one)\n")
@@ -455,7 +361,7 @@ fn errors_say_what_is_wrong_and_exit_1() {
         .container
         .install_unit(&done, "[Service]\nType=oneshot\nExecStart=/bin/true\n");
     s.container.exec_ok(&["systemctl", "start", guard.name()]);
-    let err = s.fails(&["inspect", &done]);
+    let err = s.fails_silently(&["inspect", &done]);
     assert_eq!(
         err,
         format!(
@@ -484,7 +390,7 @@ fn errors_say_what_is_wrong_and_exit_1() {
         &unit,
         "[service]\nexec = [\"/bin/sleep\", \"infinity\"]\n[filesystem]\nprivate_tmp = true\n",
     );
-    let err = s.fails(&["inspect", &unit, "--ls", "/tmp/none"]);
+    let err = s.fails_silently(&["inspect", &unit, "--ls", "/tmp/none"]);
     assert!(
         err.starts_with("error: cannot list /tmp/none inside the mount namespace of process ")
             && err.ends_with("/usr/bin/find: '/tmp/none': No such file or directory\n"),

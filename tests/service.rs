@@ -3,89 +3,12 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
+use support::sandgen::{Cleanup, Sandgen, SANDGEN};
 use support::{describe, unit_name, Container};
-
-const SANDGEN: &str = env!("CARGO_BIN_EXE_sandgen");
-
-/// sandgen pointed at the container's systemd, in a scratch directory.
-struct Sandgen {
-    container: Container,
-    dir: tempfile::TempDir,
-}
-
-impl Sandgen {
-    fn new() -> Self {
-        Sandgen {
-            container: Container::from_env(),
-            dir: tempfile::tempdir().expect("tempdir"),
-        }
-    }
-
-    /// The container's root as sandgen sees it (its /run too, for the journal).
-    fn root(&self) -> PathBuf {
-        PathBuf::from(format!("/proc/{}/root", self.container.init_pid))
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(SANDGEN)
-            .current_dir(self.dir.path())
-            .args(args)
-            .env("SANDGEN_BUS", &self.container.bus)
-            .env("SANDGEN_ROOT", self.root())
-            .output()
-            .expect("sandgen runs")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "sandgen {args:?} failed: {}",
-            describe(&out)
-        );
-        String::from_utf8(out.stdout).expect("utf-8")
-    }
-
-    fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "sandgen {args:?} should fail: {}",
-            describe(&out)
-        );
-        String::from_utf8(out.stderr).expect("utf-8")
-    }
-
-    /// Write a policy named after `unit` (without .service) and return its file name.
-    fn policy(&self, unit: &str, body: &str) -> String {
-        let stem = unit.trim_end_matches(".service");
-        let file = format!("{stem}.toml");
-        std::fs::write(self.dir.path().join(&file), body).expect("write policy");
-        file
-    }
-
-    fn unit_file(&self, unit: &str) -> PathBuf {
-        self.root().join("etc/systemd/system").join(unit)
-    }
-}
-
-/// Stops and forgets a unit when the test ends, passed or not.
-struct Cleanup<'a>(&'a Sandgen, String);
-
-impl Drop for Cleanup<'_> {
-    fn drop(&mut self) {
-        let c = &self.0.container;
-        let _ = c.systemctl(&["stop", &self.1]);
-        let _ = c.systemctl(&["reset-failed", &self.1]);
-        let _ = std::fs::remove_file(self.0.unit_file(&self.1));
-        let _ = c.systemctl(&["daemon-reload"]);
-    }
-}
 
 /// A TOML basic string.
 fn toml_str(s: &str) -> String {

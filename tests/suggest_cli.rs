@@ -7,13 +7,12 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 
 use serde_json::Value;
-use support::{describe, unit_name, Container};
-
-const SANDGEN: &str = env!("CARGO_BIN_EXE_sandgen");
+use support::sandgen::{Sandgen, SANDGEN};
+use support::{describe, unit_name};
 
 /// Tests that start units run one at a time: the closed loop reads the refused call from
 /// the kernel log, which every filtered run writes to, and each test checks at its end that
@@ -24,64 +23,13 @@ fn one_at_a_time() -> MutexGuard<'static, ()> {
     KERNEL_LOG.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// sandgen pointed at the container's systemd, in a scratch directory.
-struct Sandgen {
-    container: Container,
-    dir: tempfile::TempDir,
+/// What only these tests ask of sandgen.
+trait SuggestCli {
+    fn file(&self, name: &str, text: &str) -> PathBuf;
+    fn assert_no_units_left(&self);
 }
 
-impl Sandgen {
-    fn new() -> Self {
-        Sandgen {
-            container: Container::from_env(),
-            dir: tempfile::tempdir().expect("tempdir"),
-        }
-    }
-
-    fn root(&self) -> PathBuf {
-        PathBuf::from(format!("/proc/{}/root", self.container.init_pid))
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(SANDGEN);
-        cmd.current_dir(self.dir.path())
-            .args(args)
-            .env("SANDGEN_BUS", &self.container.bus)
-            .env("SANDGEN_ROOT", self.root());
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("sandgen runs")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "sandgen {args:?} failed: {}",
-            describe(&out)
-        );
-        String::from_utf8(out.stdout).expect("utf-8")
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let stdout = self.ok(args);
-        serde_json::from_str(&stdout)
-            .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {stdout}"))
-    }
-
-    fn fails(&self, args: &[&str]) -> Output {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "sandgen {args:?} should fail: {}",
-            describe(&out)
-        );
-        out
-    }
-
+impl SuggestCli for Sandgen {
     fn file(&self, name: &str, text: &str) -> PathBuf {
         let path = self.dir.path().join(name);
         std::fs::write(&path, text).expect("write file");
@@ -367,7 +315,7 @@ fn a_missing_strace_is_named_with_how_to_install_it() {
     );
 
     // In a unit: strace is looked for on the system systemd runs it on.
-    let out = s.fails(&[
+    let out = s.fails_output(&[
         "suggest",
         "--strace",
         "strace-not-installed",
@@ -399,7 +347,7 @@ fn a_failing_workload_is_reported_with_its_status_not_profiled() {
             "suggest", "--json", "--direct", "--", "/bin/sh", "-c", "exit 3",
         ],
     ] {
-        let out = s.fails(args);
+        let out = s.fails_output(args);
         let report: Value = serde_json::from_slice(&out.stdout).expect("the report is printed");
         assert_eq!(
             report["exit_status"],
@@ -425,7 +373,7 @@ fn a_failing_workload_is_reported_with_its_status_not_profiled() {
     );
 
     // A signal is reported as such.
-    let out = s.fails(&["suggest", "--", "/bin/sh", "-c", "kill -SEGV $$"]);
+    let out = s.fails_output(&["suggest", "--", "/bin/sh", "-c", "kill -SEGV $$"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.starts_with("# `/bin/sh -c 'kill -SEGV $$'` killed by SIGSEGV"),
@@ -515,7 +463,7 @@ fn write_replaces_only_the_list_keeping_comments_and_the_sandbox_applies() {
     // A policy that does not validate is refused before anything runs.
     let bad_text = TIGHT_POLICY.replace("user = \"nobody\"", "usr = \"nobody\"");
     let bad = s.file("bad.toml", &bad_text);
-    let out = s.fails(&[
+    let out = s.fails_output(&[
         "suggest",
         "--policy",
         bad.to_str().expect("utf-8"),
@@ -625,7 +573,7 @@ fn verify_that_cannot_pass_says_why() {
     // Succeeds once, then fails for a reason that is not the filter.
     let marker = format!("/run/{}", unit_name("once", "m"));
     let script = format!("test ! -e {marker} && touch {marker}");
-    let out = s.fails(&[
+    let out = s.fails_output(&[
         "suggest", "--verify", "--json", "--", "/bin/sh", "-c", &script,
     ]);
     let report: Value = serde_json::from_slice(&out.stdout).expect("json");
@@ -675,7 +623,7 @@ fn an_installed_unit_is_profiled_in_its_own_sandbox() {
     let _guard = s
         .container
         .install_unit(&foreign, "[Service]\nType=oneshot\nExecStart=/bin/true\n");
-    let out = s.fails(&["suggest", foreign.trim_end_matches(".service")]);
+    let out = s.fails_output(&["suggest", foreign.trim_end_matches(".service")]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(&format!(

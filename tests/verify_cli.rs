@@ -7,67 +7,19 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
-use support::{describe, unit_name, Container};
+use support::sandgen::{Cleanup, Sandgen};
+use support::{describe, unit_name};
 
-const SANDGEN: &str = env!("CARGO_BIN_EXE_sandgen");
-
-/// sandgen pointed at the container's systemd, in a scratch directory.
-struct Sandgen {
-    container: Container,
-    dir: tempfile::TempDir,
+/// What only these tests ask of sandgen.
+trait VerifyCli {
+    fn verify(&self, args: &[&str], code: i32) -> (Value, Output);
 }
 
-impl Sandgen {
-    fn new() -> Self {
-        Sandgen {
-            container: Container::from_env(),
-            dir: tempfile::tempdir().expect("tempdir"),
-        }
-    }
-
-    fn root(&self) -> PathBuf {
-        PathBuf::from(format!("/proc/{}/root", self.container.init_pid))
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(SANDGEN)
-            .current_dir(self.dir.path())
-            .args(args)
-            .env("SANDGEN_BUS", &self.container.bus)
-            .env("SANDGEN_ROOT", self.root())
-            .output()
-            .expect("sandgen runs")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "sandgen {args:?} failed: {}",
-            describe(&out)
-        );
-        String::from_utf8(out.stdout).expect("utf-8")
-    }
-
-    /// Write a policy file and return its name.
-    fn policy(&self, stem: &str, body: &str) -> String {
-        let file = format!("{stem}.toml");
-        std::fs::write(self.dir.path().join(&file), body).expect("write policy");
-        file
-    }
-
-    /// Start `body` as `unit`; it is stopped and removed when the guard drops.
-    fn start(&self, unit: &str, body: &str) -> Cleanup<'_> {
-        let file = self.policy(unit.trim_end_matches(".service"), body);
-        let guard = Cleanup(self, unit.to_owned());
-        self.ok(&["start", &file]);
-        guard
-    }
-
+impl VerifyCli for Sandgen {
     /// `sandgen verify ARGS --json`, which must exit with `code`.
     fn verify(&self, args: &[&str], code: i32) -> (Value, Output) {
         let mut all = vec!["verify"];
@@ -78,19 +30,6 @@ impl Sandgen {
         let json = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{all:?}: not JSON ({e}): {}", describe(&out)));
         (json, out)
-    }
-}
-
-/// Stops and forgets a unit when the test ends, passed or not.
-struct Cleanup<'a>(&'a Sandgen, String);
-
-impl Drop for Cleanup<'_> {
-    fn drop(&mut self) {
-        let s = self.0;
-        let _ = s.container.systemctl(&["stop", &self.1]);
-        let _ = s.container.systemctl(&["reset-failed", &self.1]);
-        let _ = std::fs::remove_file(s.root().join("etc/systemd/system").join(&self.1));
-        let _ = s.container.systemctl(&["daemon-reload"]);
     }
 }
 
