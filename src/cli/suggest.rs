@@ -55,7 +55,7 @@ use crate::directive::{self, Directive, DirectiveValue, Kind, UnitSection};
 use crate::policy;
 use crate::render::Templates;
 use crate::score::{self, SecurityScore};
-use crate::suggest::{self as core, SuggestReport, Suggestion, WIDEN_LIMIT};
+use crate::suggest::{self as core, shell_words, SuggestReport, Suggestion, WIDEN_LIMIT};
 use crate::systemd::bus::{BusError, JobOutcome, JobVerb, Systemd};
 use crate::systemd::journal;
 use crate::systemd::properties::{transient_properties, Property};
@@ -1194,23 +1194,6 @@ fn catch_interrupts() {
             log::debug!("cannot catch {signal}: {e}");
         }
     }
-}
-
-/// An argv for messages, words with shell metacharacters in single quotes.
-fn shell_words(argv: &[String]) -> String {
-    argv.iter()
-        .map(|w| {
-            let plain = !w.is_empty()
-                && w.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b));
-            if plain {
-                w.clone()
-            } else {
-                format!("'{}'", w.replace('\'', r"'\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// `sandgen score`.

@@ -517,7 +517,7 @@ impl SuggestReport {
 }
 
 /// An argv for messages, words with shell metacharacters in single quotes.
-fn shell_words(argv: &[String]) -> String {
+pub fn shell_words(argv: &[String]) -> String {
     argv.iter()
         .map(|w| {
             let plain = !w.is_empty()

@@ -374,22 +374,7 @@ impl Client {
     /// the Service interface. `GetAll` on the Service interface makes systemd read every
     /// cgroup accounting file, which costs more than the rest of a start.
     async fn read_state(&self, unit: &str) -> zbus::Result<UnitStatus> {
-        let manager = self.manager().await?;
-        let path = manager.load_unit(unit).await?;
-        let u = self
-            .properties(&path, "org.freedesktop.systemd1.Unit")
-            .await?;
-        let mut status = UnitStatus {
-            unit: unit.to_owned(),
-            load_state: u.string("LoadState"),
-            active_state: u.string("ActiveState"),
-            sub_state: u.string("SubState"),
-            fragment_path: u.string("FragmentPath"),
-            need_daemon_reload: u.get::<bool>("NeedDaemonReload").unwrap_or(false),
-            active_enter_timestamp: u.get::<u64>("ActiveEnterTimestamp").unwrap_or(0),
-            freezer_state: u.string("FreezerState"),
-            ..UnitStatus::default()
-        };
+        let (path, mut status) = self.read_unit(unit).await?;
         if unit.ends_with(".service") && status.load_state == "loaded" {
             const SERVICE: &str = "org.freedesktop.systemd1.Service";
             status.main_pid = self
@@ -412,13 +397,13 @@ impl Client {
         Ok(status)
     }
 
-    async fn read_status(&self, unit: &str) -> zbus::Result<UnitStatus> {
-        let manager = self.manager().await?;
-        let path = manager.load_unit(unit).await?;
+    /// The unit's object (loaded if needed) and the fields of the Unit interface.
+    async fn read_unit(&self, unit: &str) -> zbus::Result<(OwnedObjectPath, UnitStatus)> {
+        let path = self.manager().await?.load_unit(unit).await?;
         let u = self
             .properties(&path, "org.freedesktop.systemd1.Unit")
             .await?;
-        let mut status = UnitStatus {
+        let status = UnitStatus {
             unit: unit.to_owned(),
             load_state: u.string("LoadState"),
             active_state: u.string("ActiveState"),
@@ -429,6 +414,11 @@ impl Client {
             freezer_state: u.string("FreezerState"),
             ..UnitStatus::default()
         };
+        Ok((path, status))
+    }
+
+    async fn read_status(&self, unit: &str) -> zbus::Result<UnitStatus> {
+        let (path, mut status) = self.read_unit(unit).await?;
         if unit.ends_with(".service") && status.load_state == "loaded" {
             let s = self
                 .properties(&path, "org.freedesktop.systemd1.Service")
