@@ -476,12 +476,7 @@ fn malformed(dir: Option<&Path>, name: &str, line: usize, text: &str) -> ReadErr
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fixture(rel: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/inspect")
-            .join(rel)
-    }
+    use crate::inspect::fixture;
 
     #[test]
     fn parses_proc_cgroup_of_a_hybrid_host() {

@@ -267,15 +267,17 @@ fn process_dir_exists(path: &Path, pid: u32) -> bool {
         .is_some_and(Path::exists)
 }
 
+/// A file under `tests/fixtures/inspect`, for the readers' unit tests.
+#[cfg(test)]
+pub(crate) fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/inspect")
+        .join(rel)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fixture(rel: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/inspect")
-            .join(rel)
-    }
 
     #[test]
     fn missing_process_file_is_gone_but_missing_cgroup_file_is_not() {

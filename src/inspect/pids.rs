@@ -192,13 +192,7 @@ fn read_process(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
-
-    fn fixture(rel: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/inspect")
-            .join(rel)
-    }
+    use crate::inspect::fixture;
 
     #[test]
     fn lists_a_v2_unit_with_a_child_cgroup() {

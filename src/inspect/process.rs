@@ -360,14 +360,8 @@ fn pidfd_exited(fd: BorrowedFd<'_>, pid: u32) -> Result<bool, ReadError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
+    use crate::inspect::fixture;
     use std::process::{Child, Command};
-
-    fn fixture(rel: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/inspect")
-            .join(rel)
-    }
 
     #[test]
     fn parses_a_sandboxed_service_status() {

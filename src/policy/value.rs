@@ -845,7 +845,7 @@ pub fn unit_name(s: &str) -> Result<(), (String, Option<String>)> {
     if s.len() > 255 {
         return Err(("longer than 255 characters".to_owned(), None));
     }
-    let Some((stem, suffix)) = s
+    let Some((stem, _)) = s
         .rsplit_once('.')
         .filter(|(_, t)| UNIT_SUFFIXES.contains(t))
     else {
@@ -863,9 +863,7 @@ pub fn unit_name(s: &str) -> Result<(), (String, Option<String>)> {
             Some(format!("did you mean \"{guess}\"?")),
         ));
     };
-    unit_stem(stem, true).map_err(|m| (m, None))?;
-    let _ = suffix;
-    Ok(())
+    unit_stem(stem, true).map_err(|m| (m, None))
 }
 
 /// Validate the part of a unit name before `.type`.

@@ -619,7 +619,7 @@ pub fn settle(client: &dyn Systemd, unit: &str, settle: Duration) -> Result<Unit
     let deadline = Instant::now() + settle;
     loop {
         let status = client.state(unit)?;
-        let done = !status.is_ok() || (status.active_state == "inactive" && status.is_settled());
+        let done = !status.is_ok() || status.active_state == "inactive";
         if done || Instant::now() >= deadline {
             return Ok(status);
         }

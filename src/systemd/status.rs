@@ -84,11 +84,6 @@ impl UnitStatus {
         }
     }
 
-    /// Whether the state can still change on its own soon (a start or stop in progress).
-    pub fn is_settled(&self) -> bool {
-        !matches!(self.active_state.as_str(), "activating" | "deactivating")
-    }
-
     /// One line: `active (running), main PID 42`.
     pub fn summary(&self) -> String {
         let mut s = format!("{} ({})", self.active_state, self.sub_state);
