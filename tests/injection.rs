@@ -15,8 +15,12 @@
 //! trailing), `;`, `$`, `${X}`, `%`, `%h`, `#`, `=`, `[Service]`, newlines, CR, NUL, other
 //! control characters, non-ASCII text and empty strings.
 
+#[path = "support/toml_text.rs"]
+mod toml_text;
 #[path = "support/unitfile.rs"]
 mod unitfile;
+
+use toml_text::toml_string;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -44,22 +48,6 @@ struct Policy {
     bind_paths: Vec<String>,
     after: Vec<String>,
     wanted_by: Vec<String>,
-}
-
-/// A TOML basic string holding exactly `s` (TOML 1.0 "String": `"` and `\` escaped,
-/// control characters as `\uXXXX`).
-fn toml_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 fn toml_array(items: &[String]) -> String {

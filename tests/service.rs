@@ -8,22 +8,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use support::sandgen::{Cleanup, Sandgen, SANDGEN};
+use support::toml_text::toml_string as toml_str;
 use support::{describe, unit_name, Container};
-
-/// A TOML basic string.
-fn toml_str(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
 
 const TRICKY: &[&str] = &[
     "two words",

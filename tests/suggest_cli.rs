@@ -12,6 +12,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use serde_json::Value;
 use support::sandgen::{Sandgen, SANDGEN};
+use support::toml_text::toml_string as toml_str;
 use support::{describe, unit_name};
 
 /// Tests that start units run one at a time: the closed loop reads the refused call from
@@ -49,11 +50,6 @@ impl SuggestCli for Sandgen {
         let listed = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(listed.trim().is_empty(), "units left behind:\n{listed}");
     }
-}
-
-/// A TOML basic string.
-fn toml_str(s: &str) -> String {
-    serde_json::to_string(s).expect("a string serialises")
 }
 
 fn strings(v: &Value) -> Vec<String> {

@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 pub mod sandgen;
+pub mod toml_text;
 
 const HOW_TO_RUN: &str = "these tests need the systemd container that `scripts/test.sh` \
      boots: run the tests with `sudo scripts/test.sh [cargo test args]`, not plain `cargo test`";
