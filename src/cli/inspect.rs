@@ -137,11 +137,20 @@ fn pin(client: &dyn Systemd, holder: Option<u32>, unit: &str) -> Result<Pinned> 
     if status.load_state == "not-found" {
         bail!("{unit}: no such unit (sandgen start POLICY installs and starts one)");
     }
-    if status.main_pid == 0 {
+    if status.main_pid == 0 && matches!(status.active_state.as_str(), "inactive" | "failed") {
         bail!(
             "{unit} is not running ({}): there is no process to look at (sandgen start {} starts it)",
             status.summary(),
             unit.trim_end_matches(".service")
+        );
+    }
+    if status.main_pid == 0 {
+        // Active, activating or deactivating without a main process: between two runs of a
+        // restarting unit, a oneshot's remaining state, or a unit whose process just ended.
+        bail!(
+            "{unit} has no main process right now ({}): there is no process to look at; if it \
+             is restarting, run the command again",
+            status.summary()
         );
     }
     let pid = match holder {
@@ -213,15 +222,22 @@ fn in_cgroup(path: &str, unit_cgroup: &str) -> bool {
 
 /// Confirm, after every read, that the pinned process was the unit's main process throughout.
 ///
+/// - The pidfd shows it has not exited since: every read was of it. (Checked first: an
+///   exiting process leaves its cgroup, and "exited" is then the true cause.)
 /// - Its cgroup (read with the rest) is the unit's: a PID reused by any other process
 ///   between systemd's answer and the pidfd is caught here.
 /// - It started before sandgen asked systemd (its start time is earlier than the clock
 ///   tick taken before the question): it was alive while systemd answered, PIDs are unique
 ///   among live processes, so it is the process systemd named. When it started in or after
 ///   that tick, systemd is asked again and must name the same PID.
-/// - The pidfd shows it has not exited since: every read was of it.
 fn confirm(client: &dyn Systemd, pinned: &Pinned, cgroup_path: &str) -> Result<()> {
     let (unit, pid) = (&pinned.unit, pinned.handle.pid());
+    if !pinned.handle.still_same()? {
+        return Err(restarted(
+            unit,
+            &format!("its main process, PID {pid}, exited"),
+        ));
+    }
     if !in_cgroup(cgroup_path, &pinned.status.control_group) {
         return Err(restarted(
             unit,
@@ -248,12 +264,6 @@ fn confirm(client: &dyn Systemd, pinned: &Pinned, cgroup_path: &str) -> Result<(
                     now.main_pid.to_string()
                 }
             ),
-        ));
-    }
-    if !pinned.handle.still_same()? {
-        return Err(restarted(
-            unit,
-            &format!("its main process, PID {pid}, exited"),
         ));
     }
     Ok(())
@@ -293,13 +303,13 @@ pub fn inspect(conn: &Connection, args: InspectArgs) -> Result<()> {
                 })
                 .collect(),
         };
-        println!("{}", serde_json::to_string_pretty(&view)?);
+        outln!("{}", serde_json::to_string_pretty(&view)?)?;
         return Ok(());
     }
-    print!(
+    super::output::stdout_fmt(format_args!(
         "{}",
         render_inspection(&pinned, &inspection, &args, &listings)
-    );
+    ))?;
     Ok(())
 }
 
@@ -809,12 +819,12 @@ pub fn verify(conn: &Connection, args: VerifyArgs) -> Result<()> {
             fail,
             not_checkable,
         };
-        println!("{}", serde_json::to_string_pretty(&view)?);
+        outln!("{}", serde_json::to_string_pretty(&view)?)?;
     } else {
-        print!(
+        super::output::stdout_fmt(format_args!(
             "{}",
             render_findings(&unit, facts.inspection.main_pid, &policy.from(), &findings)
-        );
+        ))?;
     }
     if fail > 0 {
         let keys: Vec<&str> = findings
@@ -1042,6 +1052,17 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "x.service: no such unit (sandgen start POLICY installs and starts one)"
+        );
+        // Active without a main process (between two runs of a restarting unit): the message
+        // must not say "not running (active (running))".
+        let between = running(0, "");
+        let err = pin(&Fake(RefCell::new(vec![between])), None, "x.service")
+            .err()
+            .expect("no main process");
+        assert_eq!(
+            err.to_string(),
+            "x.service has no main process right now (active (running)): there is no process \
+             to look at; if it is restarting, run the command again"
         );
     }
 

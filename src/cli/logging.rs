@@ -19,7 +19,7 @@ impl Log for Stderr {
                 Level::Debug => "debug",
                 Level::Trace => "trace",
             };
-            eprintln!("{level}: {}", record.args());
+            super::output::errln(format_args!("{level}: {}", record.args()));
         }
     }
 

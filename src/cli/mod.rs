@@ -2,19 +2,19 @@
 //! and applies its result (stdout, files). Exit codes: 0 success, 1 failure (an invalid
 //! policy included), 2 usage error.
 
+#[macro_use]
+mod output;
 mod inspect;
 mod logging;
-mod output;
 mod service;
 mod suggest;
 
 use std::cell::OnceCell;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::{anyhow, Context as _, Result};
+use anyhow::{anyhow, bail, Result};
 use clap::{CommandFactory, Parser, Subcommand};
 use clap_complete::Shell;
 
@@ -180,6 +180,34 @@ struct CheckArgs {
     target: TargetArgs,
 }
 
+/// The longest span a duration option takes: a year, far beyond any useful wait, and far
+/// from the overflow of a clock deadline.
+const MAX_SECONDS: f64 = 365.0 * 86_400.0;
+
+/// Parse a duration option given in seconds (`0.5`, `30`): a finite number from 0 to a year.
+/// `inf`, `nan`, negative and huge values are usage errors, never a panic or a silent 0.
+pub(crate) fn seconds(text: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !secs.is_finite() || !(0.0..=MAX_SECONDS).contains(&secs) {
+        return Err(format!(
+            "`{text}` is out of range: give seconds from 0 to {MAX_SECONDS:.0} (a year)"
+        ));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+/// [`seconds`], and more than zero (a time-out of 0 would fail every call).
+pub(crate) fn positive_seconds(text: &str) -> Result<std::time::Duration, String> {
+    let d = seconds(text)?;
+    if d.is_zero() {
+        return Err(format!("`{text}`: a time-out must be more than 0 seconds"));
+    }
+    Ok(d)
+}
+
 /// Run sandgen with the process's arguments.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -188,13 +216,22 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            if let Some(d) = e.downcast_ref::<Diagnostics>() {
-                eprint!("{d}");
-            } else {
-                eprintln!("error: {e:#}");
+            if let Some(output::StdoutError::Closed) = e.downcast_ref() {
+                output::exit_on_closed_stdout();
             }
+            report_error(&e);
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Print an error on stderr: a policy's diagnostics as they are, anything else with its
+/// chain of causes.
+fn report_error(e: &anyhow::Error) {
+    if let Some(d) = e.downcast_ref::<Diagnostics>() {
+        output::err_text(&d.to_string());
+    } else {
+        output::errln(format_args!("error: {e:#}"));
     }
 }
 
@@ -203,12 +240,13 @@ static QUIET: AtomicBool = AtomicBool::new(false);
 /// A short message to the user on stderr (what sandgen chose or did), unless `-q`.
 pub(crate) fn note(message: &str) {
     if !QUIET.load(Ordering::Relaxed) {
-        eprintln!("sandgen: {message}");
+        output::errln(format_args!("sandgen: {message}"));
     }
 }
 
 fn run(cli: Cli) -> Result<()> {
     let conn = &cli.connection;
+    conn.check_root()?;
     match cli.command {
         Command::Render(args) => render(args),
         Command::Check(args) => check(args),
@@ -231,16 +269,13 @@ fn run(cli: Cli) -> Result<()> {
         Command::Suggest(args) => suggest::suggest(conn, args),
         Command::Score(args) => suggest::score(conn, args),
         Command::Reference => {
-            print!("{}", directive::table::reference_markdown());
+            output::stdout(directive::table::reference_markdown().as_bytes())?;
             Ok(())
         }
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "sandgen",
-                &mut std::io::stdout(),
-            );
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "sandgen", &mut script);
+            output::stdout(&script)?;
             Ok(())
         }
     }
@@ -324,8 +359,7 @@ pub(crate) struct Rendered {
 impl Host {
     /// Read, validate and lower one policy.
     pub(crate) fn load(&self, path: &Path) -> Result<Loaded> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read policy {}", path.display()))?;
+        let text = output::read_policy(path)?;
         let syscalls = || self.syscalls();
         let cx = Context {
             syscalls: &syscalls,
@@ -353,11 +387,7 @@ fn load_all(paths: &[PathBuf], host: &Host, consequence: &str) -> Result<Vec<Loa
             Ok(l) => loaded.push(l),
             Err(e) => {
                 failed += 1;
-                if let Some(d) = e.downcast_ref::<Diagnostics>() {
-                    eprint!("{d}");
-                } else {
-                    eprintln!("error: {e:#}");
-                }
+                report_error(&e);
             }
         }
     }
@@ -386,18 +416,35 @@ fn render(args: RenderArgs) -> Result<()> {
         Some(dir) => Templates::from_dir(dir)?,
         None => Templates::built_in()?,
     };
-    let mut units = Vec::new();
+    let mut units: Vec<(Policy, String)> = Vec::new();
     for Loaded { policy, directives } in load_all(&args.policies, &host, "; nothing was written")? {
         let text = templates.render_unit(&policy.source, &policy.unit_name(), &directives)?;
-        units.push((policy.unit_name(), text));
+        if let Some((first, _)) = units
+            .iter()
+            .find(|(p, _)| p.unit_name() == policy.unit_name())
+        {
+            bail!(
+                "{} and {} both render {}; nothing was written (give one of them another [service] name)",
+                first.source.name,
+                policy.source.name,
+                policy.unit_name()
+            );
+        }
+        units.push((policy, text));
     }
     if let Some(dir) = &args.out_dir {
+        if !dir.is_dir() {
+            bail!(
+                "--out-dir {}: no such directory; nothing was written",
+                dir.display()
+            );
+        }
         let files: Vec<(PathBuf, String)> = units
             .into_iter()
-            .map(|(name, text)| (dir.join(name), text))
+            .map(|(policy, text)| (dir.join(policy.unit_name()), text))
             .collect();
-        for (path, text) in &files {
-            output::write_atomically(path, text.as_bytes())?;
+        output::write_all_atomically(&files).map_err(|e| anyhow!("{e:#}; nothing was written"))?;
+        for (path, _) in &files {
             log::info!("wrote {}", path.display());
         }
     } else if let Some(path) = &args.output {
@@ -407,13 +454,8 @@ fn render(args: RenderArgs) -> Result<()> {
             log::info!("wrote {}", path.display());
         }
     } else {
-        let mut stdout = std::io::stdout().lock();
-        for (_, text) in &units {
-            stdout
-                .write_all(text.as_bytes())
-                .context("cannot write to stdout")?;
-        }
-        stdout.flush().context("cannot write to stdout")?;
+        let text: String = units.into_iter().map(|(_, text)| text).collect();
+        output::stdout(text.as_bytes())?;
     }
     Ok(())
 }
@@ -430,13 +472,13 @@ fn check(args: CheckArgs) -> Result<()> {
             Some(table) if uses_syscalls => format!("; system calls {}", checked_against(table)),
             _ => String::new(),
         };
-        println!(
+        outln!(
             "{}: ok ({}, {} directives for systemd {}{syscalls})",
             policy.source.name,
             policy.unit_name(),
             directives.len(),
             host.version
-        );
+        )?;
     }
     Ok(())
 }

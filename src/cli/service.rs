@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context as _, Result};
 use serde::Serialize;
 
-use super::output::write_atomically;
+use super::output::{check_replaceable, write_atomically};
 use super::{note, Host, Rendered, TargetArgs};
 use crate::render::Templates;
 use crate::systemd::bus::{Bus, BusError, Client, JobOutcome, JobVerb, Systemd};
@@ -29,9 +29,9 @@ pub struct Connection {
     /// Root directory of that systemd's file system (unit files, journal), e.g. /proc/PID/root of a container.
     #[arg(long, global = true, value_name = "DIR", env = "SANDGEN_ROOT")]
     root: Option<PathBuf>,
-    /// Seconds to wait for any answer or job from systemd.
-    #[arg(long, global = true, value_name = "SECS", default_value_t = 30)]
-    timeout: u64,
+    /// Seconds to wait for each answer or job from systemd (per D-Bus call: connecting, then each call).
+    #[arg(long, global = true, value_name = "SECS", default_value = "30", value_parser = super::positive_seconds)]
+    timeout: Duration,
 }
 
 impl Connection {
@@ -45,10 +45,18 @@ impl Connection {
 
     /// The D-Bus client for the selected systemd.
     pub(crate) fn connect(&self) -> Result<Client> {
-        Ok(Client::connect(
-            &self.bus(),
-            Duration::from_secs(self.timeout),
-        )?)
+        Ok(Client::connect(&self.bus(), self.timeout)?)
+    }
+
+    /// Refuse a `--root` that is not a directory, before anything is done with it.
+    pub(crate) fn check_root(&self) -> Result<()> {
+        match &self.root {
+            Some(root) if !root.is_dir() => bail!(
+                "--root {}: no such directory (it is the root of the system whose systemd sandgen talks to)",
+                root.display()
+            ),
+            _ => Ok(()),
+        }
     }
 
     /// The `--root` directory, if any.
@@ -85,7 +93,17 @@ impl Connection {
                 .context("--user needs $HOME to find ~/.config/systemd/user")?;
             return Ok(PathBuf::from(home).join(".config/systemd/user"));
         }
-        Ok(self.host_path(Path::new("/etc/systemd/system")))
+        let dir = self.host_path(Path::new("/etc/systemd/system"));
+        if let Some(root) = &self.root {
+            if !dir.is_dir() {
+                bail!(
+                    "--root {}: it has no systemd unit directory ({} does not exist): is it the root of a system with systemd?",
+                    root.display(),
+                    dir.display()
+                );
+            }
+        }
+        Ok(dir)
     }
 }
 
@@ -115,8 +133,8 @@ pub struct StartWait {
     #[arg(long)]
     pub(crate) no_block: bool,
     /// Seconds to keep watching a started service, so that one that fails at once is reported.
-    #[arg(long, value_name = "SECS", default_value_t = 0.1)]
-    pub(crate) settle: f64,
+    #[arg(long, value_name = "SECS", default_value = "0.1", value_parser = super::seconds)]
+    pub(crate) settle: Duration,
 }
 
 /// What the user named: a policy file, or a unit that is only installed.
@@ -128,14 +146,25 @@ enum Named {
 /// Resolve `POLICY.toml|NAME`. A name is looked for as a policy in the usual places, in
 /// order; when none exists it names an installed unit.
 fn resolve(arg: &str) -> Result<Named> {
-    if arg.ends_with(".toml") || arg.contains('/') {
+    if arg.ends_with(".toml") {
         let path = PathBuf::from(arg);
-        if !path.is_file() {
+        if !path.exists() {
             bail!("policy {arg} does not exist");
         }
         return Ok(Named::Policy(path));
     }
+    if Path::new(arg).is_dir() {
+        bail!("{arg} is a directory, not a policy file (POLICY.toml) or a unit name");
+    }
+    if arg.contains('/') {
+        bail!(
+            "{arg} is neither a policy file (their names end in .toml) nor a unit name \
+             (NAME or NAME.service)"
+        );
+    }
     let stem = arg.strip_suffix(".service").unwrap_or(arg);
+    // A name here is one sandgen starts from a policy: never a template instance.
+    check_unit_stem(arg, stem, false)?;
     for dir in [".", "./policies", "/etc/sandgen/policies"] {
         let candidate = Path::new(dir).join(format!("{stem}.toml"));
         if candidate.is_file() {
@@ -154,9 +183,15 @@ pub(crate) fn unit_name(arg: &str, host: Option<&Host>) -> Result<String> {
         }
     }
     let stem = arg.strip_suffix(".service").unwrap_or(arg);
-    crate::policy::value::unit_stem(stem, true)
-        .map_err(|m| anyhow::anyhow!("\"{arg}\" is not a unit name: {m}"))?;
+    check_unit_stem(arg, stem, true)?;
     Ok(format!("{stem}.service"))
+}
+
+/// Refuse what cannot be the name of a service, saying why. `instance`: whether a template
+/// instance (`NAME@INSTANCE`) is allowed, as for units sandgen only stops or reads.
+fn check_unit_stem(arg: &str, stem: &str, instance: bool) -> Result<()> {
+    crate::policy::value::unit_stem(stem, instance)
+        .map_err(|m| anyhow::anyhow!("\"{arg}\" is not a unit name: {m}"))
 }
 
 /// What installing a unit file did.
@@ -170,6 +205,11 @@ enum FileChange {
 /// Write `text` to `path` unless it is already there. Refuses to replace a file sandgen
 /// did not generate unless `force`.
 fn install_file(path: &Path, text: &str, force: bool) -> Result<FileChange> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    // Before reading it: a FIFO or device there would block the read or never end it.
+    check_replaceable(path)?;
     let change = match std::fs::read_to_string(path) {
         Ok(old) if old == text => return Ok(FileChange::Unchanged),
         Ok(old) if !unit::is_generated(&old) && !force => bail!(
@@ -180,9 +220,6 @@ fn install_file(path: &Path, text: &str, force: bool) -> Result<FileChange> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileChange::Created,
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
     write_atomically(path, text.as_bytes())?;
     Ok(change)
 }
@@ -260,8 +297,28 @@ pub fn start(conn: &Connection, args: InstallArgs, wait: StartWait) -> Result<()
     } else {
         log::info!("{unit}: no reload needed");
     }
-    let outcome = client.job(JobVerb::Start, &unit, !wait.no_block)?;
+    let outcome = client
+        .job(JobVerb::Start, &unit, !wait.no_block)
+        .map_err(|e| with_journal(conn, &unit, e.into()))?;
     report_start(conn, &client, &unit, outcome, &wait)
+}
+
+/// An error about `unit` with the unit's last journal lines appended: when systemd refuses a
+/// unit (a setting it cannot parse, a string that is not UTF-8 clean), the D-Bus error says
+/// only "Invalid argument" and the reason is in systemd's log.
+fn with_journal(conn: &Connection, unit: &str, error: anyhow::Error) -> anyhow::Error {
+    anyhow::anyhow!("{error:#}{}", journal_lines(conn, unit))
+}
+
+/// The last journal lines of `unit`, as text to append to a message (empty when there are
+/// none).
+pub(crate) fn journal_lines(conn: &Connection, unit: &str) -> String {
+    let lines = journal::tail(conn.root(), unit, 10);
+    if lines.is_empty() {
+        String::new()
+    } else {
+        format!("\nlast journal lines of {unit}:\n{}", lines.join("\n"))
+    }
 }
 
 /// Wait for a started unit to settle and report it; an error when it did not start.
@@ -274,41 +331,41 @@ pub(crate) fn report_start(
 ) -> Result<()> {
     let job_result = match outcome {
         JobOutcome::Queued => {
-            println!("{unit}: start queued");
+            outln!("{unit}: start queued")?;
             return Ok(());
         }
         JobOutcome::Finished(r) => r,
     };
-    let status = bus::settle(client, unit, Duration::from_secs_f64(wait.settle.max(0.0)))?;
+    let status = bus::settle(client, unit, wait.settle)?;
     if job_result == "done" && status.is_ok() {
-        println!("{unit}: {}", status.summary());
+        outln!("{unit}: {}", status.summary())?;
         return Ok(());
     }
     if job_result == "done" && status.load_state == "not-found" {
         // A transient unit that finished successfully is unloaded at once (CollectMode=inactive):
         // a failed one stays loaded in the failed state.
-        println!("{unit}: ran to completion");
+        outln!("{unit}: ran to completion")?;
         return Ok(());
     }
-    let mut message = format!("{unit} failed to start: {}", status.failure(&job_result));
-    let lines = journal::tail(conn.root(), unit, 10);
-    if !lines.is_empty() {
-        message.push_str("\nlast journal lines:\n");
-        message.push_str(&lines.join("\n"));
-    }
-    bail!(message)
+    Err(with_journal(
+        conn,
+        unit,
+        anyhow::anyhow!("{unit} failed to start: {}", status.failure(&job_result)),
+    ))
 }
 
 /// `sandgen stop` / `sandgen restart`.
 pub fn job(conn: &Connection, verb: JobVerb, name: &str, wait: StartWait) -> Result<()> {
     let unit = unit_name(name, None)?;
     let client = conn.connect()?;
-    let outcome = client.job(verb, &unit, !wait.no_block)?;
+    let outcome = client
+        .job(verb, &unit, !wait.no_block)
+        .map_err(|e| with_journal(conn, &unit, e.into()))?;
     match verb {
         JobVerb::Stop => {
             match outcome {
-                JobOutcome::Queued => println!("{unit}: stop queued"),
-                JobOutcome::Finished(r) if r == "done" => println!("{unit}: stopped"),
+                JobOutcome::Queued => outln!("{unit}: stop queued")?,
+                JobOutcome::Finished(r) if r == "done" => outln!("{unit}: stopped")?,
                 JobOutcome::Finished(r) => bail!("stopping {unit} ended with job result \"{r}\""),
             }
             Ok(())
@@ -344,11 +401,11 @@ pub fn status(conn: &Connection, name: &str, json: bool) -> Result<()> {
             since,
             generated_by_sandgen: generated,
         };
-        println!("{}", serde_json::to_string_pretty(&view)?);
+        outln!("{}", serde_json::to_string_pretty(&view)?)?;
         return Ok(());
     }
-    println!("{unit}: {}", status.summary());
-    let row = |k: &str, v: String| println!("  {k:<10} {v}");
+    let mut text = format!("{unit}: {}\n", status.summary());
+    let mut row = |k: &str, v: String| text.push_str(&format!("  {k:<10} {v}\n"));
     row(
         "loaded",
         format!(
@@ -390,6 +447,7 @@ pub fn status(conn: &Connection, name: &str, json: bool) -> Result<()> {
     if status.freezer_state == "frozen" {
         row("freezer", "frozen".into());
     }
+    outln!("{}", text.trim_end())?;
     Ok(())
 }
 
@@ -412,7 +470,7 @@ pub fn uninstall(conn: &Connection, name: &str, unit_dir: &Option<PathBuf>) -> R
     std::fs::remove_file(&file).with_context(|| format!("cannot remove {}", file.display()))?;
     client.reload()?;
     client.reset_failed(&unit)?;
-    println!("{unit}: stopped and removed {}", file.display());
+    outln!("{unit}: stopped and removed {}", file.display())?;
     Ok(())
 }
 
@@ -422,14 +480,14 @@ pub fn freeze(conn: &Connection, name: &str, freeze: bool) -> Result<()> {
     let client = conn.connect()?;
     client.freeze(&unit, freeze)?;
     let status = client.status(&unit)?;
-    println!(
+    outln!(
         "{unit}: {}",
         if status.freezer_state.is_empty() {
             if freeze { "frozen" } else { "running" }.to_owned()
         } else {
             status.freezer_state
         }
-    );
+    )?;
     Ok(())
 }
 
@@ -458,7 +516,7 @@ pub fn run(
             BusError::Call { action, message } if message.contains("nknown") || message.contains("Cannot set property") => {
                 anyhow::anyhow!("{action}: {message}\nthis systemd has no transient property for one of the policy's directives; install the unit instead (sandgen start)")
             }
-            other => other.into(),
+            other => with_journal(conn, &unit, other.into()),
         })?;
     report_start(conn, &client, &unit, outcome, &wait)
 }

@@ -47,7 +47,7 @@ use anyhow::{anyhow, bail, Context as _, Result};
 use serde::Serialize;
 
 use super::output::write_atomically;
-use super::service::{unit_name, Connection};
+use super::service::{journal_lines, unit_name, Connection};
 use super::{find_program, note, Host, Loaded, TargetArgs};
 use crate::data::syscalls::SyscallTable;
 use crate::diagnostic::Source;
@@ -57,7 +57,6 @@ use crate::render::Templates;
 use crate::score::{self, SecurityScore};
 use crate::suggest::{self as core, shell_words, SuggestReport, Suggestion, WIDEN_LIMIT};
 use crate::systemd::bus::{BusError, JobOutcome, JobVerb, Systemd};
-use crate::systemd::journal;
 use crate::systemd::properties::{transient_properties, Property};
 use crate::systemd::status::UnitStatus;
 use crate::trace::audit::{
@@ -107,8 +106,8 @@ pub struct SuggestArgs {
     pub allow_failure: bool,
     /// Stop the command after SECS seconds (a service that does not exit on its own); being
     /// stopped (SIGTERM) then counts as ending well, in the trace and in --verify.
-    #[arg(long, value_name = "SECS", conflicts_with = "direct")]
-    pub stop_after: Option<f64>,
+    #[arg(long, value_name = "SECS", conflicts_with = "direct", value_parser = super::seconds)]
+    pub stop_after: Option<Duration>,
     /// Keep strace's output file and print where it is.
     #[arg(long)]
     pub keep_trace: bool,
@@ -193,7 +192,7 @@ pub fn suggest(conn: &Connection, args: SuggestArgs) -> Result<()> {
         unit_side = Some(UnitSide {
             conn,
             directives: &subject.directives,
-            stop_after: args.stop_after.map(|s| Duration::from_secs_f64(s.max(0.0))),
+            stop_after: args.stop_after,
         });
     }
 
@@ -258,9 +257,9 @@ pub fn suggest(conn: &Connection, args: SuggestArgs) -> Result<()> {
         written: written.as_ref().map(|p| p.display().to_string()),
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?)?;
     } else {
-        print!("{}", out.to_text());
+        super::output::stdout_fmt(format_args!("{}", out.to_text()))?;
     }
 
     if failed && !args.allow_failure {
@@ -294,8 +293,7 @@ fn subject(conn: &Connection, host: &Host, args: &SuggestArgs) -> Result<Subject
         };
         (Some(load_text(host, &path, policy_text)?), None)
     } else if let Some(path) = &args.policy {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read policy {}", path.display()))?;
+        let text = super::output::read_policy(path)?;
         let loaded = load_text(host, &path.display().to_string(), text.clone())?;
         (Some(loaded), Some((path.clone(), text)))
     } else {
@@ -375,8 +373,7 @@ fn installed_unit_file(conn: &Connection, unit: &str) -> Result<(String, String)
 /// Rewrite `[seccomp] allow` of the policy at `path` (whose text was `original` when it was
 /// validated), validate the result, write it atomically.
 fn write_policy(host: &Host, path: &Path, original: &str, allow: &[String]) -> Result<PathBuf> {
-    let now = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read policy {}", path.display()))?;
+    let now = super::output::read_policy(path)?;
     if now != original {
         bail!(
             "{} changed while sandgen traced its command; it was not rewritten (run again)",
@@ -886,16 +883,6 @@ fn collect_records(log: Option<&mut KernelLog>, trouble: &mut bool) -> Option<Ve
     None
 }
 
-/// The last journal lines of `unit`, as text to append to a message.
-fn journal_lines(conn: &Connection, unit: &str) -> String {
-    let lines = journal::tail(conn.root(), unit, 10);
-    if lines.is_empty() {
-        String::new()
-    } else {
-        format!("\nlast journal lines of {unit}:\n{}", lines.join("\n"))
-    }
-}
-
 fn is_executable(path: &Path) -> bool {
     path.metadata()
         .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
@@ -1212,9 +1199,9 @@ pub fn score(conn: &Connection, args: ScoreArgs) -> Result<()> {
     match scores.as_slice() {
         [one] => {
             if args.json {
-                println!("{}", serde_json::to_string_pretty(one)?);
+                outln!("{}", serde_json::to_string_pretty(one)?)?;
             } else {
-                print!("{}", one.to_text(args.top));
+                super::output::stdout_fmt(format_args!("{}", one.to_text(args.top)))?;
             }
         }
         [before, after] => {
@@ -1231,11 +1218,11 @@ pub fn score(conn: &Connection, args: ScoreArgs) -> Result<()> {
                     after,
                     diff: &d,
                 };
-                println!("{}", serde_json::to_string_pretty(&c)?);
+                outln!("{}", serde_json::to_string_pretty(&c)?)?;
             } else {
-                println!("before: {} {:.1}", before.unit, before.exposure);
-                println!("after:  {} {:.1}", after.unit, after.exposure);
-                print!("{}", d.to_text());
+                outln!("before: {} {:.1}", before.unit, before.exposure)?;
+                outln!("after:  {} {:.1}", after.unit, after.exposure)?;
+                super::output::stdout_fmt(format_args!("{}", d.to_text()))?;
             }
         }
         _ => bail!("score takes one or two policies or units"),

@@ -244,11 +244,15 @@ pub(crate) fn read_text(path: &Path, pid: Option<u32>) -> Result<String, ReadErr
 /// Classify an I/O error on `path` (see [`read_text`]).
 pub(crate) fn io_error(path: &Path, pid: Option<u32>, source: io::Error) -> ReadError {
     const ESRCH: i32 = nix::libc::ESRCH;
+    const EINVAL: i32 = nix::libc::EINVAL;
     match (source.kind(), source.raw_os_error(), pid) {
         (io::ErrorKind::PermissionDenied, _, _) => ReadError::PermissionDenied {
             path: path.to_owned(),
         },
         (_, Some(ESRCH), Some(pid)) => ReadError::Gone { pid },
+        // /proc/PID/mountinfo (and the other per-namespace files) of a process that is
+        // exiting: its namespaces are already released (proc_mounts_open: no nsproxy).
+        (_, Some(EINVAL), Some(pid)) => ReadError::Gone { pid },
         (io::ErrorKind::NotFound, _, Some(pid)) if !process_dir_exists(path, pid) => {
             ReadError::Gone { pid }
         }
@@ -290,6 +294,36 @@ mod tests {
         );
         let other = read_text(&proc.join("812/no-such-file"), Some(812)).unwrap_err();
         assert!(matches!(other, ReadError::Io { .. }), "{other:?}");
+    }
+
+    #[test]
+    fn the_mount_table_of_an_exited_process_is_gone_not_an_invalid_argument() {
+        // A zombie (exited, not yet reaped) has released its namespaces: reading its
+        // mountinfo fails with EINVAL, which means the process is gone.
+        let mut child = std::process::Command::new("/bin/true")
+            .spawn()
+            .expect("spawn true");
+        let pid = child.id();
+        let stat = PathBuf::from(format!("/proc/{pid}/stat"));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !std::fs::read_to_string(&stat)
+            .expect("stat of an unreaped child")
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z'))
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{pid} never became a zombie"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let got = read_text(&PathBuf::from(format!("/proc/{pid}/mountinfo")), Some(pid));
+        child.wait().expect("reap");
+        assert!(
+            matches!(got, Err(ReadError::Gone { pid: p }) if p == pid),
+            "{got:?}"
+        );
     }
 
     #[test]

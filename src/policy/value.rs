@@ -880,6 +880,11 @@ pub fn unit_stem(stem: &str, allow_instance: bool) -> Result<(), String> {
     match stem.matches('@').count() {
         0 => Ok(()),
         1 if allow_instance && !stem.starts_with('@') => Ok(()),
+        1 if !allow_instance => Err(
+            "sandgen does not make template units (NAME@INSTANCE): give each instance a policy \
+             of its own, with its own name"
+                .to_owned(),
+        ),
         _ => Err("\"@\" is only allowed once, between a template name and its instance".to_owned()),
     }
 }

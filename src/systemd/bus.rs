@@ -117,7 +117,7 @@ pub enum BusError {
         /// What was attempted.
         action: String,
         /// The time-out.
-        seconds: u64,
+        seconds: f64,
     },
     /// Any other failure of a call.
     #[error("{action}: {message}")]
@@ -150,7 +150,7 @@ fn classify(action: &str, unit: &str, e: zbus::Error, timeout: Duration) -> BusE
             zbus::fdo::Error::TimedOut(_) | zbus::fdo::Error::NoReply(_) => {
                 return BusError::Timeout {
                     action,
-                    seconds: timeout.as_secs(),
+                    seconds: timeout.as_secs_f64(),
                 }
             }
             _ => {}
@@ -190,7 +190,7 @@ fn classify(action: &str, unit: &str, e: zbus::Error, timeout: Duration) -> BusE
         if io.kind() == std::io::ErrorKind::TimedOut {
             return BusError::Timeout {
                 action: action.to_owned(),
-                seconds: timeout.as_secs(),
+                seconds: timeout.as_secs_f64(),
             };
         }
     }
@@ -491,7 +491,7 @@ impl Client {
             Ok(Ok(outcome)) => Ok(outcome),
             Ok(Err(())) => Err(BusError::Timeout {
                 action: action.to_owned(),
-                seconds: self.timeout.as_secs(),
+                seconds: self.timeout.as_secs_f64(),
             }),
             Err(e) => Err(classify(action, unit, e, self.timeout)),
         }
