@@ -51,7 +51,7 @@ use super::service::{journal_lines, unit_name, Connection};
 use super::{find_program, note, Host, Loaded, TargetArgs};
 use crate::data::syscalls::SyscallTable;
 use crate::diagnostic::Source;
-use crate::directive::{self, Directive, DirectiveValue, Kind, UnitSection};
+use crate::directive::{self, Directive, DirectiveValue, Kind, Name, UnitSection};
 use crate::policy;
 use crate::render::Templates;
 use crate::score::{self, SecurityScore};
@@ -335,13 +335,13 @@ fn load_text(host: &Host, name: &str, text: String) -> Result<Loaded> {
 /// The argv of the policy's `ExecStart=`.
 fn exec_of(directives: &[Directive]) -> Option<Vec<String>> {
     directives.iter().find_map(|d| match &d.value {
-        DirectiveValue::Command(argv) if d.key == "ExecStart" => Some(argv.clone()),
+        DirectiveValue::Command(argv) if d.name == Name::ExecStart => Some(argv.clone()),
         _ => None,
     })
 }
 
 fn has_root_directory(directives: &[Directive]) -> bool {
-    directives.iter().any(|d| d.key == "RootDirectory")
+    directives.iter().any(|d| d.name == Name::RootDirectory)
 }
 
 /// The path (as the managed system sees it) and text of an installed unit's file.
@@ -559,13 +559,13 @@ impl UnitSide<'_> {
             .iter()
             .filter(|d| {
                 !matches!(
-                    d.key,
-                    "ExecStart"
-                        | "Type"
-                        | "Restart"
-                        | "SystemCallErrorNumber"
-                        | "TimeoutStartSec"
-                        | "Description"
+                    d.name,
+                    Name::ExecStart
+                        | Name::Type
+                        | Name::Restart
+                        | Name::SystemCallErrorNumber
+                        | Name::TimeoutStartSec
+                        | Name::Description
                 )
             })
             .filter(|d| keep(d))
@@ -590,25 +590,26 @@ impl UnitSide<'_> {
         let strace = self.strace(strace)?;
         let dir = TraceDir::create(self.conn, keep)?;
         let runs_as_other_user = self.directives.iter().any(|d| {
-            d.key == "User" || (d.key == "DynamicUser" && d.value == DirectiveValue::Bool(true))
+            d.name == Name::User
+                || (d.name == Name::DynamicUser && d.value == DirectiveValue::Bool(true))
         });
         let confined_fs = self
             .directives
             .iter()
             .any(|d| d.origin.starts_with("filesystem."));
-        let mut runner = self.runner("suggest", |d| d.key != "SystemCallFilter");
+        let mut runner = self.runner("suggest", |d| d.name != Name::SystemCallFilter);
         if runs_as_other_user {
             // systemd creates (here: takes over) the runtime directory for the unit's user,
             // trace file included, and keeps it writable under ProtectSystem=strict.
             runner.sandbox.push(list_directive(
-                "RuntimeDirectory",
+                Name::RuntimeDirectory,
                 Kind::Paths,
                 vec![dir.runtime_directory_name()],
             ));
             runner.preserve_runtime_directory = true;
         } else if confined_fs {
             runner.sandbox.push(list_directive(
-                "ReadWritePaths",
+                Name::ReadWritePaths,
                 Kind::Paths,
                 vec![dir.inside.display().to_string()],
             ));
@@ -642,7 +643,7 @@ impl UnitSide<'_> {
     ) -> Result<(Verification, Suggestion)> {
         // The policy's allow-list is replaced by the suggestion; its deny list stays.
         let runner = self.runner("verify", |d| {
-            !(d.key == "SystemCallFilter"
+            !(d.name == Name::SystemCallFilter
                 && matches!(d.value, DirectiveValue::Words { negated: false, .. }))
         });
         let mut numbers: BTreeMap<u32, Option<SyscallNumbers>> = BTreeMap::new();
@@ -888,10 +889,10 @@ fn is_executable(path: &Path) -> bool {
         .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-fn list_directive(key: &'static str, kind: Kind, words: Vec<String>) -> Directive {
+fn list_directive(name: Name, kind: Kind, words: Vec<String>) -> Directive {
     Directive {
         section: UnitSection::Service,
-        key,
+        name,
         value: DirectiveValue::Words {
             words,
             negated: false,
@@ -928,7 +929,7 @@ impl UnitRunner<'_> {
         if let Some(allow) = allow {
             // First: systemd reads the first SystemCallFilter= as allow- or deny-list.
             directives.push(list_directive(
-                "SystemCallFilter",
+                Name::SystemCallFilter,
                 Kind::Syscalls,
                 allow.to_vec(),
             ));
@@ -936,14 +937,14 @@ impl UnitRunner<'_> {
         directives.extend(self.sandbox.iter().cloned());
         directives.push(Directive {
             section: UnitSection::Service,
-            key: "Type",
+            name: Name::Type,
             value: DirectiveValue::Token("oneshot".to_owned()),
             kind: Kind::Word(&[]),
             origin: "sandgen suggest".to_owned(),
         });
         directives.push(Directive {
             section: UnitSection::Service,
-            key: "ExecStart",
+            name: Name::ExecStart,
             value: DirectiveValue::Command(argv.to_vec()),
             kind: Kind::Command,
             origin: "sandgen suggest".to_owned(),
@@ -1315,7 +1316,7 @@ mod tests {
     fn policy_exec_is_found() {
         let d = Directive {
             section: UnitSection::Service,
-            key: "ExecStart",
+            name: Name::ExecStart,
             value: DirectiveValue::Command(vec!["/bin/true".into()]),
             kind: Kind::Command,
             origin: "service.exec".into(),

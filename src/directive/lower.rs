@@ -5,7 +5,7 @@
 //! replacement when the target has it (systemd.resource-control(5) "Deprecated options":
 //! `CPUShares=` becomes `CPUWeight=`, `MemoryLimit=` becomes `MemoryMax=`).
 
-use super::{Directive, DirectiveValue, Emit, Kind, Spec, UnitSection};
+use super::{Directive, DirectiveValue, Emit, Kind, Name, Spec, UnitSection};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::policy::{Policy, Setting, Value};
 
@@ -45,7 +45,7 @@ pub fn lower(policy: &Policy, target: u32) -> Result<Vec<Directive>, LowerError>
     }
 }
 
-fn too_new(spec: &Spec, directive: &str, since: u32, target: u32) -> (String, String) {
+fn too_new(spec: &Spec, directive: Name, since: u32, target: u32) -> (String, String) {
     (
         format!(
             "`{}` needs systemd {since} ({directive}= was added in version {since}); the target systemd is {target}",
@@ -57,26 +57,26 @@ fn too_new(spec: &Spec, directive: &str, since: u32, target: u32) -> (String, St
 
 fn lower_one(setting: &Setting, target: u32) -> Result<Vec<Directive>, (String, String)> {
     let spec = setting.spec;
-    let mut key = spec.directive;
+    let mut name = spec.directive;
     if target < spec.since {
         return Err(too_new(spec, spec.directive, spec.since, target));
     }
-    let make = |key: &'static str, value: DirectiveValue| Directive {
+    let make = |name: Name, value: DirectiveValue| Directive {
         section: spec.section,
-        key,
+        name,
         value,
         kind: spec.kind,
         origin: spec.path(),
     };
     let value = match (&setting.value, spec.emit) {
         (Value::Integer(shares), Emit::CpuShares) if target >= CPU_WEIGHT_SINCE => {
-            key = "CPUWeight";
+            name = Name::CPUWeight;
             DirectiveValue::Token(cpu_shares_to_weight(*shares).to_string())
         }
         (_, Emit::MemoryLimit) if target >= MEMORY_MAX_SINCE => {
             return Ok(plain(&setting.value)
                 .into_iter()
-                .map(|v| make("MemoryMax", v))
+                .map(|v| make(Name::MemoryMax, v))
                 .collect());
         }
         (Value::Words(words), Emit::Negated) => DirectiveValue::Words {
@@ -100,9 +100,9 @@ fn lower_one(setting: &Setting, target: u32) -> Result<Vec<Directive>, (String, 
             // instead reset the setting, so write nothing.
             return Ok(Vec::new());
         }
-        (value, _) => return Ok(plain(value).into_iter().map(|v| make(key, v)).collect()),
+        (value, _) => return Ok(plain(value).into_iter().map(|v| make(name, v)).collect()),
     };
-    Ok(vec![make(key, value)])
+    Ok(vec![make(name, value)])
 }
 
 /// The directive values of a value that needs no special treatment: one, or one per

@@ -8,7 +8,10 @@
 //! list. To add a directive, add one row to `table.rs`.
 
 pub mod lower;
+mod name;
 pub mod table;
+
+pub use name::Name;
 
 pub use lower::{lower, LowerError};
 
@@ -133,7 +136,7 @@ pub struct Spec {
     /// The policy key (`memory_max`).
     pub key: &'static str,
     /// The systemd directive (`MemoryMax`).
-    pub directive: &'static str,
+    pub directive: Name,
     /// The unit file section the directive belongs to.
     pub section: UnitSection,
     /// What values the key takes.
@@ -179,7 +182,8 @@ pub struct Directive {
     /// Unit file section.
     pub section: UnitSection,
     /// Directive name (`MemoryMax`).
-    pub key: &'static str,
+    #[serde(rename = "key")]
+    pub name: Name,
     /// The value.
     pub value: DirectiveValue,
     /// The kind of value of the policy key it came from: decides escaping and the D-Bus type.

@@ -125,7 +125,7 @@ impl Templates {
             let mut lines = Vec::with_capacity(ds.len());
             for d in ds {
                 lines.push(unit::line(d).map_err(|error| RenderError::Escape {
-                    key: d.key.to_owned(),
+                    key: d.name.as_str().to_owned(),
                     origin: d.origin.clone(),
                     error,
                 })?);

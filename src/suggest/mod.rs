@@ -62,7 +62,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use crate::data::syscalls::{GroupsSource, SyscallTable};
-use crate::directive::{table as directives, Directive, DirectiveValue, Kind, UnitSection};
+use crate::directive::{table as directives, Directive, DirectiveValue, Kind, Name, UnitSection};
 use crate::trace::{ExitStatusInfo, TraceCommand, TraceResult};
 use crate::unit::{self, EscapeError};
 pub use write::{write_allow, WriteError};
@@ -350,18 +350,18 @@ impl Suggestion {
     /// An [`EscapeError`] if an entry could not be written (names from a [`SyscallTable`]
     /// never have control characters, so this does not happen for a suggestion).
     pub fn system_call_filter(&self) -> Result<String, EscapeError> {
-        let (section, key, kind, origin) = match directives::find("seccomp", "allow") {
+        let (section, name, kind, origin) = match directives::find("seccomp", "allow") {
             Some(spec) => (spec.section, spec.directive, spec.kind, spec.path()),
             None => (
                 UnitSection::Service,
-                "SystemCallFilter",
+                Name::SystemCallFilter,
                 Kind::Syscalls,
                 "seccomp.allow".to_owned(),
             ),
         };
         unit::line(&Directive {
             section,
-            key,
+            name,
             value: DirectiveValue::Words {
                 words: self.allow.clone(),
                 negated: false,

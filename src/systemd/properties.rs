@@ -67,7 +67,7 @@ fn owned(v: Value<'_>) -> OwnedValue {
 
 fn unsupported(d: &Directive, reason: &str) -> Unsupported {
     Unsupported {
-        key: d.key.to_owned(),
+        key: d.name.as_str().to_owned(),
         origin: d.origin.clone(),
         reason: reason.to_owned(),
     }
@@ -139,7 +139,7 @@ pub fn transient_properties(directives: &[Directive]) -> (Vec<Property>, Vec<Uns
             Ok(None) => match &d.value {
                 DirectiveValue::Environment { name, value } => env.push(format!("{name}={value}")),
                 DirectiveValue::Words { words, .. } => lists
-                    .entry(d.key)
+                    .entry(d.name.as_str())
                     .or_default()
                     .extend(words.iter().cloned()),
                 _ => skipped.push(unsupported(d, "has no transient property")),
@@ -173,7 +173,7 @@ fn property(d: &Directive) -> Result<Option<Property>, Unsupported> {
     };
     match d.kind {
         Kind::Bool => match d.value {
-            DirectiveValue::Bool(b) => prop(d.key, Value::from(b)),
+            DirectiveValue::Bool(b) => prop(d.name.as_str(), Value::from(b)),
             _ => Err(bad("is not a boolean")),
         },
         Kind::BoolOrWord(_)
@@ -183,17 +183,17 @@ fn property(d: &Directive) -> Result<Option<Property>, Unsupported> {
         | Kind::Path
         | Kind::WorkingDirectory => {
             let s = string(d).ok_or_else(|| bad("is not a string"))?;
-            prop(d.key, Value::from(s))
+            prop(d.name.as_str(), Value::from(s))
         }
         Kind::Size | Kind::TasksMax => {
             let s = string(d).ok_or_else(|| bad("is not a size"))?;
             match amount(&s).ok_or_else(|| bad("is not a valid amount"))? {
-                Amount::Value(n) => prop(d.key, Value::from(n)),
-                Amount::Infinity => prop(d.key, Value::from(u64::MAX)),
+                Amount::Value(n) => prop(d.name.as_str(), Value::from(n)),
+                Amount::Infinity => prop(d.name.as_str(), Value::from(u64::MAX)),
                 Amount::Percent(p) => {
                     // UINT32_SCALE_FROM_PERCENT in systemd's percent-util.h.
                     let scaled = (u64::from(p) * u64::from(u32::MAX) / 100) as u32;
-                    prop(&format!("{}Scale", d.key), Value::from(scaled))
+                    prop(&format!("{}Scale", d.name.as_str()), Value::from(scaled))
                 }
             }
         }
@@ -201,7 +201,7 @@ fn property(d: &Directive) -> Result<Option<Property>, Unsupported> {
             let n: u64 = string(d)
                 .and_then(|s| s.parse().ok())
                 .ok_or_else(|| bad("is not an integer"))?;
-            prop(d.key, Value::from(n))
+            prop(d.name.as_str(), Value::from(n))
         }
         Kind::Percent => {
             let p: u64 = string(d)
@@ -213,17 +213,18 @@ fn property(d: &Directive) -> Result<Option<Property>, Unsupported> {
             let mask = string(d)
                 .and_then(|s| cpu_mask(&s))
                 .ok_or_else(|| bad("is not a CPU list"))?;
-            prop(d.key, Value::from(mask))
+            prop(d.name.as_str(), Value::from(mask))
         }
         Kind::Duration => {
             let usec = string(d)
                 .and_then(|s| duration_usec(&s).ok())
                 .ok_or_else(|| bad("is not a time span"))?;
             let name = d
-                .key
+                .name
+                .as_str()
                 .strip_suffix("Sec")
                 .map(|k| format!("{k}USec"))
-                .unwrap_or_else(|| d.key.to_owned());
+                .unwrap_or_else(|| d.name.as_str().to_owned());
             prop(&name, Value::from(usec))
         }
         Kind::Paths | Kind::Units | Kind::Architectures => Ok(None),
@@ -248,7 +249,7 @@ fn property(d: &Directive) -> Result<Option<Property>, Unsupported> {
                     (source, dest, missing_ok, flags)
                 })
                 .collect();
-            prop(d.key, Value::from(binds))
+            prop(d.name.as_str(), Value::from(binds))
         }
         Kind::Command => match &d.value {
             DirectiveValue::Command(argv) => {
@@ -258,30 +259,32 @@ fn property(d: &Directive) -> Result<Option<Property>, Unsupported> {
                 // expanded in properties, so `%` stays as it is.
                 let argv: Vec<String> = argv.iter().map(|a| a.replace('$', "$$")).collect();
                 let program = argv.first().cloned().unwrap_or_default();
-                prop(d.key, Value::from(vec![(program, argv, false)]))
+                prop(d.name.as_str(), Value::from(vec![(program, argv, false)]))
             }
             _ => Err(bad("is not a command")),
         },
         Kind::Capabilities => {
             let (list, negated) = words(d).ok_or_else(|| bad("is not a list"))?;
-            prop(d.key, Value::from(capability_mask(list, negated)))
+            prop(d.name.as_str(), Value::from(capability_mask(list, negated)))
         }
         Kind::Syscalls => {
             let (list, negated) = words(d).ok_or_else(|| bad("is not a list"))?;
-            prop(d.key, Value::from((!negated, list.clone())))
+            prop(d.name.as_str(), Value::from((!negated, list.clone())))
         }
         Kind::Errno => {
             let s = string(d).ok_or_else(|| bad("is not an errno"))?;
             let n = errno::by_name(&s)
                 .or_else(|| s.parse().ok())
                 .ok_or_else(|| bad("is not an errno"))?;
-            prop(d.key, Value::from(n))
+            prop(d.name.as_str(), Value::from(n))
         }
         Kind::AddressFamilies => match &d.value {
             DirectiveValue::Token(t) if t == "none" => {
-                prop(d.key, Value::from((true, Vec::<String>::new())))
+                prop(d.name.as_str(), Value::from((true, Vec::<String>::new())))
             }
-            DirectiveValue::Words { words, .. } => prop(d.key, Value::from((true, words.clone()))),
+            DirectiveValue::Words { words, .. } => {
+                prop(d.name.as_str(), Value::from((true, words.clone())))
+            }
             _ => Err(bad("is not a list of address families")),
         },
         Kind::Namespaces => {
@@ -301,7 +304,7 @@ fn property(d: &Directive) -> Result<Option<Property>, Unsupported> {
                     .fold(0, |m, f| m | f),
                 _ => return Err(bad("is not a namespace list")),
             };
-            prop(d.key, Value::from(allowed))
+            prop(d.name.as_str(), Value::from(allowed))
         }
         Kind::SecureBits => {
             let (list, _) = words(d).ok_or_else(|| bad("is not a list"))?;
@@ -309,13 +312,13 @@ fn property(d: &Directive) -> Result<Option<Property>, Unsupported> {
                 .iter()
                 .filter_map(|w| SECURE_BITS.iter().find(|(n, _)| n == w).map(|(_, b)| *b))
                 .fold(0, |m, b| m | b);
-            prop(d.key, Value::from(bits))
+            prop(d.name.as_str(), Value::from(bits))
         }
         Kind::UMask => {
             let mask = string(d)
                 .and_then(|s| u32::from_str_radix(&s, 8).ok())
                 .ok_or_else(|| bad("is not an octal mask"))?;
-            prop(d.key, Value::from(mask))
+            prop(d.name.as_str(), Value::from(mask))
         }
     }
 }

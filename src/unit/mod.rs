@@ -80,7 +80,7 @@ pub fn value_text(d: &Directive) -> Result<String, EscapeError> {
 
 /// One `Key=value` line.
 pub fn line(d: &Directive) -> Result<String, EscapeError> {
-    Ok(format!("{}={}", d.key, value_text(d)?))
+    Ok(format!("{}={}", d.name, value_text(d)?))
 }
 
 #[cfg(test)]

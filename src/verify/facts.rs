@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::directive::{Directive, DirectiveValue};
+use crate::directive::{Directive, DirectiveValue, Name};
 use crate::inspect::process::status_field;
 use crate::inspect::{self, InspectError, Inspection, ProcessHandle, Roots};
 
@@ -248,7 +248,10 @@ fn text(d: &Directive) -> Option<&str> {
 
 /// The service user named by the directives (`User=`), if any.
 pub fn service_user(directives: &[Directive]) -> Option<&str> {
-    directives.iter().find(|d| d.key == "User").and_then(text)
+    directives
+        .iter()
+        .find(|d| d.name == Name::User)
+        .and_then(text)
 }
 
 /// Which paths the checks of `directives` look at.
@@ -257,8 +260,8 @@ pub fn probes(directives: &[Directive], accounts: &Accounts) -> Probes {
     p.unit
         .extend(FIXED_UNIT_PATHS.iter().map(|s| (*s).to_owned()));
     for d in directives {
-        match d.key {
-            "WorkingDirectory" => match text(d) {
+        match d.name {
+            Name::WorkingDirectory => match text(d) {
                 Some("~") => {
                     if let Some(home) = accounts.home_of(service_user(directives)) {
                         p.unit.insert(home);
@@ -269,17 +272,17 @@ pub fn probes(directives: &[Directive], accounts: &Accounts) -> Probes {
                 }
                 None => {}
             },
-            "RootDirectory" => {
+            Name::RootDirectory => {
                 if let Some(dir) = text(d) {
                     p.manager.insert(dir.to_owned());
                 }
             }
-            "ReadWritePaths" | "ReadOnlyPaths" | "InaccessiblePaths" => {
+            Name::ReadWritePaths | Name::ReadOnlyPaths | Name::InaccessiblePaths => {
                 for w in words(d) {
                     p.unit.insert(strip_optional(w).0.to_owned());
                 }
             }
-            "BindPaths" | "BindReadOnlyPaths" => {
+            Name::BindPaths | Name::BindReadOnlyPaths => {
                 for w in words(d) {
                     let (source, dest, _) = bind_entry(w);
                     p.manager.insert(source.to_owned());

@@ -33,7 +33,7 @@ use serde::Serialize;
 
 use crate::data::capabilities;
 use crate::directive::lower::cpu_shares_to_weight;
-use crate::directive::{Directive, DirectiveValue};
+use crate::directive::{Directive, DirectiveValue, Name};
 use crate::inspect::cgroup::CgroupVersion;
 use crate::inspect::mounts::{Difference, MountReport};
 use crate::inspect::{SeccompMode, SECUREBITS_NOT_READABLE};
@@ -71,7 +71,7 @@ pub struct Finding {
     /// The policy key, `resources.memory_max`.
     pub key: String,
     /// The directive it became, `MemoryMax`.
-    pub directive: &'static str,
+    pub directive: Name,
     /// The directive's value as the unit file has it, `64M`.
     pub policy: String,
     /// The verdict.
@@ -140,72 +140,71 @@ impl Outcome {
     }
 }
 
-const NOT_KERNEL_STATE: &str = "not kernel state of the running service";
-
-/// The rule for a directive (by its name, as [`Directive::key`] has it); `None` for a
-/// directive sandgen does not know.
-pub fn rule(directive: &str) -> Option<Rule> {
+/// The rule for a directive. The match is exhaustive: a new directive does not compile
+/// until it has a check or the reason it cannot have one.
+pub fn rule(directive: Name) -> Rule {
+    use Name as N;
     use Rule::{Check, NotCheckable};
-    Some(match directive {
-        "Description" => NotCheckable("a label for systemctl and the journal: nothing in the kernel records it"),
-        "Type" => NotCheckable("how systemd tracks the start-up (fork, notify, ...): the kernel keeps no trace of it"),
-        "ExecStart" => Check(exec_start),
-        "User" => Check(user),
-        "Group" => Check(group),
-        "DynamicUser" => Check(dynamic_user),
-        "WorkingDirectory" => Check(working_directory),
-        "Environment" => Check(environment),
-        "UMask" => Check(umask),
-        "Restart" => NotCheckable("what systemd does after the service exits: nothing to see while it runs"),
-        "TimeoutStartSec" => NotCheckable("a time-out systemd applies while starting: nothing in the kernel records it"),
-        "KeyringMode" => NotCheckable("a process's session keyring is visible only to the process itself (keyctl(2)); /proc/keys lists the reader's keys"),
-        "MemoryMax" | "MemoryLimit" => Check(memory_max),
-        "MemoryHigh" => Check(memory_high),
-        "MemoryLow" => Check(memory_low),
-        "MemorySwapMax" => Check(memory_swap_max),
-        "CPUWeight" | "CPUShares" => Check(cpu_weight),
-        "CPUQuota" => Check(cpu_quota),
-        "AllowedCPUs" => Check(allowed_cpus),
-        "CPUAffinity" => Check(cpu_affinity),
-        "IOWeight" => Check(io_weight),
-        "TasksMax" => Check(tasks_max),
-        "CapabilityBoundingSet" => Check(bounding_set),
-        "AmbientCapabilities" => Check(ambient),
-        "NoNewPrivileges" => Check(no_new_privileges),
-        "SecureBits" => NotCheckable(SECUREBITS_NOT_READABLE),
-        "SystemCallFilter" | "SystemCallArchitectures" | "SystemCallLog" | "LockPersonality"
-        | "MemoryDenyWriteExecute" | "RestrictRealtime" | "RestrictSUIDSGID"
-        | "RestrictAddressFamilies" | "RestrictNamespaces" => Check(seccomp),
-        "SystemCallErrorNumber" => NotCheckable("the errno is inside the seccomp BPF program, which cannot be read without stopping the process (ptrace PTRACE_SECCOMP_GET_FILTER)"),
-        "RootDirectory" => Check(root_directory),
-        "MountAPIVFS" => Check(mount_api_vfs),
-        "PrivateTmp" => Check(private_tmp),
-        "PrivateDevices" => Check(private_devices),
-        "PrivateMounts" => Check(private_mounts),
-        "ProtectHome" => Check(protect_home),
-        "ProtectSystem" => Check(protect_system),
-        "ReadWritePaths" => Check(read_write_paths),
-        "ReadOnlyPaths" => Check(read_only_paths),
-        "InaccessiblePaths" => Check(inaccessible_paths),
-        "BindPaths" | "BindReadOnlyPaths" => Check(bind_paths),
-        "ProtectKernelTunables" => Check(protect_kernel_tunables),
-        "ProtectKernelModules" => Check(protect_kernel_modules),
-        "ProtectKernelLogs" => Check(protect_kernel_logs),
-        "ProtectControlGroups" => Check(protect_control_groups),
-        "ProtectClock" => Check(protect_clock),
-        "ProtectProc" => Check(protect_proc),
-        "ProcSubset" => Check(proc_subset),
-        "PrivateNetwork" => Check(private_network),
-        "PrivateIPC" => Check(private_ipc),
-        "PrivateUsers" => Check(private_users),
-        "PrivatePIDs" => Check(private_pids),
-        "ProtectHostname" => Check(protect_hostname),
-        "RemoveIPC" => NotCheckable("takes effect when the service stops: nothing to see while it runs"),
-        "After" | "Before" => NotCheckable("the order of systemd's start jobs: not kernel state of the running service"),
-        "Requires" | "Wants" => NotCheckable("dependencies between units in systemd: not kernel state of the running service"),
-        "WantedBy" => NotCheckable("what `systemctl enable` links: not kernel state of the running service"),
-        _ => return None,
-    })
+    match directive {
+        N::Description => NotCheckable("a label for systemctl and the journal: nothing in the kernel records it"),
+        N::Type => NotCheckable("how systemd tracks the start-up (fork, notify, ...): the kernel keeps no trace of it"),
+        N::ExecStart => Check(exec_start),
+        N::User => Check(user),
+        N::Group => Check(group),
+        N::DynamicUser => Check(dynamic_user),
+        N::WorkingDirectory => Check(working_directory),
+        N::Environment => Check(environment),
+        N::UMask => Check(umask),
+        N::RuntimeDirectory => NotCheckable("a directory systemd creates under /run for the unit; sandgen writes it only for its own tracing units"),
+        N::Restart => NotCheckable("what systemd does after the service exits: nothing to see while it runs"),
+        N::TimeoutStartSec => NotCheckable("a time-out systemd applies while starting: nothing in the kernel records it"),
+        N::KeyringMode => NotCheckable("a process's session keyring is visible only to the process itself (keyctl(2)); /proc/keys lists the reader's keys"),
+        N::MemoryMax | N::MemoryLimit => Check(memory_max),
+        N::MemoryHigh => Check(memory_high),
+        N::MemoryLow => Check(memory_low),
+        N::MemorySwapMax => Check(memory_swap_max),
+        N::CPUWeight | N::CPUShares => Check(cpu_weight),
+        N::CPUQuota => Check(cpu_quota),
+        N::AllowedCPUs => Check(allowed_cpus),
+        N::CPUAffinity => Check(cpu_affinity),
+        N::IOWeight => Check(io_weight),
+        N::TasksMax => Check(tasks_max),
+        N::CapabilityBoundingSet => Check(bounding_set),
+        N::AmbientCapabilities => Check(ambient),
+        N::NoNewPrivileges => Check(no_new_privileges),
+        N::SecureBits => NotCheckable(SECUREBITS_NOT_READABLE),
+        N::SystemCallFilter | N::SystemCallArchitectures | N::SystemCallLog | N::LockPersonality
+        | N::MemoryDenyWriteExecute | N::RestrictRealtime | N::RestrictSUIDSGID
+        | N::RestrictAddressFamilies | N::RestrictNamespaces => Check(seccomp),
+        N::SystemCallErrorNumber => NotCheckable("the errno is inside the seccomp BPF program, which cannot be read without stopping the process (ptrace PTRACE_SECCOMP_GET_FILTER)"),
+        N::RootDirectory => Check(root_directory),
+        N::MountAPIVFS => Check(mount_api_vfs),
+        N::PrivateTmp => Check(private_tmp),
+        N::PrivateDevices => Check(private_devices),
+        N::PrivateMounts => Check(private_mounts),
+        N::ProtectHome => Check(protect_home),
+        N::ProtectSystem => Check(protect_system),
+        N::ReadWritePaths => Check(read_write_paths),
+        N::ReadOnlyPaths => Check(read_only_paths),
+        N::InaccessiblePaths => Check(inaccessible_paths),
+        N::BindPaths | N::BindReadOnlyPaths => Check(bind_paths),
+        N::ProtectKernelTunables => Check(protect_kernel_tunables),
+        N::ProtectKernelModules => Check(protect_kernel_modules),
+        N::ProtectKernelLogs => Check(protect_kernel_logs),
+        N::ProtectControlGroups => Check(protect_control_groups),
+        N::ProtectClock => Check(protect_clock),
+        N::ProtectProc => Check(protect_proc),
+        N::ProcSubset => Check(proc_subset),
+        N::PrivateNetwork => Check(private_network),
+        N::PrivateIPC => Check(private_ipc),
+        N::PrivateUsers => Check(private_users),
+        N::PrivatePIDs => Check(private_pids),
+        N::ProtectHostname => Check(protect_hostname),
+        N::RemoveIPC => NotCheckable("takes effect when the service stops: nothing to see while it runs"),
+        N::After | N::Before => NotCheckable("the order of systemd's start jobs: not kernel state of the running service"),
+        N::Requires | N::Wants => NotCheckable("dependencies between units in systemd: not kernel state of the running service"),
+        N::WantedBy => NotCheckable("what `systemctl enable` links: not kernel state of the running service"),
+    }
 }
 
 /// Verify every directive against the facts, in the directives' order.
@@ -217,17 +216,13 @@ pub fn verify(directives: &[Directive], facts: &Facts) -> Vec<Finding> {
     directives
         .iter()
         .map(|d| {
-            let outcome = match rule(d.key) {
-                Some(Rule::Check(check)) => check(d, &cx),
-                Some(Rule::NotCheckable(reason)) => unknown(reason),
-                None => unknown(format!(
-                    "sandgen has no check for {}= ({NOT_KERNEL_STATE}?)",
-                    d.key
-                )),
+            let outcome = match rule(d.name) {
+                Rule::Check(check) => check(d, &cx),
+                Rule::NotCheckable(reason) => unknown(reason),
             };
             Finding {
                 key: d.origin.clone(),
-                directive: d.key,
+                directive: d.name,
                 policy: crate::unit::value_text(d).unwrap_or_else(|_| format!("{:?}", d.value)),
                 status: outcome.status,
                 evidence: outcome.evidence,
@@ -260,8 +255,8 @@ fn word_list(d: &Directive) -> (&[String], bool) {
     }
 }
 
-fn has_flag(all: &[Directive], key: &str) -> bool {
-    all.iter().any(|d| d.key == key && flag(d) == Some(true))
+fn has_flag(all: &[Directive], name: Name) -> bool {
+    all.iter().any(|d| d.name == name && flag(d) == Some(true))
 }
 
 /// Bytes as the policy would write them: `64M`, `1.5G`, `1234`.
@@ -358,7 +353,7 @@ fn id_check(
         Some(id) => fail(format!(
             "the main process runs as {what} {actual}, not {name} ({id})"
         )),
-        None if has_flag(cx.all, "DynamicUser") => {
+        None if has_flag(cx.all, Name::DynamicUser) => {
             if DYNAMIC_IDS.contains(&actual) {
                 pass(format!(
                     "{name} is a dynamic user; the main process runs as {what} {actual}, in \
@@ -512,7 +507,7 @@ fn memory_limit(d: &Directive, cx: &Context<'_>, have: Option<u64>, key: &str) -
 fn not_on_v1(d: &Directive) -> Outcome {
     unknown(format!(
         "cgroup v1 memory controller: systemd applies {}= only on cgroup v2, so it is not in force on this host",
-        d.key
+        d.name
     ))
 }
 
@@ -579,7 +574,7 @@ fn cpu_weight(d: &Directive, cx: &Context<'_>) -> Outcome {
         return unknown(format!("`{}` is not a number", token(d)));
     };
     // CPUShares= (systemd before 232) is in shares; CPUWeight= in weight.
-    let weight = if d.key == "CPUShares" {
+    let weight = if d.name == Name::CPUShares {
         cpu_shares_to_weight(value)
     } else {
         value
@@ -592,7 +587,7 @@ fn cpu_weight(d: &Directive, cx: &Context<'_>) -> Outcome {
             "cpu.weight",
         ),
         CgroupVersion::V1 => {
-            let shares = if d.key == "CPUShares" {
+            let shares = if d.name == Name::CPUShares {
                 value
             } else {
                 weight_to_shares(weight)
@@ -605,9 +600,9 @@ fn cpu_weight(d: &Directive, cx: &Context<'_>) -> Outcome {
             )
         }
     };
-    let conversion = match (cg.version, d.key) {
-        (CgroupVersion::V1, "CPUWeight") => format!(" (= {weight} * 1024 / 100)"),
-        (CgroupVersion::V2, "CPUShares") => format!(" (= {value} * 100 / 1024)"),
+    let conversion = match (cg.version, d.name) {
+        (CgroupVersion::V1, Name::CPUWeight) => format!(" (= {weight} * 1024 / 100)"),
+        (CgroupVersion::V2, Name::CPUShares) => format!(" (= {value} * 100 / 1024)"),
         _ => String::new(),
     };
     if let Some(why) = not_own(cx, file) {
@@ -814,16 +809,22 @@ pub fn describe_caps(mask: u64, all: u64) -> String {
 
 /// Capabilities systemd removes from the bounding set because of other directives
 /// (`unit_patch_contexts()` in systemd's src/core/unit.c).
-fn implied_drops(all: &[Directive]) -> Vec<(&'static str, u64)> {
+fn implied_drops(all: &[Directive]) -> Vec<(Name, u64)> {
     let cap = |name: &str| capabilities::by_name(name).map_or(0, |n| 1u64 << n);
     [
-        ("PrivateDevices", cap("CAP_MKNOD") | cap("CAP_SYS_RAWIO")),
-        ("ProtectKernelModules", cap("CAP_SYS_MODULE")),
-        ("ProtectKernelLogs", cap("CAP_SYSLOG")),
-        ("ProtectClock", cap("CAP_SYS_TIME") | cap("CAP_WAKE_ALARM")),
+        (
+            Name::PrivateDevices,
+            cap("CAP_MKNOD") | cap("CAP_SYS_RAWIO"),
+        ),
+        (Name::ProtectKernelModules, cap("CAP_SYS_MODULE")),
+        (Name::ProtectKernelLogs, cap("CAP_SYSLOG")),
+        (
+            Name::ProtectClock,
+            cap("CAP_SYS_TIME") | cap("CAP_WAKE_ALARM"),
+        ),
     ]
     .into_iter()
-    .filter(|(key, _)| has_flag(all, key))
+    .filter(|(name, _)| has_flag(all, *name))
     .collect()
 }
 
@@ -1148,7 +1149,7 @@ fn protect_system(d: &Directive, cx: &Context<'_>) -> Outcome {
     let writable: Vec<&str> = cx
         .all
         .iter()
-        .filter(|x| x.key == "ReadWritePaths")
+        .filter(|x| x.name == Name::ReadWritePaths)
         .flat_map(|x| word_list(x).0)
         .map(|w| facts::strip_optional(w).0)
         .collect();
@@ -1211,7 +1212,7 @@ fn inaccessible_paths(d: &Directive, cx: &Context<'_>) -> Outcome {
 }
 
 fn bind_paths(d: &Directive, cx: &Context<'_>) -> Outcome {
-    let read_only = d.key == "BindReadOnlyPaths";
+    let read_only = d.name == Name::BindReadOnlyPaths;
     let f = cx.facts;
     let mut good = Vec::new();
     let mut bad = Vec::new();
