@@ -43,7 +43,7 @@ pub fn render_policy_text(name: &str, text: &str, target: u32) -> Result<String,
         find_program: &|_| None,
     };
     let policy = policy::parse(Source::new(name, text), &cx)?;
-    let directives = directive::lower(&policy, target)?;
+    let directives = policy::lower(&policy, target)?;
     Ok(render::Templates::built_in()?.render_unit(
         &policy.source,
         &policy.unit_name(),

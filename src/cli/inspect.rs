@@ -743,7 +743,7 @@ fn recorded_policy(conn: &Connection, host: &Host, status: &UnitStatus) -> Resul
         find_program: &super::find_program,
     };
     let policy = crate::policy::parse(Source::new(name, policy), &cx)?;
-    let directives = crate::directive::lower(&policy, host.version)?;
+    let directives = crate::policy::lower(&policy, host.version)?;
     Ok(PolicyToCheck {
         loaded: Loaded { policy, directives },
         file: status.fragment_path.clone(),

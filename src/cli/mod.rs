@@ -366,7 +366,7 @@ impl Host {
             find_program: &find_program,
         };
         let policy = policy::parse(Source::new(path.display().to_string(), text), &cx)?;
-        let directives = directive::lower(&policy, self.version)?;
+        let directives = policy::lower(&policy, self.version)?;
         Ok(Loaded { policy, directives })
     }
 

@@ -51,7 +51,7 @@ use super::service::{journal_lines, unit_name, Connection};
 use super::{find_program, note, Host, Loaded, TargetArgs};
 use crate::data::syscalls::SyscallTable;
 use crate::diagnostic::Source;
-use crate::directive::{self, Directive, DirectiveValue, Kind, Name, UnitSection};
+use crate::directive::{Directive, DirectiveValue, Kind, Name, UnitSection};
 use crate::policy;
 use crate::render::Templates;
 use crate::score::{self, SecurityScore};
@@ -328,7 +328,7 @@ fn load_text(host: &Host, name: &str, text: String) -> Result<Loaded> {
         find_program: &find_program,
     };
     let policy = policy::parse(Source::new(name.to_owned(), text), &cx)?;
-    let directives = directive::lower(&policy, host.version)?;
+    let directives = policy::lower(&policy, host.version)?;
     Ok(Loaded { policy, directives })
 }
 

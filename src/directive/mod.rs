@@ -3,17 +3,15 @@
 //! A policy key (`[resources] memory_max`) stands for one systemd directive (`MemoryMax=`
 //! in `[Service]`). [`table::SPECS`] lists every such pairing once, with the kind of value it
 //! takes and the systemd version that introduced it. The policy loader validates against the
-//! table, [`lower`] turns a validated policy into a list of [`Directive`]s for one target
-//! systemd version, and every output (unit file text, D-Bus properties, checks) reads that
-//! list. To add a directive, add one row to `table.rs`.
+//! table, `policy::lower` turns a validated policy into a list of [`Directive`]s for one
+//! target systemd version, and every output (unit file text, D-Bus properties, checks) reads
+//! that list. This module is vocabulary only: it knows nothing of policies. To add a
+//! directive, add one row to `table.rs` and its [`Name`], then follow the compiler.
 
-pub mod lower;
 mod name;
 pub mod table;
 
 pub use name::Name;
-
-pub use lower::{lower, LowerError};
 
 /// A section of a unit file (systemd.unit(5)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -191,4 +189,40 @@ pub struct Directive {
     pub kind: Kind,
     /// The policy key it came from (`resources.memory_max`), for reports.
     pub origin: String,
+}
+
+/// systemd's conversion from cgroup v1 shares (default 1024) to a cgroup v2 weight
+/// (default 100): `weight = shares * 100 / 1024`, clamped to 1..=10000
+/// (`cgroup_cpu_shares_to_weight` in systemd's cgroup-util).
+pub fn cpu_shares_to_weight(shares: u64) -> u64 {
+    (shares * 100 / 1024).clamp(1, 10000)
+}
+
+/// Directives grouped by unit file section, in section order.
+pub fn by_section(directives: &[Directive]) -> Vec<(UnitSection, Vec<&Directive>)> {
+    let mut out: Vec<(UnitSection, Vec<&Directive>)> = Vec::new();
+    for section in [
+        UnitSection::Unit,
+        UnitSection::Service,
+        UnitSection::Install,
+    ] {
+        let these: Vec<&Directive> = directives.iter().filter(|d| d.section == section).collect();
+        if !these.is_empty() {
+            out.push((section, these));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_convert_like_systemd() {
+        assert_eq!(cpu_shares_to_weight(1024), 100);
+        assert_eq!(cpu_shares_to_weight(256), 25);
+        assert_eq!(cpu_shares_to_weight(2), 1);
+        assert_eq!(cpu_shares_to_weight(262144), 10000);
+    }
 }

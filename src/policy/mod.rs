@@ -5,6 +5,7 @@
 //! located by file, line and column. The tables and keys a policy may use are those of
 //! [`crate::directive::table`].
 
+mod lower;
 pub mod value;
 
 use std::ops::Range;
@@ -15,6 +16,7 @@ use toml::de::{DeTable, DeValue};
 use crate::diagnostic::{closest, Diagnostic, Diagnostics, Source};
 use crate::directive::table::{self, SERVICE_NAME_KEY, TABLES};
 use crate::directive::Spec;
+pub use lower::{lower, LowerError};
 pub use value::{Context, Value};
 
 /// One validated `key = value` of a policy.

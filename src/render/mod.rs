@@ -12,7 +12,7 @@ use handlebars::Handlebars;
 use serde::Serialize;
 
 use crate::diagnostic::Source;
-use crate::directive::{lower::by_section, Directive};
+use crate::directive::{by_section, Directive};
 use crate::unit::{self, EscapeError};
 
 /// The built-in template, compiled into the binary.

@@ -32,8 +32,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::data::capabilities;
-use crate::directive::lower::cpu_shares_to_weight;
-use crate::directive::{Directive, DirectiveValue, Name};
+use crate::directive::{cpu_shares_to_weight, Directive, DirectiveValue, Name};
 use crate::inspect::cgroup::CgroupVersion;
 use crate::inspect::mounts::{Difference, MountReport};
 use crate::inspect::{SeccompMode, SECUREBITS_NOT_READABLE};

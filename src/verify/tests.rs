@@ -117,7 +117,7 @@ fn directives(text: &str, version: u32) -> Vec<Directive> {
     };
     let policy = crate::policy::parse(Source::new("every.toml", text), &cx)
         .unwrap_or_else(|e| panic!("{e}"));
-    crate::directive::lower(&policy, version).unwrap_or_else(|e| panic!("{e}"))
+    crate::policy::lower(&policy, version).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn every_directive() -> Vec<Directive> {

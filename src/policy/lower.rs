@@ -5,9 +5,9 @@
 //! replacement when the target has it (systemd.resource-control(5) "Deprecated options":
 //! `CPUShares=` becomes `CPUWeight=`, `MemoryLimit=` becomes `MemoryMax=`).
 
-use super::{Directive, DirectiveValue, Emit, Kind, Name, Spec, UnitSection};
+use super::{Policy, Setting, Value};
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::policy::{Policy, Setting, Value};
+use crate::directive::{cpu_shares_to_weight, Directive, DirectiveValue, Emit, Kind, Name, Spec};
 
 /// The systemd version that introduced `CPUWeight=`.
 const CPU_WEIGHT_SINCE: u32 = 232;
@@ -18,13 +18,6 @@ const ADDRESS_FAMILIES_NONE_SINCE: u32 = 249;
 
 /// A policy that the target systemd cannot express.
 pub type LowerError = Diagnostics;
-
-/// systemd's conversion from cgroup v1 shares (default 1024) to a cgroup v2 weight
-/// (default 100): `weight = shares * 100 / 1024`, clamped to 1..=10000
-/// (`cgroup_cpu_shares_to_weight` in systemd's cgroup-util).
-pub fn cpu_shares_to_weight(shares: u64) -> u64 {
-    (shares * 100 / 1024).clamp(1, 10000)
-}
 
 /// The directives of `policy` for a systemd of version `target`.
 pub fn lower(policy: &Policy, target: u32) -> Result<Vec<Directive>, LowerError> {
@@ -129,33 +122,4 @@ fn plain(value: &Value) -> Vec<DirectiveValue> {
         }
     };
     vec![one]
-}
-
-/// Directives grouped by unit file section, in section order.
-pub fn by_section(directives: &[Directive]) -> Vec<(UnitSection, Vec<&Directive>)> {
-    let mut out: Vec<(UnitSection, Vec<&Directive>)> = Vec::new();
-    for section in [
-        UnitSection::Unit,
-        UnitSection::Service,
-        UnitSection::Install,
-    ] {
-        let these: Vec<&Directive> = directives.iter().filter(|d| d.section == section).collect();
-        if !these.is_empty() {
-            out.push((section, these));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shares_convert_like_systemd() {
-        assert_eq!(cpu_shares_to_weight(1024), 100);
-        assert_eq!(cpu_shares_to_weight(256), 25);
-        assert_eq!(cpu_shares_to_weight(2), 1);
-        assert_eq!(cpu_shares_to_weight(262144), 10000);
-    }
 }
