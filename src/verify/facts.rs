@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use crate::directive::{Directive, DirectiveValue, Name};
 use crate::inspect::process::status_field;
-use crate::inspect::{self, InspectError, Inspection, ProcessHandle, Roots};
+use crate::inspect::{self, InspectError, Inspection, ProcessHandle, ReadError, Roots};
 
 /// The namespace types compared with the service manager's (`/proc/PID/ns/*`).
 pub const NAMESPACES: &[&str] = &["mnt", "net", "ipc", "uts", "pid", "user", "cgroup"];
@@ -343,17 +343,24 @@ pub fn parse_net_dev(text: &str) -> Vec<String> {
         .collect()
 }
 
-fn read_process(proc_root: &Path, pid: u32) -> ProcessFacts {
+/// Read the main process's own files. Those every process has (`status`, `cmdline`,
+/// `environ`) are errors when unreadable, never empty values that look real; the others are
+/// `None` ("unknown") when absent.
+fn read_process(proc_root: &Path, pid: u32) -> Result<ProcessFacts, ReadError> {
     let dir = proc_root.join(pid.to_string());
-    let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
+    let status = inspect::read_text(&dir.join("status"), Some(pid))?;
+    let read = |name: &str| {
+        let path = dir.join(name);
+        std::fs::read(&path).map_err(|e| inspect::io_error(&path, Some(pid), e))
+    };
     let field = |name: &str| status_field(&status, name).map(|(_, v)| v.to_owned());
-    ProcessFacts {
+    Ok(ProcessFacts {
         uid: effective(&status, "Uid"),
         gid: effective(&status, "Gid"),
         umask: field("Umask").and_then(|u| u32::from_str_radix(&u, 8).ok()),
         cpus_allowed: field("Cpus_allowed_list"),
-        cmdline: nul_separated(&std::fs::read(dir.join("cmdline")).unwrap_or_default()),
-        environ: nul_separated(&std::fs::read(dir.join("environ")).unwrap_or_default()),
+        cmdline: nul_separated(&read("cmdline")?),
+        environ: nul_separated(&read("environ")?),
         cwd: std::fs::read_link(dir.join("cwd"))
             .ok()
             .map(|p| p.to_string_lossy().into_owned()),
@@ -364,7 +371,7 @@ fn read_process(proc_root: &Path, pid: u32) -> ProcessFacts {
         uid_map: std::fs::read_to_string(dir.join("uid_map"))
             .ok()
             .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" ")),
-    }
+    })
 }
 
 fn read_number(path: &Path) -> Option<u64> {
@@ -414,18 +421,33 @@ pub fn gather(
 ) -> Result<Facts, InspectError> {
     let inspection = inspect::inspect(unit, main, roots)?;
     let pid = main.pid();
+    let read_error = |error: ReadError| match error {
+        ReadError::Gone { pid } => InspectError::Restarted {
+            unit: unit.to_owned(),
+            pid,
+        },
+        error => InspectError::Read {
+            unit: unit.to_owned(),
+            error,
+        },
+    };
     let manager_pid = roots.host_pid.unwrap_or(1);
-    let manager_status = std::fs::read_to_string(roots.proc.join(format!("{manager_pid}/status")))
-        .unwrap_or_default();
+    let manager_status = inspect::read_text(
+        &roots.proc.join(format!("{manager_pid}/status")),
+        Some(manager_pid),
+    )
+    .map_err(read_error)?;
     let manager = ManagerFacts {
         pid: manager_pid,
         namespaces: read_namespaces(&roots.proc, manager_pid),
         bounding: status_field(&manager_status, "CapBnd")
             .and_then(|(_, v)| u64::from_str_radix(v, 16).ok()),
     };
-    let read_etc =
-        |name: &str| std::fs::read_to_string(under(manager_root, name)).unwrap_or_default();
-    let accounts = Accounts::parse(&read_etc("/etc/passwd"), &read_etc("/etc/group"));
+    let read_etc = |name: &str| inspect::read_text(&under(manager_root, name), None);
+    let accounts = Accounts::parse(
+        &read_etc("/etc/passwd").map_err(read_error)?,
+        &read_etc("/etc/group").map_err(read_error)?,
+    );
     let wanted = probes(directives, &accounts);
     let unit_root = roots.proc.join(format!("{pid}/root"));
     let paths = PathFacts {
@@ -444,7 +466,7 @@ pub fn gather(
     };
     let facts = Facts {
         inspection,
-        process: read_process(&roots.proc, pid),
+        process: read_process(&roots.proc, pid).map_err(read_error)?,
         manager,
         system: read_system(&roots.proc),
         accounts,
@@ -495,7 +517,7 @@ mod tests {
     #[test]
     fn reads_this_test_process() {
         let me = std::process::id();
-        let p = read_process(Path::new("/proc"), me);
+        let p = read_process(Path::new("/proc"), me).expect("our own /proc files");
         assert_eq!(p.uid, Some(nix::unistd::geteuid().as_raw()));
         assert!(p.umask.is_some());
         assert!(!p.cmdline.is_empty());
@@ -503,5 +525,25 @@ mod tests {
         let s = read_system(Path::new("/proc"));
         assert!(s.memory_total.is_some_and(|m| m > 0));
         assert!(s.tasks_limit.is_some());
+    }
+
+    #[test]
+    fn an_unreadable_process_file_is_an_error_not_an_empty_value() {
+        // The fixture process has a status file but no cmdline: its command line is not
+        // known, which must not read as an empty one (a check would compare against it).
+        let proc = crate::inspect::fixture("cgroup-v2/proc");
+        let err = read_process(&proc, 812).expect_err("no cmdline");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "cannot read {}: No such file or directory (os error 2)",
+                proc.join("812/cmdline").display()
+            )
+        );
+        // A process that is gone altogether is reported as such.
+        assert!(matches!(
+            read_process(&proc, 4999),
+            Err(ReadError::Gone { pid: 4999 })
+        ));
     }
 }
