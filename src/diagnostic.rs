@@ -91,20 +91,39 @@ impl Diagnostic {
     }
 }
 
+/// Characters of a long source line shown before the caret and under it: a value of
+/// thousands of characters is shown by its start, not printed whole (twice).
+const SHOWN_BEFORE: usize = 60;
+const SHOWN_UNDER: usize = 80;
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let gutter = " ".repeat(self.line.to_string().len());
         writeln!(f, "error: {}", self.message)?;
         writeln!(f, "{gutter}--> {}:{}:{}", self.file, self.line, self.col)?;
         writeln!(f, "{gutter} |")?;
-        writeln!(f, "{} | {}", self.line, self.source_line)?;
-        let pad: String = self
-            .source_line
+        let chars: Vec<char> = self.source_line.chars().collect();
+        let start = (self.col - 1).saturating_sub(SHOWN_BEFORE);
+        let width = self.width.min(SHOWN_UNDER);
+        let end = (self.col - 1 + width)
+            .max(SHOWN_BEFORE + SHOWN_UNDER)
+            .min(chars.len());
+        let (lead, shown) = if start > 0 { ("…", start) } else { ("", 0) };
+        let tail = if end < chars.len() { "…" } else { "" };
+        let text: String = chars[shown..end.max(shown)].iter().collect();
+        writeln!(f, "{} | {lead}{text}{tail}", self.line)?;
+        let pad: String = lead
             .chars()
-            .take(self.col - 1)
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .map(|_| ' ')
+            .chain(
+                chars
+                    .iter()
+                    .skip(shown)
+                    .take((self.col - 1).saturating_sub(shown))
+                    .map(|c| if *c == '\t' { '\t' } else { ' ' }),
+            )
             .collect();
-        write!(f, "{gutter} | {pad}{}", "^".repeat(self.width))?;
+        write!(f, "{gutter} | {pad}{}", "^".repeat(width))?;
         if let Some(help) = &self.help {
             write!(f, "\n{gutter} = help: {help}")?;
         }
@@ -153,6 +172,34 @@ mod tests {
         assert_eq!(
             d.to_string(),
             "error: unknown key `memory_maximum`\n --> p.toml:2:1\n  |\n2 | memory_maximum = \"1G\"\n  | ^^^^^^^^^^^^^^\n  = help: did you mean `memory_max`?"
+        );
+    }
+
+    #[test]
+    fn a_long_line_is_shown_by_its_start_and_the_caret_stays_under_the_value() {
+        let text = format!("x = 1\nkey = \"{}\"\n", "a".repeat(5000));
+        let src = Source::new("p.toml", text.as_str());
+        let d = Diagnostic::new(&src, 12..5014, "too long");
+        let shown = d.to_string();
+        assert!(shown.len() < 400, "{shown}");
+        assert!(
+            shown.contains(&format!("2 | key = \"{}…\n", "a".repeat(133))),
+            "{shown}"
+        );
+        assert!(
+            shown.ends_with(&format!("  |       {}", "^".repeat(80))),
+            "{shown}"
+        );
+        let far = format!("{} = 1\n", "k".repeat(300));
+        let src = Source::new("p.toml", far.as_str());
+        let d = Diagnostic::new(&src, 303..304, "late");
+        assert_eq!(
+            d.to_string(),
+            format!(
+                "error: late\n --> p.toml:1:304\n  |\n1 | …{} = 1\n  | {}^",
+                "k".repeat(57),
+                " ".repeat(61)
+            )
         );
     }
 

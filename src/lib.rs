@@ -33,10 +33,14 @@ pub enum Error {
     Render(#[from] render::RenderError),
 }
 
-/// Validate policy text and render its unit file for systemd `target`, with the built-in
-/// template and system call table. `name` is the path shown in diagnostics and in the
-/// unit's header. This is the whole pure pipeline in one call.
-pub fn render_policy_text(name: &str, text: &str, target: u32) -> Result<String, Error> {
+/// Validate policy text and lower it to the directives of systemd `target`, with the
+/// built-in system call table: what `sandgen check` does. `name` is the path shown in
+/// diagnostics.
+pub fn check_policy_text(
+    name: &str,
+    text: &str,
+    target: u32,
+) -> Result<(policy::Policy, Vec<directive::Directive>), Error> {
     let syscalls = data::syscalls::SyscallTable::built_in();
     let cx = policy::Context {
         syscalls: &|| &syscalls,
@@ -44,6 +48,14 @@ pub fn render_policy_text(name: &str, text: &str, target: u32) -> Result<String,
     };
     let policy = policy::parse(Source::new(name, text), &cx)?;
     let directives = policy::lower(&policy, target)?;
+    Ok((policy, directives))
+}
+
+/// Validate policy text and render its unit file for systemd `target`, with the built-in
+/// template and system call table. `name` is the path shown in diagnostics and in the
+/// unit's header. This is the whole pure pipeline in one call.
+pub fn render_policy_text(name: &str, text: &str, target: u32) -> Result<String, Error> {
+    let (policy, directives) = check_policy_text(name, text, target)?;
     Ok(render::Templates::built_in()?.render_unit(
         &policy.source,
         &policy.unit_name(),

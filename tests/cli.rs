@@ -220,6 +220,204 @@ fn control_characters_are_refused_in_every_string() {
     }
 }
 
+/// `sandgen check` and `sandgen render` refuse `text` with the same diagnostics (render adds
+/// "; nothing was written"); render's stderr.
+fn refused_by_check_and_render(text: &str) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("bad.toml"), text).expect("write policy");
+    let check = sandgen(
+        dir.path(),
+        &["check", "--systemd-version", "252", "bad.toml"],
+    );
+    assert_eq!(check.status.code(), Some(1), "check accepted:\n{text}");
+    assert!(check.stdout.is_empty(), "check printed ok");
+    let render = refused(text);
+    assert_eq!(
+        String::from_utf8_lossy(&check.stderr).replace(
+            "error: 1 policy is invalid\n",
+            "error: 1 policy is invalid; nothing was written\n"
+        ),
+        render,
+        "check and render disagree"
+    );
+    render
+}
+
+/// A path systemd reads to the end of the line: before, `check` said ok and `render` failed
+/// in the escaper with no location.
+#[test]
+fn check_refuses_the_unquoted_paths_render_cannot_write() {
+    assert_eq!(
+        refused_by_check_and_render(&with_exec("working_directory = \"/srv/x \"\n")),
+        "error: `service.working_directory`: \"/srv/x \" ends with a space, which systemd strips from WorkingDirectory= (the value cannot be quoted)\n --> bad.toml:3:21\n  |\n3 | working_directory = \"/srv/x \"\n  |                     ^^^^^^^^^\n  = help: remove the trailing space, or rename the directory\nerror: 1 policy is invalid; nothing was written\n"
+    );
+    assert_eq!(
+        refused_by_check_and_render(&with_exec("working_directory = '-/srv/x\\'\n")),
+        "error: `service.working_directory`: \"-/srv/x\\\\\" ends with a backslash, which systemd reads as a line continuation in WorkingDirectory= (the value cannot be quoted)\n --> bad.toml:3:21\n  |\n3 | working_directory = '-/srv/x\\'\n  |                     ^^^^^^^^^^\n  = help: remove the trailing backslash, or rename the directory\nerror: 1 policy is invalid; nothing was written\n"
+    );
+    for root in ["\"/srv/x \"", "'/srv/x\\'"] {
+        let err = refused_by_check_and_render(&with_exec(&format!(
+            "[filesystem]\nroot_directory = {root}\n"
+        )));
+        assert!(
+            err.starts_with("error: `filesystem.root_directory`: \"/srv/x")
+                && err.contains(" --> bad.toml:4:18\n"),
+            "{err}"
+        );
+    }
+}
+
+/// systemd 252 ignores a line with a noncharacter ("String is not UTF-8 clean") and fails
+/// to load the unit.
+#[test]
+fn noncharacters_are_refused_in_every_string() {
+    assert_eq!(
+        refused_by_check_and_render("[service]\ndescription = \"a\\uFFFEb\"\nexec = [\"/bin/true\"]\n"),
+        "error: the Unicode noncharacter U+FFFE in a value: systemd ignores a unit file line that holds one (\"String is not UTF-8 clean\")\n --> bad.toml:2:15\n  |\n2 | description = \"a\\uFFFEb\"\n  |               ^^^^^^^^^^\n  = help: remove it; sandgen refuses the noncharacters U+FDD0..U+FDEF and U+FFFE, U+FFFF, U+1FFFE ... U+10FFFF in every value\nerror: 1 policy is invalid; nothing was written\n"
+    );
+    for (text, code) in [
+        (
+            "[service]\nexec = [\"/bin/true\", \"\\uFFFF\"]\n".to_owned(),
+            "U+FFFF",
+        ),
+        (with_exec("environment = { A = \"x\\uFDEF\" }\n"), "U+FDEF"),
+        (
+            with_exec("working_directory = \"/srv/\\U0001FFFE\"\n"),
+            "U+1FFFE",
+        ),
+        (
+            with_exec("[filesystem]\ninaccessible_paths = [\"/a\\U0010FFFF\"]\n"),
+            "U+10FFFF",
+        ),
+        (
+            with_exec("[filesystem]\nbind_paths = [\"/a:/b\\uFDD0\"]\n"),
+            "U+FDD0",
+        ),
+    ] {
+        let err = refused_by_check_and_render(&text);
+        assert!(
+            err.starts_with(&format!(
+                "error: the Unicode noncharacter {code} in a value"
+            )),
+            "{text}: {err}"
+        );
+    }
+}
+
+/// systemd 252 drops a path with a component over 255 bytes, or of 4096 bytes and more,
+/// from InaccessiblePaths= and the like with only a warning (the sandbox runs without it),
+/// and fails the unit with bad-setting for WorkingDirectory=.
+#[test]
+fn paths_systemd_would_drop_are_refused() {
+    let component = "a".repeat(256);
+    assert_eq!(
+        refused_by_check_and_render(&with_exec(&format!("[filesystem]\ninaccessible_paths = [\"/x/{component}\"]\n"))),
+        format!(
+            "error: `filesystem.inaccessible_paths`: the path \"/x/{}…\" (259 bytes) has a component of 256 bytes; systemd allows at most 255 (NAME_MAX)\n --> bad.toml:4:23\n  |\n4 | inaccessible_paths = [\"/x/{}…\n  |                       {}\n  = help: systemd would drop the entry with only a warning, leaving the sandbox weaker than the policy; shorten the name\nerror: 1 policy is invalid; nothing was written\n",
+            "a".repeat(45),
+            "a".repeat(114),
+            "^".repeat(80)
+        )
+    );
+    let long = format!("/{}", vec!["d".repeat(200); 21].join("/"));
+    assert_eq!(long.len(), 4221);
+    let err = refused_by_check_and_render(&with_exec(&format!("working_directory = \"{long}\"\n")));
+    assert!(
+        err.starts_with("error: `service.working_directory`: the path is 4221 bytes long; systemd allows at most 4095 (PATH_MAX)\n --> bad.toml:3:21\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "  = help: systemd would refuse to start the unit (bad-setting); shorten it\n"
+        ),
+        "{err}"
+    );
+    let err = refused_by_check_and_render(&with_exec(&format!(
+        "[filesystem]\nbind_paths = [\"/a:/b/{component}\"]\n"
+    )));
+    assert!(err.contains("has a component of 256 bytes"), "{err}");
+}
+
+/// systemd refuses a unit file with a line over 1 MiB ("No buffer space available");
+/// sandgen writes lines of at most 64 KiB.
+#[test]
+fn a_line_over_64_kib_is_refused() {
+    let err = refused_by_check_and_render(&format!(
+        "[service]\ndescription = \"{}\"\nexec = [\"/bin/true\"]\n",
+        "a".repeat(70_000)
+    ));
+    assert_eq!(
+        err,
+        format!(
+            "error: `service.description` cannot be written as Description=: the line would be 70012 bytes long; sandgen writes lines of at most 65536 bytes (systemd refuses a unit file with a line over 1 MiB)\n --> bad.toml:2:15\n  |\n2 | description = \"{}…\n  |               {}\n  = help: shorten the value (a list is written on one line: list fewer entries)\nerror: 1 policy is invalid; nothing was written\n",
+            "a".repeat(125),
+            "^".repeat(80)
+        )
+    );
+    // Escaping counts: 40000 `%` are written as 80000.
+    let err = refused_by_check_and_render(&format!(
+        "[service]\nexec = [\"/bin/echo\", \"{}\"]\n",
+        "%".repeat(40_000)
+    ));
+    assert!(
+        err.starts_with("error: `service.exec` cannot be written as ExecStart=: the line would be 80024 bytes long"),
+        "{err}"
+    );
+    let vars: Vec<String> = (0..4)
+        .map(|i| format!("V{i} = \"{}\"", "x".repeat(30_000)))
+        .collect();
+    let err = refused_by_check_and_render(&with_exec(&format!(
+        "environment = {{ {} }}\n",
+        vars.join(", ")
+    )));
+    assert!(
+        err.starts_with("error: `service.exec` and `service.environment` together are 120026 bytes; sandgen allows 98304 so that execve() never fails with \"Argument list too long\"\n --> bad.toml:2:8\n"),
+        "{err}"
+    );
+}
+
+/// systemd 252 ignores these with "Failed to parse TimeoutStartSec= parameter" and uses
+/// the default instead.
+#[test]
+fn time_spans_systemd_ignores_are_refused() {
+    assert_eq!(
+        refused_by_check_and_render(&with_exec("timeout_start_sec = \"\\u00a05s\"\n")),
+        "error: invalid time span \"\\u{a0}5s\" for `service.timeout_start_sec`: it contains U+00A0, white space that systemd does not skip (only ASCII spaces separate the parts of a time span)\n --> bad.toml:3:21\n  |\n3 | timeout_start_sec = \"\\u00a05s\"\n  |                     ^^^^^^^^^^\n  = help: write seconds, a span such as \"90s\", \"5min\" or \"1h 30min\", or \"infinity\"\nerror: 1 policy is invalid; nothing was written\n"
+    );
+    assert_eq!(
+        refused_by_check_and_render(&with_exec("timeout_start_sec = \"99999999999999999999999s\"\n")),
+        "error: invalid time span \"99999999999999999999999s\" for `service.timeout_start_sec`: it does not fit systemd's 64-bit count of microseconds (at most about 584542 years); write \"infinity\" for no limit\n --> bad.toml:3:21\n  |\n3 | timeout_start_sec = \"99999999999999999999999s\"\n  |                     ^^^^^^^^^^^^^^^^^^^^^^^^^^\n  = help: write seconds, a span such as \"90s\", \"5min\" or \"1h 30min\", or \"infinity\"\nerror: 1 policy is invalid; nothing was written\n"
+    );
+    let err = refused_by_check_and_render(&with_exec("timeout_start_sec = 18446744073709\n"));
+    assert!(
+        err.starts_with("error: invalid time span 18446744073709 for `service.timeout_start_sec`: it does not fit"),
+        "{err}"
+    );
+}
+
+/// Values systemd 252 refuses or ignores (each measured with `systemd-analyze verify`).
+#[test]
+fn values_systemd_refuses_are_refused() {
+    for (entry, message) in [
+        ("user = \"65535\"", "error: `service.user`: \"65535\" is not a valid numeric id: systemd reserves 65535 and 4294967295 as \"no id\"\n"),
+        ("group = \"007\"", "error: `service.group`: \"007\" is not a valid numeric id: systemd refuses a leading zero (write \"7\")\n"),
+        ("type = \"dbus\"", "error: `service.type` cannot be \"dbus\"\n"),
+        ("type = \"oneshot\"\nrestart = \"always\"", "error: `service.restart` = \"always\" cannot be combined with `service.type` = \"oneshot\": systemd refuses to load such a unit\n"),
+        ("[resources]\nmemory_max = 0", "error: `resources.memory_max` cannot be 0 bytes (\"0\"): systemd refuses a limit of 0 as out of range\n"),
+        ("[resources]\nmemory_high = \"15.9E\"", "error: invalid size \"15.9E\" for `resources.memory_high`\n"),
+        ("[resources]\nmemory_low = \"18446744073709551615\"", "error: `resources.memory_low` cannot be 18446744073709551615 bytes: systemd refuses it as out of range\n"),
+        ("[resources]\nallowed_cpus = \"0,08\"", "error: invalid CPU list \"0,08\" for `resources.allowed_cpus`: \"08\" has a leading zero, which systemd reads as octal; write \"8\"\n"),
+        ("[resources]\ncpu_quota = \"21474837%\"", "error: invalid CPU quota \"21474837%\" for `resources.cpu_quota`: it can be at most 21474836%\n"),
+        ("[resources]\ntasks_max = \"050%\"", "error: invalid task limit \"050%\" for `resources.tasks_max`: systemd reads a number with a leading zero as octal; write \"50%\"\n"),
+    ] {
+        let err = refused_by_check_and_render(&with_exec(&format!("{entry}\n")));
+        assert!(err.starts_with(message), "{entry}:\n{err}");
+    }
+    assert!(refused(&with_exec("type = \"dbus\"\n")).contains(
+        "  = help: Type=dbus needs BusName=, which sandgen does not write, and systemd refuses to load the unit without it; use \"notify\" or \"simple\"\n"
+    ));
+}
+
 #[test]
 fn directive_newer_than_the_target_names_its_version() {
     assert_eq!(

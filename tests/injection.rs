@@ -13,7 +13,7 @@
 //!
 //! The strategies favour what breaks unit files: white space, quotes, backslashes (also
 //! trailing), `;`, `$`, `${X}`, `%`, `%h`, `#`, `=`, `[Service]`, newlines, CR, NUL, other
-//! control characters, non-ASCII text and empty strings.
+//! control characters, noncharacters, non-ASCII text and empty strings.
 
 #[path = "support/toml_text.rs"]
 mod toml_text;
@@ -280,8 +280,14 @@ impl Expect {
     }
 }
 
+/// A character no unit file can hold: a control character (the line would end or break),
+/// or a Unicode noncharacter (U+FDD0..U+FDEF, U+nFFFE/U+nFFFF), which makes systemd ignore
+/// the line ("String is not UTF-8 clean", `unichar_is_valid()` in systemd's utf8.c).
 fn has_control(s: &str) -> bool {
-    s.chars().any(char::is_control)
+    s.chars().any(|c| {
+        let n = u32::from(c);
+        c.is_control() || (0xFDD0..=0xFDEF).contains(&n) || n & 0xFFFE == 0xFFFE
+    })
 }
 
 /// An absolute path with no empty, `.` or `..` component and no trailing slash: what
@@ -428,8 +434,8 @@ fn check(policy: &Policy, expect: Expect) -> Result<(), TestCaseError> {
             );
             if any_control {
                 prop_assert!(
-                    messages.iter().any(|m| m.contains("control character")),
-                    "a control character was refused for another reason: {messages:?}\n{}",
+                    messages.iter().any(|m| m.contains("control character") || m.contains("noncharacter")),
+                    "a control character or noncharacter was refused for another reason: {messages:?}\n{}",
                     policy.toml()
                 );
             }
@@ -511,6 +517,7 @@ const NASTY: &[&str] = &[
     "%", "%h", "%%", "%n", "%i", "#", "# ", "=", "[Service]", "[Unit]\n",
     "\n", "\r", "\r\n", "\0", "\x07", "\x1b", "\x7f", "\u{85}",
     "\u{a0}", "\u{2028}", "\u{feff}", "\u{3000}", "é", "日本", "😀", "",
+    "\u{fffe}", "\u{fdd0}", "\u{10ffff}", "\u{fffd}",
     ":", "-", "@", "+", "!", "!!", "~", "/", ".", "..",
     "\\n", "\\x41", "\\;", "\\\n", "\"\"", "''", "`", "*", "&", "|", ">",
     "\nExecStartPre=/bin/sh -c id", "ExecStartPre=/bin/sh", "a", "b c",

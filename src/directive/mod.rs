@@ -49,7 +49,9 @@ pub enum Kind {
     /// A user or group name (systemd's "strict" user name rules) or a numeric id.
     UserName,
     /// Bytes with an optional K/M/G/T suffix (base 1024), `infinity`, or a percentage of RAM.
-    Size,
+    /// systemd refuses 0 for the limits (MemoryMax=, MemoryHigh=) but not for the
+    /// protections and the swap limit (MemoryLow=, MemorySwapMax=).
+    Size { allows_zero: bool },
     /// An integer in an inclusive range.
     Integer { min: u64, max: u64 },
     /// An integer, `infinity`, or a percentage (TasksMax=).

@@ -13,9 +13,9 @@ use super::{Emit, Kind, Name, Spec, UnitSection};
 
 const PROTECT_HOME: &[&str] = &["read-only", "tmpfs"];
 const PROTECT_SYSTEM: &[&str] = &["full", "strict"];
-const SERVICE_TYPES: &[&str] = &[
-    "simple", "exec", "forking", "oneshot", "dbus", "notify", "idle",
-];
+/// systemd's service types but `dbus`, which needs BusName= (not a policy key): systemd
+/// refuses to load a Type=dbus unit without it.
+const SERVICE_TYPES: &[&str] = &["simple", "exec", "forking", "oneshot", "notify", "idle"];
 const RESTART: &[&str] = &[
     "no",
     "on-success",
@@ -83,7 +83,7 @@ pub static SPECS: &[Spec] = &[
         row("service", "description", Name::Description, Kind::Text, 1, "Human-readable unit description."),
         UnitSection::Unit,
     ),
-    row("service", "type", Name::Type, Kind::Word(SERVICE_TYPES), 1, "Start-up type: simple, exec, forking, oneshot, dbus, notify, idle."),
+    row("service", "type", Name::Type, Kind::Word(SERVICE_TYPES), 1, "Start-up type: simple, exec, forking, oneshot, notify, idle (not dbus: it needs BusName=)."),
     row("service", "exec", Name::ExecStart, Kind::Command, 1, "The command as an argv array; argv[0] an absolute path. Never a shell string."),
     row("service", "user", Name::User, Kind::UserName, 1, "User the service runs as."),
     row("service", "group", Name::Group, Kind::UserName, 1, "Group the service runs as."),
@@ -95,14 +95,14 @@ pub static SPECS: &[Spec] = &[
     row("service", "timeout_start_sec", Name::TimeoutStartSec, Kind::Duration, 188, "Start-up time-out: seconds, a time span (\"90s\", \"5min\") or \"infinity\"."),
     row("service", "keyring_mode", Name::KeyringMode, Kind::Word(KEYRING_MODE), 235, "Kernel session keyring: inherit, private, shared."),
     // [resources]: cgroup limits (systemd.resource-control(5)).
-    row("resources", "memory_max", Name::MemoryMax, Kind::Size, 231, "Hard memory limit: bytes with K/M/G/T, a percentage of RAM, or \"infinity\"."),
+    row("resources", "memory_max", Name::MemoryMax, Kind::Size { allows_zero: false }, 231, "Hard memory limit: bytes with K/M/G/T, a percentage of RAM, or \"infinity\"."),
     emitted(
-        row("resources", "memory_limit", Name::MemoryLimit, Kind::Size, 208, "Legacy cgroup v1 name of memory_max; written as MemoryMax= on systemd 231 and later."),
+        row("resources", "memory_limit", Name::MemoryLimit, Kind::Size { allows_zero: false }, 208, "Legacy cgroup v1 name of memory_max; written as MemoryMax= on systemd 231 and later."),
         Emit::MemoryLimit,
     ),
-    row("resources", "memory_high", Name::MemoryHigh, Kind::Size, 231, "Memory throttling threshold."),
-    row("resources", "memory_low", Name::MemoryLow, Kind::Size, 231, "Memory protection below which the unit is not reclaimed."),
-    row("resources", "memory_swap_max", Name::MemorySwapMax, Kind::Size, 232, "Swap limit."),
+    row("resources", "memory_high", Name::MemoryHigh, Kind::Size { allows_zero: false }, 231, "Memory throttling threshold."),
+    row("resources", "memory_low", Name::MemoryLow, Kind::Size { allows_zero: true }, 231, "Memory protection below which the unit is not reclaimed."),
+    row("resources", "memory_swap_max", Name::MemorySwapMax, Kind::Size { allows_zero: true }, 232, "Swap limit."),
     row("resources", "cpu_weight", Name::CPUWeight, Kind::Integer { min: 1, max: 10000 }, 232, "CPU weight, 1..10000, default 100."),
     emitted(
         row("resources", "cpu_shares", Name::CPUShares, Kind::Integer { min: 2, max: 262144 }, 208, "Legacy cgroup v1 CPU shares, 2..262144, default 1024; written as CPUWeight=shares*100/1024 on systemd 232 and later."),

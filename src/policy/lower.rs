@@ -4,6 +4,11 @@
 //! is refused with the version that introduced it; legacy keys are written as their modern
 //! replacement when the target has it (systemd.resource-control(5) "Deprecated options":
 //! `CPUShares=` becomes `CPUWeight=`, `MemoryLimit=` becomes `MemoryMax=`).
+//!
+//! Lowering also writes each directive's line once ([`crate::unit::line`]) and refuses,
+//! located at the value, any the unit file cannot carry. Validation refuses every such
+//! value first with a precise message; this makes `sandgen check` (which stops here) agree
+//! with `sandgen render` by construction, should the two ever drift.
 
 use super::{Policy, Setting, Value};
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -25,7 +30,21 @@ pub fn lower(policy: &Policy, target: u32) -> Result<Vec<Directive>, LowerError>
     let mut errors = Vec::new();
     for setting in &policy.settings {
         match lower_one(setting, target) {
-            Ok(mut ds) => out.append(&mut ds),
+            Ok(ds) => {
+                for d in ds {
+                    match crate::unit::line(&d) {
+                        Ok(_) => out.push(d),
+                        Err(e) => errors.push(
+                            Diagnostic::new(
+                                &policy.source,
+                                setting.value_span.clone(),
+                                format!("`{}` cannot be written as {}=: {e}", d.origin, d.name),
+                            )
+                            .with_help(e.help()),
+                        ),
+                    }
+                }
+            }
             Err((message, help)) => errors.push(
                 Diagnostic::new(&policy.source, setting.key_span.clone(), message).with_help(help),
             ),

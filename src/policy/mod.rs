@@ -28,6 +28,8 @@ pub struct Setting {
     pub value: Value,
     /// Where the key is written, for diagnostics about it.
     pub key_span: Range<usize>,
+    /// Where the value is written, for diagnostics about what it says.
+    pub value_span: Range<usize>,
 }
 
 /// A validated policy.
@@ -125,6 +127,7 @@ pub fn parse(source: Source, cx: &Context<'_>) -> Result<Policy, Diagnostics> {
                     spec,
                     value,
                     key_span: key.span(),
+                    value_span: node.span(),
                 }),
                 Err(problems) => errors.extend(problems.into_iter().map(|p| {
                     Diagnostic::new(&source, p.span, p.message).with_optional_help(p.help)
@@ -162,6 +165,12 @@ pub fn parse(source: Source, cx: &Context<'_>) -> Result<Policy, Diagnostics> {
         }
     }
 
+    errors.extend(
+        combinations(&settings)
+            .into_iter()
+            .map(|(span, message, help)| Diagnostic::new(&source, span, message).with_help(help)),
+    );
+
     let name = match name {
         Some(n) => n,
         None => match default_name(&source.name) {
@@ -186,6 +195,58 @@ pub fn parse(source: Source, cx: &Context<'_>) -> Result<Policy, Diagnostics> {
         name,
         settings,
     })
+}
+
+/// The most bytes of argv and environment a policy may give its command, counted as
+/// execve() counts them (each string and its NUL; a variable as `NAME=value`). Linux always
+/// accepts 128 KiB of them (ARG_MAX, whatever the stack limit); sandgen leaves a quarter of
+/// that for the variables systemd adds itself (PATH, INVOCATION_ID, HOME, ...), so that the
+/// command never fails with E2BIG ("Argument list too long").
+pub const EXEC_BYTES_MAX: usize = 96 * 1024;
+
+/// Settings that are valid one by one but that systemd refuses together, or that cannot
+/// run: each with the span to point at, the message and a help.
+fn combinations(settings: &[Setting]) -> Vec<(Range<usize>, String, String)> {
+    let find = |table: &str, key: &str| {
+        settings
+            .iter()
+            .find(|s| s.spec.table == table && s.spec.key == key)
+    };
+    let mut out = Vec::new();
+    // systemd.service(5): "Restart= ... always and on-success are not allowed for
+    // Type=oneshot"; systemd refuses to load such a unit ("bad-setting").
+    if let (Some(t), Some(r)) = (find("service", "type"), find("service", "restart")) {
+        if let (Value::Token(t), Value::Token(restart)) = (&t.value, &r.value) {
+            if t == "oneshot" && (restart == "always" || restart == "on-success") {
+                out.push((
+                    r.value_span.clone(),
+                    format!("`service.restart` = \"{restart}\" cannot be combined with `service.type` = \"oneshot\": systemd refuses to load such a unit"),
+                    "use restart = \"on-failure\", or another type".to_owned(),
+                ));
+            }
+        }
+    }
+    if let Some(exec) = find("service", "exec") {
+        let argv = match &exec.value {
+            Value::Command(argv) => argv.iter().map(|a| a.len() + 1).sum(),
+            _ => 0,
+        };
+        let env = match find("service", "environment").map(|s| &s.value) {
+            Some(Value::Env(vars)) => vars.iter().map(|(k, v)| k.len() + v.len() + 2).sum(),
+            _ => 0,
+        };
+        if argv + env > EXEC_BYTES_MAX {
+            out.push((
+                exec.value_span.clone(),
+                format!(
+                    "`service.exec` and `service.environment` together are {} bytes; sandgen allows {EXEC_BYTES_MAX} so that execve() never fails with \"Argument list too long\"",
+                    argv + env
+                ),
+                "pass large data in a file instead, and its path as an argument".to_owned(),
+            ));
+        }
+    }
+    out
 }
 
 fn unknown_table(source: &Source, name: &str, span: Range<usize>) -> Diagnostic {

@@ -15,6 +15,7 @@ use crate::data::{
 };
 use crate::diagnostic::closest;
 use crate::directive::{Kind, Spec};
+use crate::unit::escape;
 
 /// A validated policy value.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -102,7 +103,7 @@ fn expectation(kind: Kind) -> &'static str {
         Kind::Bool => "true or false",
         Kind::BoolOrWord(_) => "true, false or a string",
         Kind::Word(_) | Kind::Text | Kind::UserName | Kind::CpuSet | Kind::Errno => "a string",
-        Kind::Size => "a size string such as \"512M\" or a number of bytes",
+        Kind::Size { .. } => "a size string such as \"512M\" or a number of bytes",
         Kind::Integer { .. } => "an integer",
         Kind::TasksMax => "an integer, a percentage or \"infinity\"",
         Kind::Percent => "a percentage string such as \"20%\"",
@@ -135,29 +136,48 @@ fn wrong_type(spec: &Spec, node: &Node<'_>) -> Problem {
     )
 }
 
-/// Every string inside `node`, with its span: checked for control characters first.
-fn control_characters(node: &Node<'_>, out: &mut Vec<Problem>) {
+/// Why a character cannot be written into a unit file at all (a message about "a value")
+/// and what to do, if it cannot.
+fn unwritable_character(c: char) -> Option<(String, &'static str)> {
+    if c.is_control() {
+        Some((
+            format!(
+                "control character `{}` in a value: unit files are line based, so it cannot be written",
+                c.escape_debug()
+            ),
+            "remove it; sandgen refuses newlines, NUL and other control characters in every value",
+        ))
+    } else if escape::is_noncharacter(c) {
+        Some((
+            format!(
+                "the Unicode noncharacter U+{:04X} in a value: systemd ignores a unit file line that holds one (\"String is not UTF-8 clean\")",
+                u32::from(c)
+            ),
+            "remove it; sandgen refuses the noncharacters U+FDD0..U+FDEF and U+FFFE, U+FFFF, U+1FFFE ... U+10FFFF in every value",
+        ))
+    } else {
+        None
+    }
+}
+
+/// Every string inside `node`, with its span: checked for characters no unit file can hold
+/// (control characters, noncharacters) first.
+fn unwritable_characters(node: &Node<'_>, out: &mut Vec<Problem>) {
     match node.get_ref() {
         DeValue::String(s) => {
-            if let Some(c) = s.chars().find(|c| c.is_control()) {
-                out.push(
-                    Problem::new(
-                        node.span(),
-                        format!(
-                            "control character `{}` in a value: unit files are line based, so it cannot be written",
-                            c.escape_debug()
-                        ),
-                    )
-                    .help("remove it; sandgen refuses newlines, NUL and other control characters in every value"),
-                );
+            if let Some((message, help)) = s.chars().find_map(unwritable_character) {
+                out.push(Problem::new(node.span(), message).help(help));
             }
         }
-        DeValue::Array(items) => items.iter().for_each(|i| control_characters(i, out)),
+        DeValue::Array(items) => items.iter().for_each(|i| unwritable_characters(i, out)),
         DeValue::Table(t) => t.iter().for_each(|(k, v)| {
-            if k.get_ref().chars().any(|c| c.is_control()) {
-                out.push(Problem::new(k.span(), "control character in a key"));
+            if let Some((message, help)) = k.get_ref().chars().find_map(unwritable_character) {
+                out.push(
+                    Problem::new(k.span(), message.replacen("in a value", "in a key", 1))
+                        .help(help),
+                );
             }
-            control_characters(v, out)
+            unwritable_characters(v, out)
         }),
         _ => {}
     }
@@ -166,7 +186,7 @@ fn control_characters(node: &Node<'_>, out: &mut Vec<Problem>) {
 /// Validate `node` as a value of `spec`.
 pub fn parse(spec: &Spec, node: &Node<'_>, cx: &Context<'_>) -> Result<Value, Vec<Problem>> {
     let mut problems = Vec::new();
-    control_characters(node, &mut problems);
+    unwritable_characters(node, &mut problems);
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -257,7 +277,10 @@ fn parse_kind(spec: &Spec, node: &Node<'_>, cx: &Context<'_>) -> Result<Value, P
         },
         Kind::Word(words) => {
             let s = string(spec, node)?;
-            one_of(spec, s, span, words)?;
+            one_of(spec, s, span, words).map_err(|p| match (spec.directive, s) {
+                (crate::directive::Name::Type, "dbus") => p.help("Type=dbus needs BusName=, which sandgen does not write, and systemd refuses to load the unit without it; use \"notify\" or \"simple\""),
+                _ => p,
+            })?;
             Ok(Value::Token(s.to_owned()))
         }
         Kind::Text => {
@@ -279,16 +302,21 @@ fn parse_kind(spec: &Spec, node: &Node<'_>, cx: &Context<'_>) -> Result<Value, P
             user_name(s).map_err(|m| Problem::new(span, format!("`{}`: {m}", spec.path())))?;
             Ok(Value::Token(s.to_owned()))
         }
-        Kind::Size => match node.get_ref() {
-            DeValue::Integer(i) => integer(spec, node, i).map(|n| Value::Token(n.to_string())),
-            DeValue::String(s) => size(s)
-                .map(|()| Value::Token(s.to_string()))
-                .map_err(|help| {
-                    Problem::new(span, format!("invalid size \"{}\" for `{}`", shown(s), spec.path()))
-                        .help(help)
-                }),
-            _ => Err(wrong_type(spec, node)),
-        },
+        Kind::Size { allows_zero } => {
+            let text = match node.get_ref() {
+                DeValue::Integer(i) => integer(spec, node, i)?.to_string(),
+                DeValue::String(s) => {
+                    size(s).map_err(|help| {
+                        Problem::new(span.clone(), format!("invalid size \"{}\" for `{}`", shown(s), spec.path()))
+                            .help(help)
+                    })?;
+                    s.to_string()
+                }
+                _ => return Err(wrong_type(spec, node)),
+            };
+            size_in_range(spec, &text, allows_zero).map_err(|(m, help)| Problem::new(span, m).help(help))?;
+            Ok(Value::Token(text))
+        }
         Kind::Integer { min, max } => match node.get_ref() {
             DeValue::Integer(i) => {
                 let n = integer(spec, node, i)?;
@@ -304,19 +332,28 @@ fn parse_kind(spec: &Spec, node: &Node<'_>, cx: &Context<'_>) -> Result<Value, P
         Kind::TasksMax => match node.get_ref() {
             DeValue::Integer(i) => {
                 let n = integer(spec, node, i)?;
-                if n == 0 {
-                    return Err(Problem::new(span, format!("`{}` must be at least 1", spec.path())));
+                if n == 0 || n == u64::MAX {
+                    return Err(Problem::new(span, format!("`{}` must be between 1 and {}, found {n}", spec.path(), u64::MAX - 1))
+                        .help("systemd refuses 0 and 2^64-1 (\"out of range\"); write \"infinity\" for no limit"));
                 }
                 Ok(Value::Integer(n))
             }
-            DeValue::String(s) if s == "infinity" || percentage(s, Some(100)).is_ok() => Ok(Value::Token(s.to_string())),
+            DeValue::String(s) if s == "infinity" => Ok(Value::Token(s.to_string())),
+            DeValue::String(s) if s.ends_with('%') => match percentage(s, Some(100)) {
+                Ok(_) => Ok(Value::Token(s.to_string())),
+                Err(m) => Err(Problem::new(span, format!("invalid task limit \"{}\" for `{}`: {m}", shown(s), spec.path()))
+                    .help("write a percentage of the system's task limit from \"1%\" to \"100%\"")),
+            },
             DeValue::String(s) => Err(Problem::new(span, format!("invalid task limit \"{}\" for `{}`", shown(s), spec.path()))
                 .help("write a number, a percentage such as \"10%\", or \"infinity\"")),
             _ => Err(wrong_type(spec, node)),
         },
         Kind::Percent => match node.get_ref() {
-            DeValue::String(s) => percentage(s, None).map(|()| Value::Token(s.to_string())).map_err(|()| {
-                Problem::new(span, format!("invalid CPU quota \"{}\" for `{}`", shown(s), spec.path()))
+            DeValue::String(s) => percentage(s, Some(CPU_QUOTA_MAX)).map(|_| Value::Token(s.to_string())).map_err(|m| {
+                // Say why only for what looks like a percentage; "twenty" needs no reason.
+                let looks_like = s.strip_suffix('%').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+                let why = if looks_like { format!(": {m}") } else { String::new() };
+                Problem::new(span, format!("invalid CPU quota \"{}\" for `{}`{why}", shown(s), spec.path()))
                     .help("write a whole percentage of one CPU such as \"20%\" (\"200%\" is two CPUs)")
             }),
             DeValue::Integer(i) => Err(wrong_type(spec, node).help(format!("write it as a percentage string: {} = \"{}%\"", spec.key, i.as_str()))),
@@ -329,23 +366,32 @@ fn parse_kind(spec: &Spec, node: &Node<'_>, cx: &Context<'_>) -> Result<Value, P
                     .help("write CPU indexes and ranges separated by commas, such as \"0-1,3\"")
             })
         }
-        Kind::Duration => match node.get_ref() {
-            DeValue::Integer(i) => integer(spec, node, i).map(|n| Value::Token(n.to_string())),
-            DeValue::String(s) => duration(s).map(|()| Value::Token(s.to_string())).map_err(|m| {
-                Problem::new(span, format!("invalid time span \"{}\" for `{}`: {m}", shown(s), spec.path()))
+        Kind::Duration => {
+            let text = match node.get_ref() {
+                DeValue::Integer(i) => integer(spec, node, i)?.to_string(),
+                DeValue::String(s) => s.to_string(),
+                _ => return Err(wrong_type(spec, node)),
+            };
+            duration_usec(&text).map(|_| Value::Token(text.clone())).map_err(|m| {
+                let shown_text = match node.get_ref() {
+                    DeValue::Integer(_) => text.clone(),
+                    _ => format!("\"{}\"", shown(&text)),
+                };
+                Problem::new(span, format!("invalid time span {shown_text} for `{}`: {m}", spec.path()))
                     .help("write seconds, a span such as \"90s\", \"5min\" or \"1h 30min\", or \"infinity\"")
-            }),
-            _ => Err(wrong_type(spec, node)),
-        },
+            })
+        }
         Kind::Path => {
             let s = string(spec, node)?;
-            absolute_path(spec, s, span)?;
+            absolute_path(spec, s, span.clone())?;
+            unquoted_path(spec, s, span)?;
             Ok(Value::Text(s.to_owned()))
         }
         Kind::WorkingDirectory => {
             let s = string(spec, node)?;
             if s != "~" {
-                absolute_path(spec, s.strip_prefix('-').unwrap_or(s), span)?;
+                absolute_path(spec, s.strip_prefix('-').unwrap_or(s), span.clone())?;
+                unquoted_path(spec, s, span)?;
             }
             Ok(Value::Text(s.to_owned()))
         }
@@ -560,17 +606,36 @@ fn decimal(s: &str) -> bool {
         && frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// `N%` (with an optional upper bound).
-fn percentage(s: &str, max: Option<u64>) -> Result<(), ()> {
-    let n = s.strip_suffix('%').ok_or(())?;
+/// The largest CPU quota systemd 252 takes: `parse_permyriad_unbounded()` keeps the quota
+/// in an `int` of hundredths of a percent.
+const CPU_QUOTA_MAX: u64 = i32::MAX as u64 / 100;
+
+/// `N%`, a whole percentage from 1 to `max`. systemd reads the number with `safe_atoi()`,
+/// which takes a leading zero as octal ("050%" is 40%, "08%" is an error), so sandgen
+/// refuses leading zeros. The error says why.
+fn percentage(s: &str, max: Option<u64>) -> Result<u64, String> {
+    let n = s
+        .strip_suffix('%')
+        .ok_or_else(|| "it does not end in \"%\"".to_owned())?;
     if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(());
+        return Err("write a whole number before \"%\"".to_owned());
     }
-    let n: u64 = n.parse().map_err(|_| ())?;
-    if n == 0 || max.is_some_and(|m| n > m) {
-        return Err(());
+    if n.len() > 1 && n.starts_with('0') {
+        return Err(format!(
+            "systemd reads a number with a leading zero as octal; write \"{}%\"",
+            n.trim_start_matches('0')
+        ));
     }
-    Ok(())
+    let value: u64 = n
+        .parse()
+        .map_err(|_| "the number is too large".to_owned())?;
+    if value == 0 {
+        return Err("it must be at least 1%".to_owned());
+    }
+    if let Some(m) = max.filter(|m| value > *m) {
+        return Err(format!("it can be at most {m}%"));
+    }
+    Ok(value)
 }
 
 /// A resource amount: an absolute number, a percentage, or no limit.
@@ -584,15 +649,19 @@ pub enum Amount {
     Infinity,
 }
 
-/// The amount a validated size or task limit stands for.
+/// The amount a validated size or task limit stands for. Sizes are computed the way
+/// systemd's `parse_size()` (base 1024) computes them, within the syntax sandgen accepts:
+/// a decimal number with an optional fraction and an optional K, M, G, T, P or E suffix.
+/// Like systemd, it refuses a number whose whole part plus one (when there is a fraction)
+/// times the suffix overflows 64 bits, and a fraction too long for 64 bits.
 pub fn amount(s: &str) -> Option<Amount> {
     if s == "infinity" {
         return Some(Amount::Infinity);
     }
-    if let Some(p) = s.strip_suffix('%') {
+    if s.ends_with('%') {
         return percentage(s, Some(100))
             .ok()
-            .and_then(|()| p.parse().ok())
+            .and_then(|p| u32::try_from(p).ok())
             .map(Amount::Percent);
     }
     let (number, factor) = match s.char_indices().last() {
@@ -607,12 +676,22 @@ pub fn amount(s: &str) -> Option<Amount> {
     }
     let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
     let whole: u64 = whole.parse().ok()?;
-    let mut bytes = whole.checked_mul(factor)?;
-    if !frac.is_empty() {
-        let digits = frac.len().min(9) as u32;
-        let frac: u64 = frac[..digits as usize].parse().ok()?;
-        bytes = bytes.checked_add(frac.checked_mul(factor)? / 10u64.pow(digits))?;
+    let frac_digits: u64 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse().ok()?
+    };
+    if whole.checked_add(u64::from(frac_digits > 0))? > u64::MAX / factor {
+        return None;
     }
+    // The fraction as systemd computes it, in a double: digits / 10 per digit.
+    let mut fraction = frac_digits as f64;
+    for _ in 0..frac.len() {
+        fraction /= 10.0;
+    }
+    let bytes = whole
+        .checked_mul(factor)?
+        .checked_add((fraction * factor as f64) as u64)?;
     Some(Amount::Value(bytes))
 }
 
@@ -621,6 +700,16 @@ pub fn amount(s: &str) -> Option<Amount> {
 fn size(s: &str) -> Result<(), String> {
     if amount(s).is_some() {
         return Ok(());
+    }
+    if let Some(n) = s.strip_suffix('%') {
+        if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) {
+            if let Err(why) = percentage(s, Some(100)) {
+                return Err(format!("{why} (a percentage of RAM, from 1% to 100%)"));
+            }
+        }
+    }
+    if decimal(s.strip_suffix(['K', 'M', 'G', 'T', 'P', 'E']).unwrap_or(s)) {
+        return Err("it does not fit in 64 bits, which systemd refuses as out of range (sizes stay below 16E); write \"infinity\" for no limit".to_owned());
     }
     let squeezed: String = s.chars().filter(|c| !c.is_whitespace()).collect();
     let guess = squeezed
@@ -634,7 +723,34 @@ fn size(s: &str) -> Result<(), String> {
     Err("write bytes with an optional K, M, G, T suffix (base 1024) such as \"512M\", a percentage of RAM such as \"10%\", or \"infinity\"".to_owned())
 }
 
-/// A CPU list as AllowedCPUs= reads it: indexes and ranges separated by commas.
+/// A memory size within the range systemd takes for its directive: below 2^64-1 (systemd's
+/// "infinity", which must be written as such), and at least 1 byte for the limits
+/// (MemoryMax=, MemoryHigh=), which systemd refuses as "out of range" at 0.
+fn size_in_range(spec: &Spec, text: &str, allows_zero: bool) -> Result<(), (String, String)> {
+    match amount(text) {
+        Some(Amount::Value(0)) if !allows_zero => Err((
+            format!(
+                "`{}` cannot be 0 bytes (\"{}\"): systemd refuses a limit of 0 as out of range",
+                spec.path(),
+                shown(text)
+            ),
+            "write at least 1 byte, such as \"1M\", or \"infinity\" for no limit".to_owned(),
+        )),
+        Some(Amount::Value(u64::MAX)) => Err((
+            format!(
+                "`{}` cannot be {} bytes: systemd refuses it as out of range",
+                spec.path(),
+                u64::MAX
+            ),
+            "write \"infinity\" for no limit".to_owned(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A CPU list as AllowedCPUs= reads it: indexes and ranges separated by commas. systemd
+/// reads each index with `safe_atou()`, which takes a leading zero as octal, so sandgen
+/// refuses leading zeros.
 fn cpu_set(s: &str) -> Result<(), String> {
     if s.is_empty() {
         return Err("it is empty".to_owned());
@@ -644,6 +760,12 @@ fn cpu_set(s: &str) -> Result<(), String> {
         let parse = |x: &str| -> Result<u32, String> {
             if x.is_empty() || !x.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(format!("\"{}\" is not a CPU index", shown(part)));
+            }
+            if x.len() > 1 && x.starts_with('0') {
+                return Err(format!(
+                    "\"{x}\" has a leading zero, which systemd reads as octal; write \"{}\"",
+                    x.trim_start_matches('0')
+                ));
             }
             x.parse::<u32>()
                 .map_err(|_| format!("\"{}\" is too large", shown(x)))
@@ -659,21 +781,22 @@ fn cpu_set(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Time span units of systemd.time(7) and their length in microseconds.
+/// Time span units of systemd.time(7) and their length in microseconds, in the order of
+/// `extract_multiplier()` in systemd's time-util.c: systemd takes the first unit the text
+/// starts with, so "5ms" is milliseconds and "5m" minutes.
 const TIME_UNITS: &[(&str, u64)] = &[
-    ("usec", 1),
-    ("us", 1),
-    ("µs", 1),
-    ("msec", 1_000),
-    ("ms", 1_000),
     ("seconds", 1_000_000),
     ("second", 1_000_000),
     ("sec", 1_000_000),
     ("s", 1_000_000),
-    ("", 1_000_000),
     ("minutes", 60_000_000),
     ("minute", 60_000_000),
     ("min", 60_000_000),
+    ("months", 2_629_800_000_000),
+    ("month", 2_629_800_000_000),
+    ("M", 2_629_800_000_000),
+    ("msec", 1_000),
+    ("ms", 1_000),
     ("m", 60_000_000),
     ("hours", 3_600_000_000),
     ("hour", 3_600_000_000),
@@ -685,52 +808,123 @@ const TIME_UNITS: &[(&str, u64)] = &[
     ("weeks", 604_800_000_000),
     ("week", 604_800_000_000),
     ("w", 604_800_000_000),
-    ("months", 2_629_800_000_000),
-    ("month", 2_629_800_000_000),
-    ("M", 2_629_800_000_000),
     ("years", 31_557_600_000_000),
     ("year", 31_557_600_000_000),
     ("y", 31_557_600_000_000),
+    ("usec", 1),
+    ("us", 1),
+    ("\u{3bc}s", 1),
+    ("\u{b5}s", 1),
 ];
 
-/// A time span as systemd.time(7) reads it (numbers with units; a bare number is seconds),
-/// in microseconds; `infinity` is `u64::MAX`.
-pub fn duration_usec(s: &str) -> Result<u64, String> {
-    if s == "infinity" {
-        return Ok(u64::MAX);
-    }
-    let mut rest = s.trim_start();
-    if rest.is_empty() {
-        return Err("it is empty".to_owned());
-    }
-    let mut total: u64 = 0;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(rest.len());
-        let number = &rest[..digits];
-        if !decimal(number) {
-            return Err(format!("expected a number at \"{}\"", shown(rest)));
-        }
-        rest = rest[digits..].trim_start();
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c.is_whitespace())
-            .unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        let Some((_, usec)) = TIME_UNITS.iter().find(|(name, _)| *name == unit) else {
-            return Err(format!("unknown unit \"{}\"", shown(unit)));
-        };
-        let value: f64 = number
-            .parse()
-            .map_err(|_| format!("\"{number}\" is not a number"))?;
-        total = total.saturating_add((value * *usec as f64) as u64);
-        rest = rest[unit_len..].trim_start();
-    }
-    Ok(total)
+/// systemd's WHITESPACE (" \t\n\r"); the only white space it skips in a time span.
+fn is_systemd_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r')
 }
 
-fn duration(s: &str) -> Result<(), String> {
-    duration_usec(s).map(|_| ())
+const TOO_LONG: &str = "it does not fit systemd's 64-bit count of microseconds (at most about 584542 years); write \"infinity\" for no limit";
+
+/// A time span as systemd's `parse_sec()` reads it (systemd.time(7): numbers with units,
+/// a bare number is seconds, parts may follow each other with or without spaces), in
+/// microseconds; `infinity` is `u64::MAX`. A port of `parse_time()` in systemd's
+/// time-util.c, so that it refuses exactly what systemd would ignore with "Failed to parse":
+/// non-ASCII white space, negative numbers, a `.` without digits, unknown units, and any
+/// span that reaches 2^64-1 microseconds.
+pub fn duration_usec(s: &str) -> Result<u64, String> {
+    if let Some(c) = s
+        .chars()
+        .find(|c| c.is_whitespace() && !is_systemd_space(*c))
+    {
+        return Err(format!(
+            "it contains U+{:04X}, white space that systemd does not skip (only ASCII spaces separate the parts of a time span)",
+            u32::from(c)
+        ));
+    }
+    let mut p = s.trim_start_matches(is_systemd_space);
+    if let Some(rest) = p.strip_prefix("infinity") {
+        return if rest.chars().all(is_systemd_space) {
+            Ok(u64::MAX)
+        } else {
+            Err(format!(
+                "unexpected \"{}\" after \"infinity\"",
+                shown(rest.trim_start_matches(is_systemd_space))
+            ))
+        };
+    }
+    let mut usec: u64 = 0;
+    let mut something = false;
+    loop {
+        p = p.trim_start_matches(is_systemd_space);
+        if p.is_empty() {
+            if !something {
+                return Err("it is empty".to_owned());
+            }
+            return Ok(usec);
+        }
+        if p.starts_with('-') {
+            return Err("a time span cannot be negative".to_owned());
+        }
+        // strtoll(): an optional `+`, then decimal digits; nothing is read without a digit.
+        let sign = usize::from(p.starts_with('+'));
+        let digits = p[sign..].bytes().take_while(u8::is_ascii_digit).count();
+        let (whole, e) = if digits == 0 {
+            (0, p)
+        } else {
+            let whole: i64 = p[sign..sign + digits]
+                .parse()
+                .map_err(|_| TOO_LONG.to_owned())?;
+            (whole as u64, &p[sign + digits..])
+        };
+        let fraction = if let Some(after_dot) = e.strip_prefix('.') {
+            let n = after_dot.bytes().take_while(u8::is_ascii_digit).count();
+            p = &after_dot[n..];
+            Some(&after_dot[..n])
+        } else if digits == 0 {
+            return Err(format!("expected a number at \"{}\"", shown(p)));
+        } else {
+            p = e;
+            None
+        };
+        let at_unit = p.trim_start_matches(is_systemd_space);
+        let (multiplier, after_unit) = match TIME_UNITS
+            .iter()
+            .find(|(name, _)| at_unit.starts_with(name))
+        {
+            Some((name, usec)) => (*usec, &at_unit[name.len()..]),
+            None => (1_000_000, at_unit),
+        };
+        if after_unit.len() == p.len() && !p.is_empty() {
+            let unit: String = p
+                .chars()
+                .take_while(|c| !c.is_ascii_digit() && !is_systemd_space(*c))
+                .collect();
+            return Err(format!("unknown unit \"{}\"", shown(&unit)));
+        }
+        p = after_unit;
+        if whole >= u64::MAX / multiplier {
+            return Err(TOO_LONG.to_owned());
+        }
+        let k = whole * multiplier;
+        if k >= u64::MAX - usec {
+            return Err(TOO_LONG.to_owned());
+        }
+        usec += k;
+        something = true;
+        if let Some(fraction) = fraction {
+            if fraction.is_empty() {
+                return Err("a digit must follow the decimal point".to_owned());
+            }
+            let mut m = multiplier / 10;
+            for d in fraction.bytes() {
+                let k = u64::from(d - b'0') * m;
+                if k >= u64::MAX - usec {
+                    return Err(TOO_LONG.to_owned());
+                }
+                usec += k;
+                m /= 10;
+            }
+        }
+    }
 }
 
 /// The lexically normalised form of an absolute path: no `.`, `..`, empty components or
@@ -747,6 +941,32 @@ fn normalise(path: &str) -> String {
         }
     }
     format!("/{}", parts.join("/"))
+}
+
+/// The longest path component systemd accepts, in bytes (NAME_MAX).
+const NAME_MAX: usize = 255;
+/// The longest path systemd accepts, in bytes: `path_is_valid()` counts PATH_MAX (4096)
+/// with the terminating NUL.
+const PATH_LEN_MAX: usize = 4095;
+
+/// `s` quoted for a message: whole when short, its start and length otherwise.
+fn shown_short(s: &str) -> String {
+    const KEEP: usize = 48;
+    match s.char_indices().nth(KEEP) {
+        Some((at, _)) => format!("\"{}…\" ({} bytes)", shown(&s[..at]), s.len()),
+        None => format!("\"{}\"", shown(s)),
+    }
+}
+
+/// What systemd does with a path it cannot take, for messages: list entries are dropped
+/// with a warning, a single path makes the unit fail.
+fn path_consequence(spec: &Spec) -> &'static str {
+    match spec.kind {
+        Kind::Paths | Kind::BindPaths => {
+            "systemd would drop the entry with only a warning, leaving the sandbox weaker than the policy"
+        }
+        _ => "systemd would refuse to start the unit (bad-setting)",
+    }
 }
 
 fn absolute_path(spec: &Spec, s: &str, span: Range<usize>) -> Result<(), Problem> {
@@ -776,6 +996,64 @@ fn absolute_path(spec: &Spec, s: &str, span: Range<usize>) -> Result<(), Problem
         )
         .help(format!("write \"{normal}\"")));
     }
+    path_length(spec, s, span)
+}
+
+/// systemd's `path_is_valid()`: no component over NAME_MAX bytes, the whole under PATH_MAX.
+fn path_length(spec: &Spec, s: &str, span: Range<usize>) -> Result<(), Problem> {
+    if let Some(long) = s.split('/').find(|c| c.len() > NAME_MAX) {
+        return Err(Problem::new(
+            span,
+            format!(
+                "`{}`: the path {} has a component of {} bytes; systemd allows at most {NAME_MAX} (NAME_MAX)",
+                spec.path(),
+                shown_short(s),
+                long.len()
+            ),
+        )
+        .help(format!("{}; shorten the name", path_consequence(spec))));
+    }
+    if s.len() > PATH_LEN_MAX {
+        return Err(Problem::new(
+            span,
+            format!(
+                "`{}`: the path is {} bytes long; systemd allows at most {PATH_LEN_MAX} (PATH_MAX)",
+                spec.path(),
+                s.len()
+            ),
+        )
+        .help(format!("{}; shorten it", path_consequence(spec))));
+    }
+    Ok(())
+}
+
+/// A path written unquoted to the end of its line (WorkingDirectory=, RootDirectory=):
+/// systemd strips a trailing space and reads a trailing backslash as a line continuation.
+fn unquoted_path(spec: &Spec, s: &str, span: Range<usize>) -> Result<(), Problem> {
+    if s.ends_with(' ') {
+        return Err(Problem::new(
+            span,
+            format!(
+                "`{}`: \"{}\" ends with a space, which systemd strips from {}= (the value cannot be quoted)",
+                spec.path(),
+                shown(s),
+                spec.directive
+            ),
+        )
+        .help("remove the trailing space, or rename the directory"));
+    }
+    if s.ends_with('\\') {
+        return Err(Problem::new(
+            span,
+            format!(
+                "`{}`: \"{}\" ends with a backslash, which systemd reads as a line continuation in {}= (the value cannot be quoted)",
+                spec.path(),
+                shown(s),
+                spec.directive
+            ),
+        )
+        .help("remove the trailing backslash, or rename the directory"));
+    }
     Ok(())
 }
 
@@ -800,12 +1078,21 @@ fn bind_path(spec: &Spec, s: &str, span: Range<usize>) -> Result<(), Problem> {
 }
 
 /// User and group names as systemd accepts them without warning (the "strict" rules of
-/// systemd's `valid_user_group_name`), or a numeric id.
+/// systemd's `valid_user_group_name`), or a numeric id as `parse_uid()` reads it: decimal
+/// without a leading zero, not 65535 nor 4294967295 (the 16- and 32-bit "invalid" ids).
 fn user_name(s: &str) -> Result<(), String> {
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        if s.len() > 1 && s.starts_with('0') {
+            let trimmed = s.trim_start_matches('0');
+            let fixed = if trimmed.is_empty() { "0" } else { trimmed };
+            return Err(format!(
+                "\"{s}\" is not a valid numeric id: systemd refuses a leading zero (write \"{fixed}\")"
+            ));
+        }
         return match s.parse::<u32>() {
-            Ok(n) if n < u32::MAX - 1 => Ok(()),
-            _ => Err(format!("\"{s}\" is not a valid numeric id")),
+            Ok(n) if n != 65535 && n != u32::MAX => Ok(()),
+            Ok(_) => Err(format!("\"{s}\" is not a valid numeric id: systemd reserves 65535 and 4294967295 as \"no id\"")),
+            Err(_) => Err(format!("\"{s}\" is not a valid numeric id: ids are below 4294967295")),
         };
     }
     let mut chars = s.chars();
@@ -942,7 +1229,8 @@ fn command(spec: &Spec, node: &Node<'_>, cx: &Context<'_>) -> Result<Value, Prob
 }
 
 /// The program of a command line, as systemd's `config_parse_exec` accepts it: an absolute
-/// path to a file, without quotes or backslashes, no component longer than NAME_MAX; and
+/// path to a file, without quotes or backslashes, no component longer than NAME_MAX nor the
+/// whole longer than PATH_MAX; and
 /// without `$`, which sandgen cannot write (systemd substitutes variables in argv[0] but
 /// not in the program path, so no escaping is right for both).
 fn program_path(spec: &Spec, program: &str, span: Range<usize>) -> Result<(), Problem> {
@@ -979,16 +1267,8 @@ fn program_path(spec: &Spec, program: &str, span: Range<usize>) -> Result<(), Pr
         )
         .help("give the path of the program file"));
     }
-    if program.split('/').any(|c| c.len() > 255) {
-        return Err(Problem::new(
-            span,
-            format!(
-                "`{}`: a component of the program path is longer than 255 bytes",
-                spec.path()
-            ),
-        ));
-    }
-    Ok(())
+    path_length(spec, program, span)
+        .map_err(|p| p.help("systemd would refuse to load ExecStart= (\"Neither a valid executable name nor an absolute path\"); shorten the path or link the program from a shorter one"))
 }
 
 fn environment(spec: &Spec, node: &Node<'_>) -> Result<Value, Problem> {
@@ -1117,11 +1397,127 @@ mod tests {
     #[test]
     fn durations_follow_systemd_time_7() {
         for ok in ["90s", "5min", "1h 30min", "2.5s", "infinity", "100ms", "10"] {
-            assert_eq!(duration(ok), Ok(()), "{ok}");
+            assert!(duration_usec(ok).is_ok(), "{ok}");
         }
         for bad in ["", "5 parsecs", "s5", "1..5s"] {
-            assert!(duration(bad).is_err(), "{bad}");
+            assert!(duration_usec(bad).is_err(), "{bad}");
         }
+    }
+
+    /// What systemd 252's `systemd-analyze verify` said of `TimeoutStartSec=` with each
+    /// value (measured): accepted, or "Failed to parse TimeoutStartSec= parameter, ignoring".
+    #[test]
+    fn durations_are_refused_exactly_where_systemd_252_ignores_them() {
+        for ok in [
+            " 5s",
+            "5 s",
+            "5s ",
+            "1.5s",
+            ".5s",
+            "+5s",
+            "5s5min",
+            "5 s 6min",
+            "5min30",
+            "1.123456789s",
+            "1.12345678901234567890s",
+            " infinity",
+            "5\u{b5}s",
+            "5\u{3bc}s",
+            "5sec",
+            "5 seconds",
+            "5M",
+            "5m",
+            "2w",
+            "00005s",
+            "0",
+            "18446744073708",
+            "9223372036854775807us",
+            "584541y",
+            "584541y 1y",
+            "584541y 4w",
+        ] {
+            assert!(duration_usec(ok).is_ok(), "{ok:?}: {:?}", duration_usec(ok));
+        }
+        for bad in [
+            "\u{a0}5s",
+            "99999999999999999999999s",
+            "5.",
+            "5.s",
+            "1e3s",
+            "-5s",
+            "0x10",
+            "1..5s",
+            "5ss",
+            "1.5.5s",
+            "1_000s",
+            "18446744073709551615us",
+            "18446744073709551614us",
+            "18446744073709551616us",
+            "584542y",
+            "585000y",
+            "18446744073709",
+            "9223372036854775808us",
+            "infinity s",
+            "5\u{2003}s",
+        ] {
+            assert!(
+                duration_usec(bad).is_err(),
+                "{bad:?}: {:?}",
+                duration_usec(bad)
+            );
+        }
+        assert_eq!(duration_usec("5s5min"), Ok(305_000_000));
+        assert_eq!(duration_usec("1.5ms"), Ok(1_500));
+        assert_eq!(duration_usec("5m"), Ok(300_000_000));
+        assert_eq!(duration_usec("5ms"), Ok(5_000));
+        assert!(duration_usec("\u{a0}5s").unwrap_err().contains("U+00A0"));
+    }
+
+    /// Measured with systemd 252: MemoryMax= refuses 0 ("out of range"), 2^64-1, and a
+    /// whole part plus a fraction that overflows 64 bits; MemoryLow= takes 0.
+    #[test]
+    fn sizes_are_refused_where_systemd_252_refuses_them() {
+        assert_eq!(amount("15E"), Some(Amount::Value(15 << 60)));
+        assert_eq!(amount("15.9E"), None);
+        assert_eq!(amount("16E"), None);
+        assert_eq!(amount("1.99999999999999999999K"), None);
+        assert!(amount("1.9999999999999999999K").is_some());
+        assert_eq!(amount("08%"), None);
+        assert_eq!(amount("050%"), None);
+        let max = crate::directive::table::find("resources", "memory_max").unwrap();
+        let low = crate::directive::table::find("resources", "memory_low").unwrap();
+        for zero in ["0", "0.1"] {
+            assert!(size_in_range(max, zero, false).is_err(), "{zero}");
+            assert!(size_in_range(low, zero, true).is_ok(), "{zero}");
+        }
+        assert!(size_in_range(low, "18446744073709551615", true).is_err());
+        assert!(size_in_range(max, "18446744073709551614", false).is_ok());
+    }
+
+    #[test]
+    fn percentages_have_no_leading_zero_and_fit_systemd() {
+        assert_eq!(percentage("20%", None), Ok(20));
+        assert!(percentage("08%", None).unwrap_err().contains("octal"));
+        assert!(percentage("050%", None).is_err());
+        assert_eq!(percentage("21474836%", Some(CPU_QUOTA_MAX)), Ok(21_474_836));
+        assert!(percentage("21474837%", Some(CPU_QUOTA_MAX)).is_err());
+        assert!(percentage("0%", None).is_err());
+    }
+
+    #[test]
+    fn noncharacters_are_unwritable_and_other_characters_are_not() {
+        assert!(unwritable_character('\u{fffe}')
+            .unwrap()
+            .0
+            .contains("U+FFFE"));
+        assert!(unwritable_character('\u{10ffff}').is_some());
+        assert!(unwritable_character('\u{fdd0}').is_some());
+        assert!(unwritable_character('\n')
+            .unwrap()
+            .0
+            .contains("control character"));
+        assert_eq!(unwritable_character('\u{fffd}'), None);
+        assert_eq!(unwritable_character('\u{a0}'), None);
     }
 
     #[test]
@@ -1130,6 +1526,10 @@ mod tests {
         assert!(cpu_set("1-0").is_err());
         assert!(cpu_set("0,,1").is_err());
         assert!(cpu_set("a").is_err());
+        // systemd 252: "Failed to parse CPU affinity '08'"; "010" would be CPU 8.
+        assert!(cpu_set("08").unwrap_err().contains("octal"));
+        assert!(cpu_set("0-010").is_err());
+        assert_eq!(cpu_set("0,10"), Ok(()));
     }
 
     #[test]
@@ -1155,6 +1555,19 @@ mod tests {
     fn user_names() {
         assert!(user_name("www-data").is_ok());
         assert!(user_name("1000").is_ok());
+        // Measured with systemd 252: "Invalid user/group name or numeric ID".
+        for bad in ["65535", "007", "4294967295", "4294967296"] {
+            assert!(user_name(bad).is_err(), "{bad}");
+        }
+        for ok in [
+            "0",
+            "65534",
+            "4294967294",
+            "abcdefghijabcdefghijabcdefghij1",
+        ] {
+            assert!(user_name(ok).is_ok(), "{ok}");
+        }
+        assert!(user_name("abcdefghijabcdefghijabcdefghij12").is_err());
         assert!(user_name("-rf").is_err());
         assert!(user_name("a b").is_err());
     }

@@ -185,7 +185,7 @@ fn property(d: &Directive) -> Result<Option<Property>, Unsupported> {
             let s = string(d).ok_or_else(|| bad("is not a string"))?;
             prop(d.name.as_str(), Value::from(s))
         }
-        Kind::Size | Kind::TasksMax => {
+        Kind::Size { .. } | Kind::TasksMax => {
             let s = string(d).ok_or_else(|| bad("is not a size"))?;
             match amount(&s).ok_or_else(|| bad("is not a valid amount"))? {
                 Amount::Value(n) => prop(d.name.as_str(), Value::from(n)),

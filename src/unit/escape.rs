@@ -18,11 +18,21 @@
 //!   commands. sandgen quotes every argument, so `;`, a leading `-`/`@`/`+`/`!`, spaces and
 //!   quotes all reach the process as written.
 //!
-//! Control characters cannot be written safely into a line-based file at all (a newline
-//! would start a new directive), so every function refuses them; policy validation already
-//! rejects them with a located diagnostic, this is the last line of defence.
+//! Some characters cannot be written into a unit file at all: control characters (a
+//! newline would start a new directive) and Unicode noncharacters (systemd checks every
+//! line with `utf8_is_valid()`, whose `unichar_is_valid()` refuses U+FDD0..U+FDEF and
+//! U+nFFFE/U+nFFFF, and ignores the whole line: "String is not UTF-8 clean"). Every function
+//! refuses them, and [`line`](super::line) refuses a line longer than [`LINE_MAX`]. Policy
+//! validation refuses all of these first, with a located diagnostic; this is the last line
+//! of defence.
 
 use std::borrow::Cow;
+
+/// The longest `Key=value` line sandgen writes, in bytes. systemd refuses a unit file with a
+/// line over `LONG_LINE_MAX` (1 MiB, "No buffer space available"); 64 KiB is far below
+/// that, and below the kernel's 128 KiB limit for one execve() argument (MAX_ARG_STRLEN),
+/// so a whole ExecStart= command line always fits in one argument's worth.
+pub const LINE_MAX: usize = 64 * 1024;
 
 /// A value that cannot be written into a unit file without changing its meaning.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,6 +40,9 @@ pub enum EscapeError {
     /// A control character (newline, NUL, ...) in a value.
     #[error("control character {0:?} cannot appear in a unit file value")]
     ControlCharacter(char),
+    /// A Unicode noncharacter, which makes systemd ignore the whole line.
+    #[error("the noncharacter U+{:04X} would make systemd ignore the line (\"String is not UTF-8 clean\")", u32::from(*.0))]
+    Noncharacter(char),
     /// Leading or trailing white space, which systemd strips from unquoted values.
     #[error("leading or trailing white space would be stripped by systemd")]
     OuterWhitespace,
@@ -42,14 +55,49 @@ pub enum EscapeError {
     /// A character that this directive's parser cannot take, quoted or not.
     #[error("{0:?} cannot be written in this directive")]
     Unquotable(char),
+    /// The escaped line would be longer than [`LINE_MAX`].
+    #[error("the line would be {0} bytes long; sandgen writes lines of at most {LINE_MAX} bytes (systemd refuses a unit file with a line over 1 MiB)")]
+    LineTooLong(usize),
 }
 
-/// Refuse characters that no escape can carry through a unit file.
-pub fn check_control(s: &str) -> Result<(), EscapeError> {
-    match s.chars().find(|c| c.is_control()) {
-        Some(c) => Err(EscapeError::ControlCharacter(c)),
-        None => Ok(()),
+impl EscapeError {
+    /// What to do about it, for diagnostics.
+    pub fn help(&self) -> &'static str {
+        match self {
+            EscapeError::ControlCharacter(_) | EscapeError::Noncharacter(_) => {
+                "remove the character"
+            }
+            EscapeError::OuterWhitespace => "remove the leading or trailing space",
+            EscapeError::TrailingBackslash => "remove the trailing backslash",
+            EscapeError::EmptyWord => "remove the empty entry",
+            EscapeError::Unquotable(_) => "remove the character; this directive cannot quote it",
+            EscapeError::LineTooLong(_) => {
+                "shorten the value (a list is written on one line: list fewer entries)"
+            }
+        }
     }
+}
+
+/// Whether systemd's `unichar_is_valid()` (src/basic/utf8.c) refuses `c`: the noncharacters
+/// U+FDD0..U+FDEF and the last two code points of every plane (U+FFFE, U+FFFF, U+1FFFE,
+/// ... U+10FFFF). Surrogates, which it also refuses, cannot occur in a Rust string.
+pub fn is_noncharacter(c: char) -> bool {
+    let c = u32::from(c);
+    (0xFDD0..=0xFDEF).contains(&c) || c & 0xFFFE == 0xFFFE
+}
+
+/// Refuse characters that no escape can carry through a unit file: control characters and
+/// noncharacters.
+pub fn check_control(s: &str) -> Result<(), EscapeError> {
+    for c in s.chars() {
+        if c.is_control() {
+            return Err(EscapeError::ControlCharacter(c));
+        }
+        if is_noncharacter(c) {
+            return Err(EscapeError::Noncharacter(c));
+        }
+    }
+    Ok(())
 }
 
 /// Double every `%` so that systemd's specifier expansion yields `s` unchanged.
@@ -230,6 +278,35 @@ mod tests {
         );
         assert_eq!(bind_entry("/a:/b:rbind", false).unwrap(), "/a:/b:rbind");
         assert_eq!(bind_entry("-/a%x", true).unwrap(), "-/a%%x");
+    }
+
+    #[test]
+    fn noncharacters_of_every_plane_are_refused_like_systemd_utf8_c() {
+        for c in [
+            '\u{fdd0}',
+            '\u{fdef}',
+            '\u{fffe}',
+            '\u{ffff}',
+            '\u{1fffe}',
+            '\u{10ffff}',
+        ] {
+            assert!(is_noncharacter(c), "{c:?}");
+            assert_eq!(
+                word(&format!("/a{c}"), true),
+                Err(EscapeError::Noncharacter(c))
+            );
+        }
+        for c in [
+            '\u{fdcf}',
+            '\u{fdf0}',
+            '\u{fffd}',
+            '\u{feff}',
+            '\u{1fffd}',
+            '\u{20000}',
+            'é',
+        ] {
+            assert!(!is_noncharacter(c), "{c:?}");
+        }
     }
 
     #[test]

@@ -22,24 +22,42 @@ pub fn header(policy_path: &str) -> String {
 /// base64-encoded so that no byte of it can be read as unit file syntax.
 pub const POLICY_MARKER: &str = "# sandgen-policy: ";
 
-/// The comment line that records `policy_text` in the unit.
+/// Base64 characters per policy record line: comment lines count against systemd's 1 MiB
+/// line limit too, so a large policy is recorded over several lines of at most
+/// [`escape::LINE_MAX`] bytes.
+const RECORD_CHUNK: usize = escape::LINE_MAX - POLICY_MARKER.len();
+
+/// The comment lines that record `policy_text` in the unit.
 pub fn policy_record(policy_text: &str) -> String {
     use base64::Engine as _;
-    format!(
-        "\n# The policy this unit was rendered from, for `sandgen verify` (base64):\n{POLICY_MARKER}{}",
-        base64::engine::general_purpose::STANDARD.encode(policy_text)
-    )
+    let encoded = base64::engine::general_purpose::STANDARD.encode(policy_text);
+    let mut out =
+        String::from("\n# The policy this unit was rendered from, for `sandgen verify` (base64):");
+    // Base64 text is ASCII, so every chunk boundary is a character boundary.
+    for chunk in encoded.as_bytes().chunks(RECORD_CHUNK) {
+        out.push('\n');
+        out.push_str(POLICY_MARKER);
+        out.push_str(&String::from_utf8_lossy(chunk));
+    }
+    if encoded.is_empty() {
+        out.push('\n');
+        out.push_str(POLICY_MARKER);
+    }
+    out
 }
 
-/// The policy recorded in a unit file sandgen wrote, if there is one.
+/// The policy recorded in a unit file sandgen wrote, if there is one: the record lines
+/// joined in file order.
 pub fn recorded_policy(unit_text: &str) -> Option<String> {
     use base64::Engine as _;
-    let line = unit_text
+    let mut lines = unit_text
         .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix(POLICY_MARKER))?;
+        .filter_map(|l| l.strip_prefix(POLICY_MARKER))
+        .peekable();
+    lines.peek()?;
+    let encoded: String = lines.map(str::trim).collect();
     let bytes = base64::engine::general_purpose::STANDARD
-        .decode(line.trim())
+        .decode(encoded)
         .ok()?;
     String::from_utf8(bytes).ok()
 }
@@ -78,9 +96,13 @@ pub fn value_text(d: &Directive) -> Result<String, EscapeError> {
     })
 }
 
-/// One `Key=value` line.
+/// One `Key=value` line, at most [`escape::LINE_MAX`] bytes long.
 pub fn line(d: &Directive) -> Result<String, EscapeError> {
-    Ok(format!("{}={}", d.name, value_text(d)?))
+    let line = format!("{}={}", d.name, value_text(d)?);
+    if line.len() > escape::LINE_MAX {
+        return Err(EscapeError::LineTooLong(line.len()));
+    }
+    Ok(line)
 }
 
 #[cfg(test)]
@@ -99,5 +121,18 @@ mod tests {
             .lines()
             .all(|l| l.is_empty() || l.starts_with('#')));
         assert_eq!(recorded_policy("[Service]\nExecStart=/bin/true\n"), None);
+    }
+
+    #[test]
+    fn a_large_policy_is_recorded_over_lines_systemd_can_read() {
+        let policy = format!("[service]\ndescription = \"{}\"\n", "é".repeat(100_000));
+        let record = policy_record(&policy);
+        assert!(
+            record.lines().count() > 3,
+            "{} lines",
+            record.lines().count()
+        );
+        assert!(record.lines().all(|l| l.len() <= escape::LINE_MAX));
+        assert_eq!(recorded_policy(&record).as_deref(), Some(policy.as_str()));
     }
 }
