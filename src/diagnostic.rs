@@ -160,6 +160,11 @@ pub fn closest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -
         .map(|(_, c)| c)
 }
 
+/// Display a user string inside an error message: control characters escaped.
+pub fn shown(s: &str) -> String {
+    s.escape_debug().to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -322,7 +322,8 @@ fn inspect_of_a_unit_that_restarts_under_it_never_reports_a_foreign_process() {
                         "): nothing is reported, since it could be another process's state; \
                          run the command again\n"
                     )
-                    || err.starts_with(&format!("error: {unit} is not running (")),
+                    || err.starts_with(&format!("error: {unit} is not running ("))
+                    || err.starts_with(&format!("error: {unit} has no main process right now (")),
                 "round {round}: an unexpected error: {err}"
             );
             refused += 1;

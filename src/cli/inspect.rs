@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context as _, Result};
+
+use crate::data::capabilities;
 use serde::Serialize;
 
 use super::service::{unit_name, Connection};
@@ -434,20 +436,14 @@ fn mounts_summary(got: &Inspection) -> String {
     parts.join("; ")
 }
 
-fn all_caps() -> u64 {
-    (1u64 << (crate::data::capabilities::LAST_CAP + 1)) - 1
-}
-
-fn caps_mask(names: &[String]) -> u64 {
-    names
-        .iter()
-        .filter_map(|n| crate::data::capabilities::by_name(n))
-        .fold(0, |m, n| m | 1u64 << n)
-}
-
 fn caps_summary(got: &Inspection) -> String {
     let c = &got.capabilities;
-    let set = |names: &[String]| verify::describe_caps(caps_mask(names), all_caps());
+    let set = |names: &[String]| {
+        verify::describe_caps(
+            capabilities::mask_of(names),
+            capabilities::all_up_to(capabilities::LAST_CAP),
+        )
+    };
     format!(
         "bounding {}; effective {}; ambient {}; no_new_privs {}",
         set(&c.bounding),
@@ -467,7 +463,10 @@ fn caps_text(got: &Inspection) -> String {
         ("bounding", &c.bounding),
         ("ambient", &c.ambient),
     ] {
-        let described = verify::describe_caps(caps_mask(set), all_caps());
+        let described = verify::describe_caps(
+            capabilities::mask_of(set),
+            capabilities::all_up_to(capabilities::LAST_CAP),
+        );
         let _ = writeln!(out, "  {name:<13} {described}");
     }
     let _ = writeln!(

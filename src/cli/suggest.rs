@@ -938,7 +938,7 @@ impl UnitRunner<'_> {
         directives.push(Directive {
             section: UnitSection::Service,
             name: Name::Type,
-            value: DirectiveValue::Token("oneshot".to_owned()),
+            value: DirectiveValue::Word("oneshot".to_owned()),
             kind: Kind::Word(&[]),
             origin: "sandgen suggest".to_owned(),
         });

@@ -108,9 +108,49 @@ pub fn names_in_mask(mask: u64) -> Vec<String> {
         .collect()
 }
 
+/// The mask of the named capabilities (names this table does not know are skipped:
+/// validation refuses them in a policy).
+pub fn mask_of(names: &[String]) -> u64 {
+    names
+        .iter()
+        .filter_map(|n| by_name(n))
+        .fold(0, |m, n| m | 1u64 << n)
+}
+
+/// Every capability up to number `last` (the kernel's `cap_last_cap`).
+pub fn all_up_to(last: u32) -> u64 {
+    if last >= 63 {
+        u64::MAX
+    } else {
+        (1u64 << (last + 1)) - 1
+    }
+}
+
+/// The mask a capability list of a directive stands for: the named capabilities or, when
+/// `negated` (`CapabilityBoundingSet=~...`), every other one this table knows.
+pub fn mask(names: &[String], negated: bool) -> u64 {
+    let listed = mask_of(names);
+    if negated {
+        all_up_to(LAST_CAP) & !listed
+    } else {
+        listed
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn masks_of_lists_and_negated_lists() {
+        assert_eq!(mask(&[], false), 0);
+        assert_eq!(mask(&["CAP_NET_ADMIN".into()], false), 1 << 12);
+        let all_but = mask(&["CAP_NET_ADMIN".into()], true);
+        assert_eq!(all_but & (1 << 12), 0);
+        assert_eq!(all_but.count_ones(), LAST_CAP);
+        assert_eq!(all_up_to(40), 0x1ff_ffff_ffff);
+        assert_eq!(all_up_to(63), u64::MAX);
+    }
 
     #[test]
     fn numbers_match_linux_capability_h() {

@@ -10,8 +10,10 @@
 
 mod name;
 pub mod table;
+pub mod value;
 
 pub use name::Name;
+pub use value::{Amount, CpuSet, Errno, Size, TimeSpan};
 
 /// A section of a unit file (systemd.unit(5)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -156,16 +158,32 @@ impl Spec {
     }
 }
 
-/// The value of one directive, unescaped: escaping happens when it is written out.
+/// The value of one directive, typed and unescaped: parsed once from the policy, formatted
+/// (with escaping) when it is written out, compared as it is by verify.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case", tag = "type", content = "value")]
 pub enum DirectiveValue {
     /// `yes` / `no`.
     Bool(bool),
-    /// A token validated to need no escaping (`100M`, `50%`, `0-1`, `strict`).
-    Token(String),
+    /// A word from the directive's fixed set (`oneshot`, `strict`, `none`) or a validated
+    /// name (`User=`): written as is.
+    Word(String),
     /// Free text, written unquoted.
     Text(String),
+    /// A number (`CPUWeight=`, `IOWeight=`).
+    Integer(u64),
+    /// A size or task count (`MemoryMax=64M`, `TasksMax=10%`).
+    Size(Size),
+    /// A percentage of one CPU (`CPUQuota=20%`).
+    Percent(u64),
+    /// A set of CPUs (`AllowedCPUs=0-1`).
+    CpuSet(CpuSet),
+    /// A time span (`TimeoutStartSec=90s`).
+    TimeSpan(TimeSpan),
+    /// A file mode creation mask (`UMask=0077`).
+    UMask(u32),
+    /// An errno (`SystemCallErrorNumber=EPERM`).
+    Errno(Errno),
     /// A whitespace-separated list, each word quoted as needed; `negated` prefixes `~`.
     /// An empty list is an empty assignment, which resets the setting (for
     /// CapabilityBoundingSet= that means "no capabilities").
@@ -174,6 +192,32 @@ pub enum DirectiveValue {
     Command(Vec<String>),
     /// One environment assignment.
     Environment { name: String, value: String },
+}
+
+impl DirectiveValue {
+    /// The boolean, for `Bool` values.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            DirectiveValue::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// The text of a `Text` or `Word` value.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            DirectiveValue::Text(t) | DirectiveValue::Word(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The words of a list and whether it is negated; an empty list for other values.
+    pub fn words(&self) -> (&[String], bool) {
+        match self {
+            DirectiveValue::Words { words, negated } => (words, *negated),
+            _ => (&[], false),
+        }
+    }
 }
 
 /// One line of a unit file, before escaping.

@@ -81,21 +81,38 @@ fn lower_one(setting: &Setting, target: u32) -> Result<Vec<Directive>, (String, 
         origin: spec.path(),
     };
     let value = match (&setting.value, spec.emit) {
-        (Value::Integer(shares), Emit::CpuShares) if target >= CPU_WEIGHT_SINCE => {
+        (Value::Env(vars), _) => {
+            return Ok(vars
+                .iter()
+                .map(|(name, value)| {
+                    make(
+                        Name::Environment,
+                        DirectiveValue::Environment {
+                            name: name.clone(),
+                            value: value.clone(),
+                        },
+                    )
+                })
+                .collect())
+        }
+        (Value::One(value), _) => value,
+    };
+    let value = match (value, spec.emit) {
+        (DirectiveValue::Integer(shares), Emit::CpuShares) if target >= CPU_WEIGHT_SINCE => {
             name = Name::CPUWeight;
-            DirectiveValue::Token(cpu_shares_to_weight(*shares).to_string())
+            DirectiveValue::Integer(cpu_shares_to_weight(*shares))
         }
         (_, Emit::MemoryLimit) if target >= MEMORY_MAX_SINCE => {
-            return Ok(plain(&setting.value)
-                .into_iter()
-                .map(|v| make(Name::MemoryMax, v))
-                .collect());
+            name = Name::MemoryMax;
+            value.clone()
         }
-        (Value::Words(words), Emit::Negated) => DirectiveValue::Words {
+        (DirectiveValue::Words { words, .. }, Emit::Negated) => DirectiveValue::Words {
             words: words.clone(),
             negated: true,
         },
-        (Value::Words(words), _) if spec.kind == Kind::AddressFamilies && words.is_empty() => {
+        (DirectiveValue::Words { words, .. }, _)
+            if spec.kind == Kind::AddressFamilies && words.is_empty() =>
+        {
             if target < ADDRESS_FAMILIES_NONE_SINCE {
                 return Err((
                     format!(
@@ -105,40 +122,16 @@ fn lower_one(setting: &Setting, target: u32) -> Result<Vec<Directive>, (String, 
                     "allow one family such as [\"AF_UNIX\"], or target a newer systemd".to_owned(),
                 ));
             }
-            DirectiveValue::Token("none".to_owned())
+            DirectiveValue::Word("none".to_owned())
         }
-        (Value::Words(words), _) if words.is_empty() && spec.kind != Kind::Capabilities => {
+        (DirectiveValue::Words { words, .. }, _)
+            if words.is_empty() && spec.kind != Kind::Capabilities =>
+        {
             // An empty list of paths or units asks for nothing; an empty assignment would
             // instead reset the setting, so write nothing.
             return Ok(Vec::new());
         }
-        (value, _) => return Ok(plain(value).into_iter().map(|v| make(name, v)).collect()),
+        (value, _) => value.clone(),
     };
     Ok(vec![make(name, value)])
-}
-
-/// The directive values of a value that needs no special treatment: one, or one per
-/// variable of an environment table.
-fn plain(value: &Value) -> Vec<DirectiveValue> {
-    let one = match value {
-        Value::Bool(b) => DirectiveValue::Bool(*b),
-        Value::Token(t) => DirectiveValue::Token(t.clone()),
-        Value::Text(t) => DirectiveValue::Text(t.clone()),
-        Value::Integer(n) => DirectiveValue::Token(n.to_string()),
-        Value::Words(words) => DirectiveValue::Words {
-            words: words.clone(),
-            negated: false,
-        },
-        Value::Command(argv) => DirectiveValue::Command(argv.clone()),
-        Value::Env(vars) => {
-            return vars
-                .iter()
-                .map(|(name, value)| DirectiveValue::Environment {
-                    name: name.clone(),
-                    value: value.clone(),
-                })
-                .collect()
-        }
-    };
-    vec![one]
 }

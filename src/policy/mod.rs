@@ -13,9 +13,9 @@ use std::path::Path;
 
 use toml::de::{DeTable, DeValue};
 
-use crate::diagnostic::{closest, Diagnostic, Diagnostics, Source};
+use crate::diagnostic::{closest, shown, Diagnostic, Diagnostics, Source};
 use crate::directive::table::{self, SERVICE_NAME_KEY, TABLES};
-use crate::directive::Spec;
+use crate::directive::{DirectiveValue, Spec};
 pub use lower::{lower, LowerError};
 pub use value::{Context, Value};
 
@@ -216,7 +216,9 @@ fn combinations(settings: &[Setting]) -> Vec<(Range<usize>, String, String)> {
     // systemd.service(5): "Restart= ... always and on-success are not allowed for
     // Type=oneshot"; systemd refuses to load such a unit ("bad-setting").
     if let (Some(t), Some(r)) = (find("service", "type"), find("service", "restart")) {
-        if let (Value::Token(t), Value::Token(restart)) = (&t.value, &r.value) {
+        if let (Value::One(DirectiveValue::Word(t)), Value::One(DirectiveValue::Word(restart))) =
+            (&t.value, &r.value)
+        {
             if t == "oneshot" && (restart == "always" || restart == "on-success") {
                 out.push((
                     r.value_span.clone(),
@@ -228,7 +230,7 @@ fn combinations(settings: &[Setting]) -> Vec<(Range<usize>, String, String)> {
     }
     if let Some(exec) = find("service", "exec") {
         let argv = match &exec.value {
-            Value::Command(argv) => argv.iter().map(|a| a.len() + 1).sum(),
+            Value::One(DirectiveValue::Command(argv)) => argv.iter().map(|a| a.len() + 1).sum(),
             _ => 0,
         };
         let env = match find("service", "environment").map(|s| &s.value) {
@@ -264,12 +266,7 @@ fn unknown_table(source: &Source, name: &str, span: Range<usize>) -> Diagnostic 
             ),
         },
     };
-    Diagnostic::new(
-        source,
-        span,
-        format!("unknown table [{}]", value::shown(name)),
-    )
-    .with_help(help)
+    Diagnostic::new(source, span, format!("unknown table [{}]", shown(name))).with_help(help)
 }
 
 fn unknown_key(source: &Source, table_name: &str, key: &str, span: Range<usize>) -> Diagnostic {
@@ -295,7 +292,7 @@ fn unknown_key(source: &Source, table_name: &str, key: &str, span: Range<usize>)
     Diagnostic::new(
         source,
         span,
-        format!("unknown key `{}` in [{table_name}]", value::shown(key)),
+        format!("unknown key `{}` in [{table_name}]", shown(key)),
     )
     .with_optional_help(help)
 }
@@ -310,7 +307,7 @@ fn service_name(node: &toml::Spanned<DeValue<'_>>) -> Result<String, Message> {
         return Err((
             format!(
                 "`service.name` is the name without \".service\", found \"{}\"",
-                value::shown(s)
+                shown(s)
             ),
             Some(format!("write name = \"{stem}\"")),
         ));
@@ -319,7 +316,7 @@ fn service_name(node: &toml::Spanned<DeValue<'_>>) -> Result<String, Message> {
         (
             format!(
                 "`service.name`: \"{}\" is not a valid unit name: {m}",
-                value::shown(s)
+                shown(s)
             ),
             None,
         )
@@ -341,7 +338,7 @@ fn default_name(file: &str) -> Result<String, String> {
     check_unit_stem(&stem).map(|()| stem.clone()).map_err(|m| {
         format!(
             "the file name gives the unit name \"{}\", which is not valid: {m}",
-            value::shown(&stem)
+            shown(&stem)
         )
     })
 }

@@ -2,7 +2,7 @@
 
 pub mod escape;
 
-use crate::directive::{Directive, DirectiveValue, Kind};
+use crate::directive::{CpuSet, Directive, DirectiveValue, Errno, Kind, Size, TimeSpan};
 pub use escape::EscapeError;
 
 /// The start of the first line of every unit file sandgen writes. Later commands use it to
@@ -72,10 +72,20 @@ pub fn value_text(d: &Directive) -> Result<String, EscapeError> {
     let spec = d.kind.expands_specifiers();
     Ok(match &d.value {
         DirectiveValue::Bool(b) => if *b { "yes" } else { "no" }.to_owned(),
-        DirectiveValue::Token(t) => {
+        DirectiveValue::Word(t) => {
             escape::check_control(t)?;
             t.clone()
         }
+        DirectiveValue::Integer(n) => n.to_string(),
+        DirectiveValue::Size(Size { text, .. })
+        | DirectiveValue::CpuSet(CpuSet { text, .. })
+        | DirectiveValue::TimeSpan(TimeSpan { text, .. })
+        | DirectiveValue::Errno(Errno { text, .. }) => {
+            escape::check_control(text)?;
+            text.clone()
+        }
+        DirectiveValue::Percent(p) => format!("{p}%"),
+        DirectiveValue::UMask(mask) => format!("{mask:04o}"),
         DirectiveValue::Text(t) => escape::text(t, spec)?,
         DirectiveValue::Words { words, negated } => {
             let mut out = String::from(if *negated { "~" } else { "" });

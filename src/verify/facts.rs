@@ -241,7 +241,7 @@ fn words(d: &Directive) -> &[String] {
 
 fn text(d: &Directive) -> Option<&str> {
     match &d.value {
-        DirectiveValue::Text(t) | DirectiveValue::Token(t) => Some(t),
+        DirectiveValue::Text(t) | DirectiveValue::Word(t) => Some(t),
         _ => None,
     }
 }

@@ -32,12 +32,12 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::data::capabilities;
-use crate::directive::{cpu_shares_to_weight, Directive, DirectiveValue, Name};
+use crate::directive::{
+    cpu_shares_to_weight, Amount, CpuSet, Directive, DirectiveValue, Name, Size,
+};
 use crate::inspect::cgroup::CgroupVersion;
 use crate::inspect::mounts::{Difference, MountReport};
 use crate::inspect::{SeccompMode, SECUREBITS_NOT_READABLE};
-use crate::policy::value::{amount, Amount};
-use crate::systemd::properties::capability_mask;
 pub use facts::Facts;
 
 /// The verdict on one directive.
@@ -234,24 +234,25 @@ pub fn verify(directives: &[Directive], facts: &Facts) -> Vec<Finding> {
 // ---- values of directives ----
 
 fn flag(d: &Directive) -> Option<bool> {
-    match d.value {
-        DirectiveValue::Bool(b) => Some(b),
-        _ => None,
-    }
+    d.value.as_bool()
 }
 
+/// The text of a word or text value (`User=`, `ProtectSystem=strict`, a path).
 fn token(d: &Directive) -> &str {
-    match &d.value {
-        DirectiveValue::Token(t) | DirectiveValue::Text(t) => t,
-        _ => "",
-    }
+    d.value.as_text().unwrap_or_default()
 }
 
 fn word_list(d: &Directive) -> (&[String], bool) {
-    match &d.value {
-        DirectiveValue::Words { words, negated } => (words, *negated),
-        _ => (&[], false),
-    }
+    d.value.words()
+}
+
+/// The verdict for a directive whose value is not of the type its check takes: lowering
+/// never makes one, so this says so rather than guess.
+fn mismatch(d: &Directive) -> Outcome {
+    unknown(format!(
+        "{}= has a value of another type than its check takes ({:?})",
+        d.name, d.value
+    ))
 }
 
 fn has_flag(all: &[Directive], name: Name) -> bool {
@@ -279,15 +280,14 @@ fn file_name(path: Option<&PathBuf>) -> String {
         .unwrap_or_else(|| "(no file)".to_owned())
 }
 
-/// A CPU list (`0-1,3`) as a set.
-fn cpu_set(list: &str) -> Option<BTreeSet<u32>> {
-    let mut set = BTreeSet::new();
-    for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (a, b) = part.split_once('-').unwrap_or((part, part));
-        let (a, b): (u32, u32) = (a.parse().ok()?, b.parse().ok()?);
-        set.extend(a..=b);
+/// The CPUs of a CPU list the kernel wrote (`cpuset.cpus.effective`, `Cpus_allowed_list`);
+/// an empty list is no CPU.
+fn kernel_cpus(list: &str) -> Option<BTreeSet<u32>> {
+    let list = list.trim();
+    if list.is_empty() {
+        return Some(BTreeSet::new());
     }
-    Some(set)
+    CpuSet::parse(list).ok().map(|c| c.cpus)
 }
 
 /// On cgroup v1, a controller that is not enabled for the unit leaves its processes in a
@@ -453,8 +453,8 @@ fn environment(d: &Directive, cx: &Context<'_>) -> Outcome {
 }
 
 fn umask(d: &Directive, cx: &Context<'_>) -> Outcome {
-    let Ok(want) = u32::from_str_radix(token(d), 8) else {
-        return unknown("not an octal mask");
+    let DirectiveValue::UMask(want) = d.value else {
+        return mismatch(d);
     };
     match cx.facts.process.umask {
         None => unknown(
@@ -480,12 +480,14 @@ fn memory_limit(d: &Directive, cx: &Context<'_>, have: Option<u64>, key: &str) -
         None => (have, format!("cgroup {} {}", file_name(file), shown(have))),
     };
     let page = f.system.page_size.max(1);
-    let verdict = match amount(token(d)) {
-        None => return unknown(format!("`{}` is not a size", token(d))),
-        Some(Amount::Infinity) => have.is_none(),
+    let DirectiveValue::Size(size) = &d.value else {
+        return mismatch(d);
+    };
+    let verdict = match size.amount {
+        Amount::Infinity => have.is_none(),
         // The kernel keeps limits in pages and rounds a limit down to one.
-        Some(Amount::Value(want)) => have.is_some_and(|n| n == want || n == want / page * page),
-        Some(Amount::Percent(p)) => match (f.system.memory_total, have) {
+        Amount::Value(want) => have.is_some_and(|n| n == want || n == want / page * page),
+        Amount::Percent(p) => match (f.system.memory_total, have) {
             (Some(total), Some(n)) => {
                 let want = total as f64 * f64::from(p) / 100.0;
                 // systemd takes the percentage of what it sees as physical memory, which
@@ -543,15 +545,22 @@ fn memory_low(d: &Directive, cx: &Context<'_>) -> Outcome {
     // memory.low is a protection: 0 means none, not "unlimited".
     let file = cg.files.get("memory_low");
     let have = cg.memory_low.unwrap_or(0);
-    let want = match amount(token(d)) {
-        Some(Amount::Value(v)) => v,
-        Some(Amount::Infinity) => u64::MAX,
-        _ => {
+    let want = match &d.value {
+        DirectiveValue::Size(Size {
+            amount: Amount::Value(v),
+            ..
+        }) => *v,
+        DirectiveValue::Size(Size {
+            amount: Amount::Infinity,
+            ..
+        }) => u64::MAX,
+        DirectiveValue::Size(size) => {
             return unknown(format!(
                 "`{}`: a percentage of RAM is not checked",
-                token(d)
+                size.text
             ))
         }
+        _ => return mismatch(d),
     };
     let page = cx.facts.system.page_size.max(1);
     let evidence = format!("cgroup memory.low {have} ({})", bytes(have));
@@ -569,8 +578,8 @@ fn weight_to_shares(weight: u64) -> u64 {
 
 fn cpu_weight(d: &Directive, cx: &Context<'_>) -> Outcome {
     let cg = &cx.facts.inspection.cgroup;
-    let Ok(value) = token(d).parse::<u64>() else {
-        return unknown(format!("`{}` is not a number", token(d)));
+    let DirectiveValue::Integer(value) = d.value else {
+        return mismatch(d);
     };
     // CPUShares= (systemd before 232) is in shares; CPUWeight= in weight.
     let weight = if d.name == Name::CPUShares {
@@ -617,12 +626,10 @@ fn cpu_weight(d: &Directive, cx: &Context<'_>) -> Outcome {
 fn cpu_quota(d: &Directive, cx: &Context<'_>) -> Outcome {
     let cg = &cx.facts.inspection.cgroup;
     let file = cg.files.get("cpu_quota");
-    let Some(want) = token(d)
-        .strip_suffix('%')
-        .and_then(|p| p.parse::<f64>().ok())
-    else {
-        return unknown(format!("`{}` is not a percentage", token(d)));
+    let DirectiveValue::Percent(want) = d.value else {
+        return mismatch(d);
     };
+    let want = want as f64;
     let what = match cg.version {
         CgroupVersion::V2 => "cpu.max",
         CgroupVersion::V1 => "cpu.cfs_quota_us / cpu.cfs_period_us",
@@ -650,16 +657,18 @@ fn allowed_cpus(d: &Directive, cx: &Context<'_>) -> Outcome {
     }
     let file = cg.files.get("cpuset");
     let have = cg.cpuset.as_deref().unwrap_or("");
-    match (cpu_set(token(d)), cpu_set(have)) {
-        (Some(want), Some(got)) if want == got && !got.is_empty() => {
+    let DirectiveValue::CpuSet(want) = &d.value else {
+        return mismatch(d);
+    };
+    match kernel_cpus(have) {
+        Some(got) if want.cpus == got && !got.is_empty() => {
             pass(format!("cgroup cpuset.cpus.effective {have}")).with_file(file)
         }
-        (Some(_), _) => fail(format!(
+        _ => fail(format!(
             "cgroup cpuset.cpus.effective {}",
             if have.is_empty() { "(none)" } else { have }
         ))
         .with_file(file),
-        (None, _) => unknown(format!("`{}` is not a CPU list", token(d))),
     }
 }
 
@@ -667,12 +676,14 @@ fn cpu_affinity(d: &Directive, cx: &Context<'_>) -> Outcome {
     let Some(have) = cx.facts.process.cpus_allowed.as_deref() else {
         return unknown("Cpus_allowed_list of the main process could not be read");
     };
-    match (cpu_set(token(d)), cpu_set(have)) {
-        (Some(want), Some(got)) if want == got => {
+    let DirectiveValue::CpuSet(want) = &d.value else {
+        return mismatch(d);
+    };
+    match kernel_cpus(have) {
+        Some(got) if want.cpus == got => {
             pass(format!("the main process's Cpus_allowed_list is {have}"))
         }
-        (Some(_), _) => fail(format!("the main process's Cpus_allowed_list is {have}")),
-        (None, _) => unknown(format!("`{}` is not a CPU list", token(d))),
+        _ => fail(format!("the main process's Cpus_allowed_list is {have}")),
     }
 }
 
@@ -689,8 +700,8 @@ fn bfq_weight(weight: u64) -> u64 {
 
 fn io_weight(d: &Directive, cx: &Context<'_>) -> Outcome {
     let cg = &cx.facts.inspection.cgroup;
-    let Ok(weight) = token(d).parse::<u64>() else {
-        return unknown(format!("`{}` is not a number", token(d)));
+    let DirectiveValue::Integer(weight) = d.value else {
+        return mismatch(d);
     };
     let (have, file) = match cg.version {
         CgroupVersion::V2 => (cg.io_weight, cg.files.get("io_weight")),
@@ -737,11 +748,13 @@ fn tasks_max(d: &Directive, cx: &Context<'_>) -> Outcome {
         Some(why) => (None, why),
         None => (cg.tasks_max, format!("cgroup pids.max {shown}")),
     };
-    let ok = match amount(token(d)) {
-        None => return unknown(format!("`{}` is not a task limit", token(d))),
-        Some(Amount::Infinity) => tasks.is_none(),
-        Some(Amount::Value(n)) => tasks == Some(n),
-        Some(Amount::Percent(p)) => match (f.system.tasks_limit, tasks) {
+    let DirectiveValue::Size(limit) = &d.value else {
+        return mismatch(d);
+    };
+    let ok = match limit.amount {
+        Amount::Infinity => tasks.is_none(),
+        Amount::Value(n) => tasks == Some(n),
+        Amount::Percent(p) => match (f.system.tasks_limit, tasks) {
             (Some(limit), Some(n)) => {
                 let want = limit as f64 * f64::from(p) / 100.0;
                 (n as f64 - want).abs() <= (limit as f64 / 100.0).max(1.0)
@@ -758,21 +771,6 @@ fn tasks_max(d: &Directive, cx: &Context<'_>) -> Outcome {
 }
 
 // ---- [capabilities] ----
-
-fn mask_of(names: &[String]) -> u64 {
-    names
-        .iter()
-        .filter_map(|n| capabilities::by_name(n))
-        .fold(0, |m, n| m | 1u64 << n)
-}
-
-fn all_caps(last: u32) -> u64 {
-    if last >= 63 {
-        u64::MAX
-    } else {
-        (1u64 << (last + 1)) - 1
-    }
-}
 
 fn names(mask: u64) -> String {
     let names = capabilities::names_in_mask(mask);
@@ -830,13 +828,13 @@ fn implied_drops(all: &[Directive]) -> Vec<(Name, u64)> {
 fn bounding_set(d: &Directive, cx: &Context<'_>) -> Outcome {
     let f = cx.facts;
     let (words, negated) = word_list(d);
-    let all = all_caps(f.system.cap_last_cap);
-    let asked = capability_mask(words, negated) & all;
+    let all = capabilities::all_up_to(f.system.cap_last_cap);
+    let asked = capabilities::mask(words, negated) & all;
     let implied = implied_drops(cx.all);
     let implied_mask = implied.iter().fold(0, |m, (_, c)| m | c);
     let manager = f.manager.bounding.unwrap_or(all);
     let expected = asked & !implied_mask & manager;
-    let actual = mask_of(&f.inspection.capabilities.bounding);
+    let actual = capabilities::mask_of(&f.inspection.capabilities.bounding);
     let mut notes = Vec::new();
     if asked & !manager != 0 {
         notes.push(format!(
@@ -880,8 +878,8 @@ fn ambient(d: &Directive, cx: &Context<'_>) -> Outcome {
     let caps = &cx.facts.inspection.capabilities;
     let (words, _) = word_list(d);
     // A capability outside the bounding set cannot be ambient.
-    let want = capability_mask(words, false) & mask_of(&caps.bounding);
-    let have = mask_of(&caps.ambient);
+    let want = capabilities::mask(words, false) & capabilities::mask_of(&caps.bounding);
+    let have = capabilities::mask_of(&caps.ambient);
     if have == want {
         pass(format!("CapAmb {}", names(have)))
     } else {
@@ -1118,10 +1116,10 @@ fn protect_home(d: &Directive, cx: &Context<'_>) -> Outcome {
         DirectiveValue::Bool(true) => each_path(cx, &paths, "made inaccessible", |m, p| {
             m.mount_point == p && is_inaccessible(m)
         }),
-        DirectiveValue::Token(t) if t == "read-only" => {
+        DirectiveValue::Word(t) if t == "read-only" => {
             each_path(cx, &paths, "read-only", |m, _| is_ro(m))
         }
-        DirectiveValue::Token(t) if t == "tmpfs" => each_path(cx, &paths, "a tmpfs", |m, p| {
+        DirectiveValue::Word(t) if t == "tmpfs" => each_path(cx, &paths, "a tmpfs", |m, p| {
             m.mount_point == p && m.fs_type == "tmpfs" && m.differs
         }),
         _ => unknown(format!("`{}` is not a ProtectHome= value", token(d))),
@@ -1139,10 +1137,8 @@ fn protect_system(d: &Directive, cx: &Context<'_>) -> Outcome {
     let candidates: &[&str] = match &d.value {
         DirectiveValue::Bool(false) => return pass("not requested"),
         DirectiveValue::Bool(true) => &["/usr", "/boot", "/efi"],
-        DirectiveValue::Token(t) if t == "full" => &["/usr", "/boot", "/efi", "/etc"],
-        DirectiveValue::Token(t) if t == "strict" => {
-            &["/", "/usr", "/boot", "/efi", "/etc", "/var"]
-        }
+        DirectiveValue::Word(t) if t == "full" => &["/usr", "/boot", "/efi", "/etc"],
+        DirectiveValue::Word(t) if t == "strict" => &["/", "/usr", "/boot", "/efi", "/etc", "/var"],
         _ => return unknown(format!("`{}` is not a ProtectSystem= value", token(d))),
     };
     let writable: Vec<&str> = cx

@@ -190,7 +190,7 @@ const UNIT_PATHS: &[&str] = &[
 /// The facts of a root process without any sandbox, on cgroup v2.
 fn bare() -> Facts {
     let table = mounts(BARE_MOUNTINFO);
-    let all = all_caps(40);
+    let all = crate::data::capabilities::all_up_to(40);
     Facts {
         inspection: Inspection {
             unit: "x.service".into(),
@@ -424,7 +424,7 @@ fn passes_on_the_mount_table_of_a_real_sandboxed_unit() {
 #[test]
 fn the_bounding_set_allows_for_the_manager_and_implied_drops() {
     let mut facts = bare();
-    let all = all_caps(40);
+    let all = crate::data::capabilities::all_up_to(40);
     let cap = |n: &str| 1u64 << capabilities::by_name(n).unwrap();
     // The service manager itself lacks CAP_SYS_RESOURCE (as on this project's CI hosts).
     facts.manager.bounding = Some(all & !cap("CAP_SYS_RESOURCE"));
