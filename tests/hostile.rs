@@ -9,9 +9,12 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "support/stdout.rs"]
+mod stdout;
+use stdout::{assert_no_panic, SIGPIPE};
+
 const SANDGEN: &str = env!("CARGO_BIN_EXE_sandgen");
 const HEAT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/policies/heat.toml");
-const SIGPIPE: i32 = 13;
 
 fn sandgen(dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(SANDGEN);
@@ -31,43 +34,12 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// No panic: neither the unwinding exit status (101) nor an abort (SIGABRT), and no panic
-/// message.
-fn assert_no_panic(args: &[&str], out: &Output) {
-    let err = stderr(out);
-    assert!(
-        !err.contains("panicked"),
-        "sandgen {args:?} panicked: {err}"
-    );
-    assert_ne!(out.status.code(), Some(101), "sandgen {args:?}: {err}");
-    assert_ne!(
-        out.status.signal(),
-        Some(6),
-        "sandgen {args:?} aborted: {err}"
-    );
-}
-
-/// Run with stdout a pipe whose reader is already gone.
 fn with_closed_stdout(dir: &Path, args: &[&str]) -> Output {
-    let mut child = sandgen(dir, args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("sandgen runs");
-    drop(child.stdout.take());
-    child.wait_with_output().expect("sandgen ends")
+    stdout::closed(sandgen(dir, args))
 }
 
-/// Run with stdout on /dev/full.
 fn with_full_stdout(dir: &Path, args: &[&str]) -> Output {
-    let full = std::fs::OpenOptions::new()
-        .write(true)
-        .open("/dev/full")
-        .expect("/dev/full");
-    sandgen(dir, args)
-        .stdout(full)
-        .output()
-        .expect("sandgen runs")
+    stdout::full(sandgen(dir, args))
 }
 
 /// Every command that prints without systemd, with stdout closed and full: a closed pipe

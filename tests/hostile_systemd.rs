@@ -6,48 +6,18 @@
 mod support;
 
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Output, Stdio};
+use std::process::Output;
 
 use support::sandgen::{Cleanup, Sandgen};
+use support::stdout::{self, assert_no_panic, SIGPIPE};
 use support::{describe, unit_name};
 
-const SIGPIPE: i32 = 13;
-
 fn with_closed_stdout(s: &Sandgen, args: &[&str]) -> Output {
-    let mut child = s
-        .command(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("sandgen runs");
-    drop(child.stdout.take());
-    child.wait_with_output().expect("sandgen ends")
+    stdout::closed(s.command(args))
 }
 
 fn with_full_stdout(s: &Sandgen, args: &[&str]) -> Output {
-    let full = std::fs::OpenOptions::new()
-        .write(true)
-        .open("/dev/full")
-        .expect("/dev/full");
-    s.command(args)
-        .stdout(full)
-        .stderr(Stdio::piped())
-        .output()
-        .expect("sandgen runs")
-}
-
-fn assert_no_panic(args: &[&str], out: &Output) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !err.contains("panicked"),
-        "sandgen {args:?} panicked: {err}"
-    );
-    assert_ne!(out.status.code(), Some(101), "sandgen {args:?}: {err}");
-    assert_ne!(
-        out.status.signal(),
-        Some(6),
-        "sandgen {args:?} aborted: {err}"
-    );
+    stdout::full(s.command(args))
 }
 
 /// Run `args` three times: normally, with stdout closed, with stdout on /dev/full. The

@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 pub mod sandgen;
+pub mod stdout;
 pub mod toml_text;
 
 const HOW_TO_RUN: &str = "these tests need the systemd container that `scripts/test.sh` \
