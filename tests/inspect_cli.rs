@@ -7,11 +7,10 @@ mod support;
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
 use serde_json::Value;
 use support::sandgen::{Sandgen, SANDGEN};
-use support::{describe, unit_name, wait_for};
+use support::{describe, unit_name, wait_for, WAIT};
 
 fn demo(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("policies/{name}.toml"));
@@ -133,14 +132,10 @@ fn memhogs_oom_kill_is_counted() {
     let _cleanup = s.start(&unit, &demo("memhog"));
     // systemd 252 on v1 controllers reports nothing (the unit stays up; the child's death
     // is Result=signal elsewhere): the cgroup counts it.
-    let json = wait_for(
-        "the OOM kill to be counted",
-        Duration::from_secs(20),
-        || {
-            let json = s.json(&["inspect", &unit, "--json"]);
-            (json["cgroup"]["oom_kills"].as_u64() >= Some(1)).then_some(json)
-        },
-    );
+    let json = wait_for("the OOM kill to be counted", WAIT, || {
+        let json = s.json(&["inspect", &unit, "--json"]);
+        (json["cgroup"]["oom_kills"].as_u64() >= Some(1)).then_some(json)
+    });
     let cgroup = &json["cgroup"];
     assert_eq!(cgroup["memory_max"], 32u64 << 20, "{cgroup}");
     assert!(
@@ -391,6 +386,7 @@ fn errors_say_what_is_wrong_and_exit_1() {
         &unit,
         "[service]\nexec = [\"/bin/sleep\", \"infinity\"]\n[filesystem]\nprivate_tmp = true\n",
     );
+    s.wait_for_comm(&unit, "sleep");
     let err = s.fails_silently(&["inspect", &unit, "--ls", "/tmp/none"]);
     assert!(
         err.starts_with("error: cannot list /tmp/none inside the mount namespace of process ")

@@ -9,7 +9,6 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
-use std::time::Duration;
 
 use sandgen::inspect::cgroup::{self, CgroupVersion};
 use sandgen::inspect::mounts::Difference;
@@ -37,18 +36,6 @@ fn spawn(program: &str, args: &[&str]) -> Reaped {
     )
 }
 
-/// Wait until `pid` runs `comm` (it exec'd its final program, after its setup).
-fn wait_for_comm(pid: u32, comm: &str) {
-    support::wait_for(
-        &format!("process {pid} to become {comm}"),
-        Duration::from_secs(10),
-        || {
-            let now = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-            (now.trim_end() == comm).then_some(())
-        },
-    );
-}
-
 /// A process in a private mount namespace whose /tmp is a new tmpfs holding `marker` (with
 /// `content`) and an absolute symlink `link` to it; it ends up as `sleep 60`.
 fn process_with_private_tmp(marker: &str, content: &str) -> Reaped {
@@ -60,7 +47,7 @@ fn process_with_private_tmp(marker: &str, content: &str) -> Reaped {
         "unshare",
         &["-m", "--propagation", "private", "sh", "-c", &script],
     );
-    wait_for_comm(child.0.id(), "sleep");
+    support::wait_for_comm(child.0.id(), "sleep");
     child
 }
 
@@ -118,7 +105,7 @@ fn inspects_a_sandboxed_process_and_refuses_once_it_is_gone() {
         &["-m", "--propagation", "private", "sh", "-c", script],
     );
     let pid = child.0.id();
-    wait_for_comm(pid, "sleep");
+    support::wait_for_comm(pid, "sleep");
     let handle = ProcessHandle::open(pid).unwrap();
     let got = inspect("test.service", &handle, &Roots::system()).unwrap();
 
@@ -185,6 +172,9 @@ fn reads_limits_of_a_cgroup_made_for_the_test() {
     let name = format!("sandgen-inspect-test-{}", std::process::id());
     let mut cg = TestCgroup { dirs: vec![] };
     let child = spawn("sleep", &["60"]);
+    // Right after spawn() the child may still carry this thread's name: the process list
+    // read below must show `sleep`.
+    support::wait_for_comm(child.0.id(), "sleep");
     let pid = child.0.id().to_string();
     let unified = cgroup::is_unified(root);
     if unified {
@@ -302,15 +292,7 @@ fn inspects_a_sandboxed_unit_of_the_real_systemd() {
          CapabilityBoundingSet=~CAP_NET_ADMIN\nMemoryMax=100M\nCPUQuota=50%\nTasksMax=16\n",
     );
     c.exec_ok(&["systemctl", "start", &unit]);
-    let inner: u32 = support::wait_for(
-        &format!("{unit} to run sleep"),
-        Duration::from_secs(20),
-        || {
-            let pid: u32 = c.property(&unit, "MainPID").parse().ok()?;
-            let comm = c.exec(&["cat", &format!("/proc/{pid}/comm")]).stdout;
-            (pid != 0 && comm == b"sleep\n").then_some(pid)
-        },
-    );
+    let inner = c.wait_for_comm(&unit, "sleep");
     let pid = pids::translate_pid(Path::new("/proc"), c.init_pid, inner)
         .unwrap()
         .unwrap_or_else(|| panic!("no host PID for container PID {inner}"));

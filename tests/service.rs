@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use support::sandgen::{Cleanup, Sandgen, SANDGEN};
 use support::toml_text::toml_string as toml_str;
-use support::{describe, unit_name, Container};
+use support::{describe, unit_name, Container, WAIT};
 
 const TRICKY: &[&str] = &[
     "two words",
@@ -183,7 +183,11 @@ fn a_service_killed_by_its_syscall_filter_fails_start_and_names_sigsys() {
         &unit,
         "[service]\nexec = [\"/bin/uname\", \"-a\"]\n[seccomp]\ndeny = [\"uname\"]\n",
     );
-    let err = s.fails(&["start", &policy]);
+    // The start job of a Type=simple unit ends at systemd's fork; uname dies some time after
+    // it (milliseconds, or seconds on a saturated machine). sandgen watches the unit for
+    // --settle seconds and returns as soon as it fails: a generous bound, not a delay.
+    let settle = WAIT.as_secs().to_string();
+    let err = s.fails(&["start", &policy, "--settle", &settle]);
     assert!(
         err.contains(&format!("error: {unit} failed to start:")),
         "{err}"
@@ -199,7 +203,7 @@ fn a_service_killed_by_its_syscall_filter_fails_start_and_names_sigsys() {
     // The same through a transient unit.
     let run_unit = unit_name("sigsys-run", "service");
     let _cleanup2 = Cleanup(&s, run_unit.clone());
-    let err = s.fails(&["run", &policy, "--unit", &run_unit]);
+    let err = s.fails(&["run", &policy, "--unit", &run_unit, "--settle", &settle]);
     assert!(err.contains("killed by signal SIGSYS"), "{err}");
 }
 
@@ -217,7 +221,7 @@ fn memhog_child_is_killed_by_the_memory_limit_and_status_shows_the_unit_alive() 
         s.container.property(&unit, "MemoryMax"),
         (32u64 << 20).to_string()
     );
-    let log = support::wait_for("the hog to be killed", Duration::from_secs(20), || {
+    let log = support::wait_for("the hog to be killed", WAIT, || {
         let out = s
             .container
             .exec(&["journalctl", "-u", &unit, "-o", "cat", "--no-pager"]);
@@ -466,6 +470,9 @@ fn run_and_an_installed_unit_give_the_process_the_same_sandbox() {
     let policy = s.policy(&installed, FULL_POLICY);
     s.ok(&["start", &policy]);
     s.ok(&["run", &policy, "--unit", &transient]);
+    // Both start jobs end at systemd's fork: the sandbox is in force once sleep runs.
+    s.wait_for_comm(&installed, "sleep");
+    s.wait_for_comm(&transient, "sleep");
 
     let a = s.container.show(&installed, SANDBOX_PROPERTIES);
     let b = s.container.show(&transient, SANDBOX_PROPERTIES);

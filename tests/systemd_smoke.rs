@@ -8,11 +8,8 @@
 mod support;
 
 use std::process::Command;
-use std::time::Duration;
 
-use support::{describe, unit_name, Container};
-
-const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+use support::{describe, unit_name, Container, WAIT};
 
 #[test]
 fn pid1_is_systemd_252_and_its_bus_answers_from_the_host() {
@@ -138,7 +135,7 @@ fn memory_max_gets_a_memory_hog_oom_killed() {
     let _ = c.systemctl(&["start", guard.name()]);
     let props = c.wait_until_stopped(
         &unit,
-        STOP_TIMEOUT,
+        WAIT,
         &["Result", "ExecMainCode", "ExecMainStatus", "MemoryMax"],
     );
     let context = format!(
@@ -175,7 +172,7 @@ fn system_call_filter_kills_a_denied_call_with_sigsys() {
     let plain = unit_name("uname-plain", "service");
     let guard = c.install_unit(&plain, "[Service]\nType=exec\nExecStart=/bin/uname\n");
     let _ = c.systemctl(&["start", guard.name()]);
-    let props = c.wait_until_stopped(&plain, STOP_TIMEOUT, &["Result", "ExecMainStatus"]);
+    let props = c.wait_until_stopped(&plain, WAIT, &["Result", "ExecMainStatus"]);
     assert_eq!(
         (props["Result"].as_str(), props["ExecMainStatus"].as_str()),
         ("success", "0"),
@@ -190,7 +187,7 @@ fn system_call_filter_kills_a_denied_call_with_sigsys() {
     let _ = c.systemctl(&["start", guard.name()]);
     let props = c.wait_until_stopped(
         &filtered,
-        STOP_TIMEOUT,
+        WAIT,
         &["Result", "ExecMainCode", "ExecMainStatus"],
     );
     let context = format!(
@@ -208,7 +205,7 @@ fn system_call_filter_kills_a_denied_call_with_sigsys() {
 
 /// Waits until the host's kernel log has a line containing `needle`.
 fn wait_for_kernel_log(needle: &str, what: &str) {
-    support::wait_for(what, Duration::from_secs(10), || {
+    support::wait_for(what, WAIT, || {
         let out = Command::new("dmesg")
             .output()
             .expect("run dmesg on the host");

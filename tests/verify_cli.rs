@@ -131,6 +131,8 @@ fn every_demo_policy_starts_and_passes_verify() {
         };
         let unit = unit_name(name, "service");
         let _cleanup = s.start(&unit, &policy);
+        // The start job ends at systemd's fork; the sandbox is complete at the exec.
+        s.wait_for_exec(&unit);
         let (json, _) = s.verify(&[&unit], 0);
         assert_eq!(json["fail"], 0, "{name}: {json:#}");
         assert!(json["pass"].as_u64() > Some(2), "{name}: {json:#}");
@@ -227,6 +229,7 @@ fn verify_names_every_key_a_unit_without_a_sandbox_does_not_have() {
     let root = Dir::new(&s, "root");
     let unit = unit_name("plain", "service");
     let _cleanup = s.start(&unit, "[service]\nexec = [\"/bin/sleep\", \"infinity\"]\n");
+    s.wait_for_comm(&unit, "sleep");
     let policy = s.policy("restrictive", &RESTRICTIVE.replace("ROOT", &root.inside));
     let (json, out) = s.verify(&[&unit, "--policy", &policy], 1);
     let got = statuses(&json);
@@ -315,6 +318,7 @@ fn verify_fails_a_sandboxed_unit_on_the_values_that_differ() {
          cpu_weight = 50\ntasks_max = 8\n[capabilities]\nbounding = [\"CAP_CHOWN\"]\n\
          [filesystem]\nprivate_tmp = true\nprotect_system = \"strict\"\n",
     );
+    s.wait_for_comm(&unit, "sleep");
     let policy = s.policy(
         "other",
         "[service]\nexec = [\"/bin/sleep\", \"infinity\"]\n[resources]\nmemory_max = \"32M\"\n\
@@ -364,6 +368,7 @@ fn verify_fails_a_sandboxed_unit_on_the_values_that_differ() {
             busybox.inside
         ),
     );
+    s.wait_for_comm(&chroot, "busybox");
     let wants = s.policy(
         "wants-api-vfs",
         &format!(
@@ -396,6 +401,7 @@ fn without_a_recorded_policy_verify_asks_for_one() {
         .container
         .install_unit(&hand, "[Service]\nExecStart=/bin/sleep infinity\n");
     s.container.exec_ok(&["systemctl", "start", guard.name()]);
+    s.wait_for_comm(&hand, "sleep");
     let out = s.run(&["verify", &hand]);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     assert_eq!(
@@ -413,6 +419,7 @@ fn without_a_recorded_policy_verify_asks_for_one() {
         "[service]\nexec = [\"/bin/sleep\", \"infinity\"]\n",
     );
     s.ok(&["run", &policy, "--unit", &transient]);
+    s.wait_for_comm(&transient, "sleep");
     let out = s.run(&["verify", &transient]);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     assert_eq!(

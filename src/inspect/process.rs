@@ -431,16 +431,38 @@ mod tests {
             .unwrap_or_else(|e| panic!("cannot run {program} (util-linux/libcap2-bin): {e}"))
     }
 
-    /// Wait until `pid` has exec'd `comm` (so its credentials are the final ones).
-    fn wait_for_comm(pid: u32, comm: &str) {
-        for _ in 0..500 {
-            let now = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-            if now.trim_end() == comm {
-                return;
-            }
+    /// How long these tests wait for a state they can observe: generous, for a saturated
+    /// 2-core machine; a passing test never waits this long.
+    const WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+    /// Polls `done` every 10 ms until it holds; panics naming `what` after [`WAIT`].
+    fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+        let start = std::time::Instant::now();
+        while !done() {
+            assert!(start.elapsed() < WAIT, "waited {WAIT:?} for {what}");
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        panic!("process {pid} never became {comm}");
+    }
+
+    /// Wait until `pid` has exec'd `comm` (so its credentials are the final ones). Right
+    /// after spawn() the child can still carry this thread's name, or be the wrapper.
+    fn wait_for_comm(pid: u32, comm: &str) {
+        wait_until(&format!("process {pid} to become {comm}"), || {
+            let now = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            now.trim_end() == comm
+        });
+    }
+
+    /// Clock ticks since boot (`/proc/uptime`, the clock of a process's start time).
+    fn uptime_ticks() -> u64 {
+        let text = std::fs::read_to_string("/proc/uptime").unwrap();
+        let (secs, centis) = text
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .split_once('.')
+            .unwrap();
+        secs.parse::<u64>().unwrap() * 100 + centis.parse::<u64>().unwrap()
     }
 
     #[test]
@@ -527,9 +549,12 @@ mod tests {
         ));
 
         // Another process takes the same PID: /proc/PID exists again, kill(pid, 0) would say
-        // "alive", but neither the pidfd nor the start time is fooled. Wait two clock ticks so
-        // the new process's start time differs for the fallback.
-        std::thread::sleep(std::time::Duration::from_millis(30));
+        // "alive", but neither the pidfd nor the start time is fooled. Wait until the clock is
+        // two ticks past the old start time so the new process's start time differs for the
+        // fallback.
+        wait_until("two clock ticks to pass", || {
+            uptime_ticks() > handle.start_time() + 1
+        });
         let mut reuser = spawn_with_pid(pid);
         assert!(Path::new(&format!("/proc/{pid}")).exists());
         let same = (handle.still_same(), fallback.still_same());
@@ -552,12 +577,7 @@ mod tests {
             Err(e) => panic!("{e}"),
         };
         // Not reaped yet: /proc/PID still exists, with the same start time.
-        for _ in 0..500 {
-            if !handle.still_same().unwrap() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
+        wait_until("sh to exit", || !handle.still_same().unwrap());
         assert!(Path::new(&format!("/proc/{}", child.id())).exists());
         assert!(!handle.still_same().unwrap());
         child.wait().unwrap();

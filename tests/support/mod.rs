@@ -186,6 +186,36 @@ impl Container {
         self.exec(&["test", "-e", path]).status.success()
     }
 
+    /// The container PID systemd reports as `unit`'s main process, once it runs `comm`.
+    ///
+    /// A start job of a `Type=simple` unit ends at systemd's fork, before the command runs:
+    /// the forked process first carries systemd's own name, then `(COMMAND)` while systemd
+    /// sets up the sandbox, and only after the exec the command's name. Whatever is read of
+    /// the process before that is systemd's state, not the sandbox's.
+    pub fn wait_for_comm(&self, unit: &str, comm: &str) -> u32 {
+        self.wait_for_main_process(unit, &format!("run {comm}"), |now| now == comm)
+    }
+
+    /// The container PID of `unit`'s main process once it has exec'd the unit's command,
+    /// whatever that is named: its name is neither systemd's (forked, not renamed yet) nor
+    /// systemd's `(COMMAND)` (the sandbox being set up). See [`Container::wait_for_comm`].
+    pub fn wait_for_exec(&self, unit: &str) -> u32 {
+        self.wait_for_main_process(unit, "exec its command", |now| {
+            !now.is_empty() && now != "systemd" && !(now.starts_with('(') && now.ends_with(')'))
+        })
+    }
+
+    fn wait_for_main_process(&self, unit: &str, what: &str, ran: impl Fn(&str) -> bool) -> u32 {
+        wait_for(&format!("{unit} to {what}"), WAIT, || {
+            let pid: u32 = self.property(unit, "MainPID").parse().ok()?;
+            if pid == 0 {
+                return None;
+            }
+            let comm = self.exec(&["cat", &format!("/proc/{pid}/comm")]).stdout;
+            ran(String::from_utf8_lossy(&comm).trim_end()).then_some(pid)
+        })
+    }
+
     /// Waits until `unit` is no longer running or starting, and returns its
     /// `properties` (plus ActiveState) as they are then.
     pub fn wait_until_stopped(
@@ -241,6 +271,11 @@ pub fn unit_name(stem: &str, suffix: &str) -> String {
     format!("sandgen-test-{stem}-{}-{n}.{suffix}", std::process::id())
 }
 
+/// How long a test waits for a state it can observe (a process's name, a unit's state, a
+/// journal line) before it fails. Generous on purpose: on a saturated 2-core machine a fork,
+/// an exec or a journal write can take seconds, and a passing test never waits this long.
+pub const WAIT: Duration = Duration::from_secs(60);
+
 /// Calls `probe` every 50 ms until it returns `Some`, and returns that; panics naming
 /// `what` after `timeout`.
 pub fn wait_for<T>(what: &str, timeout: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
@@ -255,6 +290,19 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut probe: impl FnMut() -> Opt
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Waits until host process `pid` runs `comm` (`/proc/PID/comm`): it exec'd its final
+/// program, after whatever setup came first.
+///
+/// Needed right after `Command::spawn()`: the kernel releases a vfork parent in exec_mmap,
+/// before it sets the new name, so a child can still carry the spawning thread's name (and
+/// a wrapper such as unshare or setpriv has not run its program yet).
+pub fn wait_for_comm(pid: u32, comm: &str) {
+    wait_for(&format!("process {pid} to become {comm}"), WAIT, || {
+        let now = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        (now.trim_end() == comm).then_some(())
+    });
 }
 
 /// Exit status, stdout and stderr of a finished command, for assertion messages.

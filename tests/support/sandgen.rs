@@ -4,11 +4,10 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{describe, wait_for, Container};
+use super::{describe, Container};
 
 /// The sandgen binary under test.
 pub const SANDGEN: &str = env!("CARGO_BIN_EXE_sandgen");
@@ -111,18 +110,16 @@ impl Sandgen {
         self.root().join("etc/systemd/system").join(unit)
     }
 
-    /// The container PID systemd reports as `unit`'s main process, once it runs `comm`.
+    /// The container PID systemd reports as `unit`'s main process, once it runs `comm`
+    /// ([`Container::wait_for_comm`]).
     pub fn wait_for_comm(&self, unit: &str, comm: &str) -> u32 {
-        let c = &self.container;
-        wait_for(
-            &format!("{unit} to run {comm}"),
-            Duration::from_secs(20),
-            || {
-                let pid: u32 = c.property(unit, "MainPID").parse().ok()?;
-                let now = c.exec(&["cat", &format!("/proc/{pid}/comm")]).stdout;
-                (pid != 0 && now == format!("{comm}\n").as_bytes()).then_some(pid)
-            },
-        )
+        self.container.wait_for_comm(unit, comm)
+    }
+
+    /// The container PID of `unit`'s main process once it runs the unit's command
+    /// ([`Container::wait_for_exec`]).
+    pub fn wait_for_exec(&self, unit: &str) -> u32 {
+        self.container.wait_for_exec(unit)
     }
 }
 
