@@ -334,18 +334,26 @@ impl Client {
             .await
     }
 
+    /// The Properties interface of a unit object, uncached (a unit's state is read once).
+    async fn properties_proxy(
+        &self,
+        path: &OwnedObjectPath,
+    ) -> zbus::Result<zbus::fdo::PropertiesProxy<'_>> {
+        zbus::fdo::PropertiesProxy::builder(&self.connection)
+            .destination("org.freedesktop.systemd1")
+            .path(path.clone())
+            .cache_properties(CacheProperties::No)
+            .build()
+            .await
+    }
+
     /// All properties of one interface of a unit object, in one round trip.
     async fn properties(
         &self,
         path: &OwnedObjectPath,
         interface: &'static str,
     ) -> zbus::Result<Properties> {
-        let proxy = zbus::fdo::PropertiesProxy::builder(&self.connection)
-            .destination("org.freedesktop.systemd1")
-            .path(path.clone())
-            .cache_properties(CacheProperties::No)
-            .build()
-            .await?;
+        let proxy = self.properties_proxy(path).await?;
         let name = zbus::names::InterfaceName::from_static_str_unchecked(interface);
         Ok(Properties(proxy.get_all(name).await?))
     }
@@ -360,12 +368,7 @@ impl Client {
     where
         T: TryFrom<zbus::OwnedVariant>,
     {
-        let proxy = zbus::fdo::PropertiesProxy::builder(&self.connection)
-            .destination("org.freedesktop.systemd1")
-            .path(path.clone())
-            .cache_properties(CacheProperties::No)
-            .build()
-            .await?;
+        let proxy = self.properties_proxy(path).await?;
         let iface = zbus::names::InterfaceName::from_static_str_unchecked(interface);
         Ok(T::try_from(proxy.get(iface, name).await?).ok())
     }

@@ -132,6 +132,10 @@ fn property(d: &Directive) -> Result<Option<Property>, Unsupported> {
             let all = NAMESPACE_FLAGS.iter().fold(0, |m, (_, f)| m | f);
             prop(name, Value::from(if *b { 0 } else { all }))
         }
+        // ProtectHome=, ProtectSystem=: the property is a string ("yes", "no", "strict").
+        (DirectiveValue::Bool(b), Kind::BoolOrWord(_)) => {
+            prop(name, Value::from(if *b { "yes" } else { "no" }))
+        }
         (DirectiveValue::Bool(b), _) => prop(name, Value::from(*b)),
         (DirectiveValue::Word(w), Kind::AddressFamilies) if w == "none" => {
             prop(name, Value::from((true, Vec::<String>::new())))
@@ -219,4 +223,65 @@ fn namespace_flags(allowed: &[String]) -> u64 {
                 .map(|(_, f)| *f)
         })
         .fold(0, |m, f| m | f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directive::Name;
+
+    fn directive(name: Name, kind: Kind, value: DirectiveValue) -> Directive {
+        Directive {
+            section: UnitSection::Service,
+            name,
+            value,
+            kind,
+            origin: "test".into(),
+        }
+    }
+
+    /// The D-Bus signature of the property a directive becomes.
+    fn signature(d: &Directive) -> String {
+        let (props, skipped) = transient_properties(std::slice::from_ref(d));
+        assert!(skipped.is_empty(), "{skipped:?}");
+        props[0].value.value_signature().to_string()
+    }
+
+    #[test]
+    fn properties_have_the_types_systemd_declares() {
+        // ProtectHome= and ProtectSystem= are strings on the bus even when the policy says
+        // `true` (systemd refuses a boolean: "Unexpected message contents").
+        let home = directive(
+            Name::ProtectHome,
+            Kind::BoolOrWord(&["read-only", "tmpfs"]),
+            DirectiveValue::Bool(true),
+        );
+        assert_eq!(signature(&home), "s");
+        let tmp = directive(Name::PrivateTmp, Kind::Bool, DirectiveValue::Bool(true));
+        assert_eq!(signature(&tmp), "b");
+        let cpus = directive(
+            Name::AllowedCPUs,
+            Kind::CpuSet,
+            DirectiveValue::CpuSet(crate::directive::CpuSet::parse("0-1,9").expect("cpus")),
+        );
+        assert_eq!(signature(&cpus), "ay");
+        let caps = directive(
+            Name::CapabilityBoundingSet,
+            Kind::Capabilities,
+            DirectiveValue::Words {
+                words: vec![],
+                negated: false,
+            },
+        );
+        assert_eq!(signature(&caps), "t");
+        let errno = directive(
+            Name::SystemCallErrorNumber,
+            Kind::Errno,
+            DirectiveValue::Errno(crate::directive::Errno {
+                text: "EPERM".into(),
+                number: 1,
+            }),
+        );
+        assert_eq!(signature(&errno), "i");
+    }
 }
