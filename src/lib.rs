@@ -1,9 +1,9 @@
 //! sandgen: a TOML sandbox policy in, a systemd service out, and proof that the sandbox
 //! is in force.
 //!
-//! The pipeline is one-way: [`policy`] (TOML -> validated model) -> [`directive`] (model ->
-//! typed directives for one systemd version) -> [`render`] / [`unit`] (directives -> unit
-//! file text). Side effects live at the edges: [`systemd`] asks the host for facts, [`cli`]
+//! The pipeline is one-way: [`policy`] (TOML -> validated model, lowered to typed
+//! directives for one systemd version, in the vocabulary of [`directive`]) -> [`render`] /
+//! [`mod@unit`] (directives -> unit file text). Side effects live at the edges: [`systemd`] asks the host for facts, [`cli`]
 //! reads and writes files.
 
 pub mod cli;
