@@ -41,9 +41,11 @@ pub fn check_policy_text(
     text: &str,
     target: u32,
 ) -> Result<(policy::Policy, Vec<directive::Directive>), Error> {
-    let syscalls = data::syscalls::SyscallTable::built_in();
+    // Parsed once: it is a constant, and parsing it is most of the time a small policy takes.
+    static SYSCALLS: std::sync::OnceLock<data::syscalls::SyscallTable> = std::sync::OnceLock::new();
+    let syscalls = SYSCALLS.get_or_init(data::syscalls::SyscallTable::built_in);
     let cx = policy::Context {
-        syscalls: &|| &syscalls,
+        syscalls: &|| syscalls,
         find_program: &|_| None,
     };
     let policy = policy::parse(Source::new(name, text), &cx)?;

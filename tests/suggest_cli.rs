@@ -398,7 +398,7 @@ const TIGHT_POLICY: &str = r#"# A shell pipeline in a tight sandbox.
 [service]
 description = "pipeline"   # shown by systemctl status
 exec = ["/bin/sh", "-c", "ls / | wc -l; id -un"]
-user = "nobody"
+user = "daemon"
 
 [filesystem]
 # Read-only everything, a private /tmp: the trace file must still be writable.
@@ -443,9 +443,9 @@ fn write_replaces_only_the_list_keeping_comments_and_the_sandbox_applies() {
         .expect("sandgen check");
     assert!(out.status.success(), "{}", describe(&out));
 
-    // The trace ran as the policy's user: `id -un` printed nobody to the unit's journal.
+    // The trace ran as the policy's user: `id -un` printed daemon to the unit's journal.
     // journald reads the unit's stdout stream on its own time: wait for the line.
-    wait_for("`nobody` in the journal of the traced unit", WAIT, || {
+    wait_for("`daemon` in the journal of the traced unit", WAIT, || {
         let journal = s.container.exec_ok(&[
             "journalctl",
             "--no-pager",
@@ -456,11 +456,11 @@ fn write_replaces_only_the_list_keeping_comments_and_the_sandbox_applies() {
             "--since",
             "-5min",
         ]);
-        journal.lines().any(|l| l == "nobody").then_some(())
+        journal.lines().any(|l| l == "daemon").then_some(())
     });
 
     // A policy that does not validate is refused before anything runs.
-    let bad_text = TIGHT_POLICY.replace("user = \"nobody\"", "usr = \"nobody\"");
+    let bad_text = TIGHT_POLICY.replace("user = \"daemon\"", "usr = \"daemon\"");
     let bad = s.file("bad.toml", &bad_text);
     let out = s.fails_output(&[
         "suggest",

@@ -158,7 +158,7 @@ fn every_demo_policy_starts_and_passes_verify() {
 const RESTRICTIVE: &str = r#"
 [service]
 exec = ["/bin/sleep", "infinity"]
-user = "nobody"
+user = "daemon"
 group = "nogroup"
 dynamic_user = true
 working_directory = "/tmp"

@@ -185,6 +185,30 @@ pub fn parse(source: Source, cx: &Context<'_>) -> Result<Policy, Diagnostics> {
         },
     };
 
+    // A dependency on the unit itself: systemd drops it, with a warning for After= and
+    // Before= ("Dependency After=x.service dropped").
+    let own = format!("{name}.service");
+    for s in settings
+        .iter()
+        .filter(|s| s.spec.kind == crate::directive::Kind::Units)
+    {
+        if s.spec.section == crate::directive::UnitSection::Unit
+            && matches!(&s.value, Value::One(DirectiveValue::Words { words, .. }) if words.contains(&own))
+        {
+            errors.push(
+                Diagnostic::new(
+                    &source,
+                    s.value_span.clone(),
+                    format!(
+                        "`{}` names the unit itself ({own}): systemd drops such a dependency",
+                        s.spec.path()
+                    ),
+                )
+                .with_help(format!("remove \"{own}\"")),
+            );
+        }
+    }
+
     if !errors.is_empty() {
         errors.sort_by_key(|d| (d.line, d.col));
         return Err(Diagnostics(errors));

@@ -11,7 +11,7 @@ use toml::Spanned;
 
 use crate::data::{
     address_families, architectures, capabilities, errno,
-    syscalls::{GroupsSource, SyscallTable},
+    syscalls::{self, GroupsSource, SyscallTable},
 };
 use crate::diagnostic::{closest, shown};
 use crate::directive::value::{amount, decimal, percentage, CPU_QUOTA_MAX};
@@ -299,7 +299,13 @@ fn parse_kind(spec: &Spec, node: &Node<'_>, cx: &Context<'_>) -> Result<Value, P
         }
         Kind::UserName => {
             let s = string(spec, node)?;
-            user_name(s).map_err(|m| Problem::new(span, format!("`{}`: {m}", spec.path())))?;
+            user_name(s).map_err(|m| Problem::new(span.clone(), format!("`{}`: {m}", spec.path())))?;
+            if spec.directive == crate::directive::Name::User && s == "nobody" {
+                // systemd 252 (load_user in execute.c): "Special user nobody configured, this
+                // is not safe!"
+                return Err(Problem::new(span, format!("`{}` = \"nobody\": systemd warns that running as the special user nobody is not safe", spec.path()))
+                    .help("nobody owns files systemd cannot map and other services may run as it too; use dynamic_user = true for a throwaway user"));
+            }
             Ok(Value::word(s))
         }
         Kind::Size { allows_zero } => {
@@ -421,6 +427,12 @@ fn parse_kind(spec: &Spec, node: &Node<'_>, cx: &Context<'_>) -> Result<Value, P
                 unit_name(s).map_err(|(m, help)| {
                     Problem::new(span.clone(), format!("`{}`: \"{}\" is not a valid unit name: {m}", spec.path(), shown(s))).maybe_help(help)
                 })?;
+                if spec.directive == crate::directive::Name::Before && s.ends_with(".device") {
+                    // systemd's unit_add_dependency(): "Dependency Before=X ignored (.device
+                    // units cannot be delayed)".
+                    return Err(Problem::new(span.clone(), format!("`{}`: \"{}\" is a device unit, which systemd cannot delay: it ignores Before= on it with a warning", spec.path(), shown(s)))
+                        .help("remove it; to start after the device appears, list it in `install.after` instead"));
+                }
             }
             no_duplicates(spec, &items)?;
             Ok(words(items))
@@ -882,8 +894,40 @@ pub fn unit_name(s: &str) -> Result<(), (String, Option<String>)> {
             Some(format!("did you mean \"{guess}\"?")),
         ));
     };
-    unit_stem(stem, true).map_err(|m| (m, None))
+    unit_stem(stem, true).map_err(|m| (m, None))?;
+    let kind = s.rsplit('.').next().unwrap_or_default();
+    if kind == "slice" {
+        slice_stem(stem).map_err(|m| (m, None))?;
+    }
+    if stem.contains('@') && !TEMPLATE_SUFFIXES.contains(&kind) {
+        return Err((
+            format!("a {kind} unit cannot be a template instance (\"@\"): systemd ignores the dependency (\"Invalid argument\")"),
+            Some("only service, socket, target, timer and path units have instances".to_owned()),
+        ));
+    }
+    Ok(())
 }
+
+/// A slice name is its place in the tree, dash-separated (`a-b.slice` is `b` in `a.slice`):
+/// systemd's `slice_name_is_valid()` refuses a leading or trailing dash, two dashes in a
+/// row and instances; `-.slice` is the root slice. A dependency on such a name fails to
+/// load ("Invalid argument").
+fn slice_stem(stem: &str) -> Result<(), String> {
+    if stem == "-" {
+        return Ok(());
+    }
+    if stem.starts_with('-') || stem.ends_with('-') || stem.contains("--") {
+        return Err("a slice name cannot start or end with \"-\" or have two in a row: dashes separate its parent slices".to_owned());
+    }
+    if stem.contains('@') {
+        return Err("a slice cannot be a template instance (\"@\")".to_owned());
+    }
+    Ok(())
+}
+
+/// Unit types that can be templates and instances (`unit_type_may_template()` in systemd's
+/// unit-file.c); a dependency on `x@y.mount` fails with "Invalid argument".
+const TEMPLATE_SUFFIXES: &[&str] = &["service", "socket", "target", "timer", "path"];
 
 /// Validate the part of a unit name before `.type`.
 pub fn unit_stem(stem: &str, allow_instance: bool) -> Result<(), String> {
@@ -1064,6 +1108,17 @@ fn syscall(spec: &Spec, s: &str, span: Range<usize>, table: &SyscallTable) -> Re
     if known {
         return Ok(());
     }
+    if syscalls::is_unresolved(s) {
+        return Err(Problem::new(
+            span,
+            format!(
+                "`{}`: systemd 252 cannot resolve the system call \"{}\" (another architecture's, or newer than its libseccomp) and ignores it with a warning",
+                spec.path(),
+                shown(s)
+            ),
+        )
+        .help("remove it: it does not exist on this architecture"));
+    }
     let what = if s.starts_with('@') {
         "system call group"
     } else {
@@ -1161,6 +1216,20 @@ mod tests {
         assert!(unit_name("a/b.service").is_err());
         assert!(unit_name(&format!("{}.service", "a".repeat(250))).is_err());
         assert!(unit_name("a@b@c.service").is_err());
+        // systemd 252: "Failed to add dependency on a@b.mount, ignoring: Invalid argument".
+        for bad in ["a@b.mount", "a@b.slice", "a@b.device"] {
+            assert!(unit_name(bad).is_err(), "{bad}");
+        }
+        for ok in ["a@b.socket", "a@b.timer", "a@b.path", "a@b.target"] {
+            assert!(unit_name(ok).is_ok(), "{ok}");
+        }
+        // systemd 252: "Unit u-.slice failed to load properly ... Invalid argument".
+        for bad in ["u-.slice", "-u.slice", "a--b.slice", "u\\x20-.slice"] {
+            assert!(unit_name(bad).is_err(), "{bad}");
+        }
+        for ok in ["-.slice", "system-getty.slice", "a-b-c.slice"] {
+            assert!(unit_name(ok).is_ok(), "{ok}");
+        }
     }
 
     #[test]

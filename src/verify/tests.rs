@@ -23,7 +23,7 @@ const EVERY_KEY: &str = r#"
 description = "every key"
 type = "simple"
 exec = ["/bin/sleep", "infinity"]
-user = "nobody"
+user = "daemon"
 group = "nogroup"
 dynamic_user = true
 working_directory = "/tmp"
@@ -135,6 +135,7 @@ const BARE_MOUNTINFO: &str = "\
 ";
 
 const PASSWD: &str = "root:x:0:0:root:/root:/bin/bash\n\
+                      daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n\
                       nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
 const GROUP: &str = "root:x:0:\nnogroup:x:65534:\n";
 

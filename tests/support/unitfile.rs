@@ -646,8 +646,8 @@ pub fn working_directory(raw: &str) -> Result<String, String> {
 }
 
 /// `unit_name_is_valid()` for plain names and instances (systemd.unit(5)): a prefix of
-/// ASCII letters, digits, `:`, `-`, `_`, `.`, `\`, at most one `@`, a known type suffix,
-/// at most 255 characters.
+/// ASCII letters, digits, `:`, `-`, `_`, `.`, `\`, at most one `@` (and only in a type
+/// that has instances), a known type suffix, at most 255 characters.
 pub fn unit_name_is_valid(name: &str) -> bool {
     const TYPES: &[&str] = &[
         "service",
@@ -662,6 +662,9 @@ pub fn unit_name_is_valid(name: &str) -> bool {
         "slice",
         "scope",
     ];
+    // `unit_type_may_template()`: only these types have instances; systemd refuses a
+    // dependency on `x@y.mount` ("Failed to add dependency ... Invalid argument").
+    const TEMPLATE_TYPES: &[&str] = &["service", "socket", "target", "timer", "path"];
     let Some((prefix, suffix)) = name.rsplit_once('.') else {
         return false;
     };
@@ -670,6 +673,7 @@ pub fn unit_name_is_valid(name: &str) -> bool {
         && !prefix.is_empty()
         && !prefix.starts_with('@')
         && prefix.matches('@').count() <= 1
+        && (!prefix.contains('@') || TEMPLATE_TYPES.contains(&suffix))
         && prefix
             .bytes()
             .all(|c| c.is_ascii_alphanumeric() || b":-_.\\@".contains(&c))
