@@ -323,14 +323,25 @@ fn option_difference(host: &str, unit: &str) -> Difference {
 /// The mount visible at `mount_point`: of the mounts stacked there, the one no other mount
 /// there is mounted on.
 fn top_mount_at<'a>(table: &'a [Mount], mount_point: &str) -> Option<&'a Mount> {
-    let stack: Vec<&Mount> = table
-        .iter()
-        .filter(|m| m.mount_point == mount_point)
-        .collect();
+    top_of_stack(
+        table,
+        |m| (m.mount_point.as_str(), m.mount_id, m.parent_id),
+        mount_point,
+    )
+}
+
+/// Of the entries of `table` mounted at `mount_point`, the one no other entry there is
+/// mounted on; `key` gives an entry's mount point, ID and parent ID.
+fn top_of_stack<'a, T>(
+    table: &'a [T],
+    key: impl Fn(&T) -> (&str, u32, u32),
+    mount_point: &str,
+) -> Option<&'a T> {
+    let stack: Vec<&T> = table.iter().filter(|m| key(m).0 == mount_point).collect();
     stack
         .iter()
         .rev()
-        .find(|m| !stack.iter().any(|o| o.parent_id == m.mount_id))
+        .find(|m| !stack.iter().any(|o| key(o).2 == key(m).1))
         .copied()
 }
 
@@ -418,16 +429,11 @@ impl MountComparison {
     /// The mount visible at exactly `mount_point` in the unit's namespace (the top of the
     /// stack there), if something is mounted there.
     pub fn top_at(&self, mount_point: &str) -> Option<&MountReport> {
-        let stack: Vec<&MountReport> = self
-            .mounts
-            .iter()
-            .filter(|m| m.mount_point == mount_point)
-            .collect();
-        stack
-            .iter()
-            .rev()
-            .find(|m| !stack.iter().any(|o| o.parent == m.id))
-            .copied()
+        top_of_stack(
+            &self.mounts,
+            |m| (m.mount_point.as_str(), m.id, m.parent),
+            mount_point,
+        )
     }
 
     /// The mount that holds `path` in the unit's namespace: the visible mount with the
