@@ -6,6 +6,8 @@
 
 use serde::Serialize;
 
+use crate::data::signals::signal_name;
+
 /// `CLD_EXITED`, `CLD_KILLED`, `CLD_DUMPED`: how the main process ended (waitid(2)).
 const CLD_EXITED: i32 = 1;
 const CLD_KILLED: i32 = 2;
@@ -49,13 +51,6 @@ pub struct UnitStatus {
 /// systemd reports "not available" counters as `UINT64_MAX`.
 pub fn counter(value: u64) -> Option<u64> {
     (value != u64::MAX).then_some(value)
-}
-
-/// The name of signal `n` (`SIGSYS`), or `signal N`.
-pub fn signal_name(n: i32) -> String {
-    nix::sys::signal::Signal::try_from(n)
-        .map(|s| s.as_str().to_owned())
-        .unwrap_or_else(|_| format!("signal {n}"))
 }
 
 impl UnitStatus {

@@ -30,6 +30,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::data::signals::signal_name;
 pub use strace::{parse_strace_output, strace_argv, StraceOutput, StraceParser};
 
 /// The command to trace: an argv whose first element is the program (a path, or a name
@@ -142,14 +143,6 @@ impl fmt::Display for ExitStatusInfo {
             }
         }
     }
-}
-
-/// The name of signal `number` (`SIGSYS` for 31 on x86_64), or `signal N` for numbers
-/// without one (real-time signals).
-pub fn signal_name(number: i32) -> String {
-    nix::sys::signal::Signal::try_from(number)
-        .map(|s| s.as_str().to_owned())
-        .unwrap_or_else(|_| format!("signal {number}"))
 }
 
 /// What a trace found out.
@@ -557,8 +550,6 @@ mod tests {
             serde_json::to_string(&sys).unwrap(),
             r#"{"signal":"SIGSYS","core_dumped":true}"#
         );
-        assert_eq!(signal_name(9), "SIGKILL");
-        assert_eq!(signal_name(40), "signal 40");
     }
 
     #[test]
