@@ -10,6 +10,7 @@ pub mod cli;
 pub mod data;
 pub mod diagnostic;
 pub mod directive;
+pub mod host;
 pub mod inspect;
 pub mod policy;
 pub mod render;
@@ -21,6 +22,9 @@ pub mod unit;
 pub mod verify;
 
 use diagnostic::{Diagnostics, Source};
+use directive::Directive;
+use policy::Policy;
+use render::{RenderError, Templates};
 
 /// Why a policy could not be turned into a unit.
 #[derive(Debug, thiserror::Error)]
@@ -30,23 +34,72 @@ pub enum Error {
     Policy(#[from] Diagnostics),
     /// The unit could not be rendered.
     #[error(transparent)]
-    Render(#[from] render::RenderError),
+    Render(#[from] RenderError),
 }
 
-/// Validate policy text and render its unit file for systemd `target`, with the built-in
-/// template and system call table. `name` is the path shown in diagnostics and in the
-/// unit's header. This is the whole pure pipeline in one call.
-pub fn render_policy_text(name: &str, text: &str, target: u32) -> Result<String, Error> {
+/// A validated policy and its directives for one systemd version.
+pub struct Loaded {
+    /// The policy as validated.
+    pub policy: Policy,
+    /// Its directives, in the order of the directive table.
+    pub directives: Vec<Directive>,
+}
+
+impl Loaded {
+    /// The unit file text, through `templates`.
+    ///
+    /// # Errors
+    ///
+    /// When a value cannot be written or the template fails.
+    pub fn render(&self, templates: &Templates) -> Result<String, RenderError> {
+        templates.render_unit(
+            &self.policy.source,
+            &self.policy.unit_name(),
+            &self.directives,
+        )
+    }
+}
+
+/// Validate policy `text` against the host facts in `cx` and lower it for systemd `target`:
+/// the pipeline every policy goes through, whether it comes from a file, a unit file's
+/// record or a rewrite. `name` is the path shown in diagnostics and in the unit's header.
+///
+/// # Errors
+///
+/// Every problem of the policy, located; or a directive `target` does not have.
+pub fn load_policy(
+    name: &str,
+    text: String,
+    cx: &policy::Context<'_>,
+    target: u32,
+) -> Result<Loaded, Diagnostics> {
+    let policy = policy::parse(Source::new(name, text), cx)?;
+    let directives = directive::lower(&policy, target)?;
+    Ok(Loaded { policy, directives })
+}
+
+/// [`load_policy`] with facts that need no host: the built-in system call table of systemd
+/// 252, and no program lookup.
+///
+/// # Errors
+///
+/// As [`load_policy`].
+pub fn load_policy_text(name: &str, text: &str, target: u32) -> Result<Loaded, Diagnostics> {
     let syscalls = data::syscalls::SyscallTable::built_in();
     let cx = policy::Context {
         syscalls: &|| &syscalls,
         find_program: &|_| None,
     };
-    let policy = policy::parse(Source::new(name, text), &cx)?;
-    let directives = directive::lower(&policy, target)?;
-    Ok(render::Templates::built_in()?.render_unit(
-        &policy.source,
-        &policy.unit_name(),
-        &directives,
-    )?)
+    load_policy(name, text.to_owned(), &cx, target)
+}
+
+/// Validate policy text and render its unit file for systemd `target`, with the built-in
+/// template and system call table ([`load_policy_text`]). This is the whole pure pipeline in
+/// one call.
+///
+/// # Errors
+///
+/// When the policy is invalid or the unit cannot be rendered.
+pub fn render_policy_text(name: &str, text: &str, target: u32) -> Result<String, Error> {
+    Ok(load_policy_text(name, text, target)?.render(&Templates::built_in()?)?)
 }

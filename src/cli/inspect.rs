@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context as _, Result};
 use serde::Serialize;
 
+use super::note;
 use super::service::{unit_name, Connection};
-use super::{note, Host, Loaded, TargetArgs};
-use crate::diagnostic::Source;
+use crate::host::Host;
 use crate::inspect::namespace::{DirEntry, Listing};
 use crate::inspect::{
     self, pids, CgroupState, InspectError, Inspection, MountNamespace, ProcessHandle, ReadError,
@@ -27,6 +27,7 @@ use crate::inspect::{
 use crate::systemd::bus::Systemd;
 use crate::systemd::status::UnitStatus;
 use crate::verify::{self, Finding, Status};
+use crate::Loaded;
 
 /// Arguments of `sandgen inspect`.
 #[derive(Debug, clap::Args)]
@@ -697,12 +698,6 @@ impl PolicyToCheck {
     }
 }
 
-/// The major version in systemd's `Version` property (`252.39-1~deb12u1`).
-fn major_version(version: &str) -> Option<u32> {
-    let digits: String = version.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
-}
-
 /// The policy sandgen recorded in the installed unit file.
 fn recorded_policy(conn: &Connection, host: &Host, status: &UnitStatus) -> Result<PolicyToCheck> {
     let unit = &status.unit;
@@ -737,15 +732,8 @@ fn recorded_policy(conn: &Connection, host: &Host, status: &UnitStatus) -> Resul
     }
     // The file name of the source gives the unit name when the policy names none.
     let name = format!("{} (recorded policy)", status.fragment_path);
-    let syscalls = || host.syscalls();
-    let cx = crate::policy::Context {
-        syscalls: &syscalls,
-        find_program: &super::find_program,
-    };
-    let policy = crate::policy::parse(Source::new(name, policy), &cx)?;
-    let directives = crate::directive::lower(&policy, host.version)?;
     Ok(PolicyToCheck {
-        loaded: Loaded { policy, directives },
+        loaded: host.load(&name, policy)?,
         file: status.fragment_path.clone(),
         recorded: true,
     })
@@ -774,17 +762,15 @@ pub fn verify(conn: &Connection, args: VerifyArgs) -> Result<()> {
         Some(v) => v,
         None => {
             let reported = client.version()?;
-            major_version(&reported).ok_or_else(|| {
+            crate::systemd::major_version(&reported).ok_or_else(|| {
                 anyhow!("systemd reports version {reported:?}, which sandgen cannot read: give --systemd-version N")
             })?
         }
     };
-    let host = Host::new(&TargetArgs {
-        systemd_version: Some(version),
-    });
+    let host = Host::new(Some(version));
     let policy = match &args.policy {
         Some(path) => PolicyToCheck {
-            loaded: host.load(path)?,
+            loaded: super::load(&host, path)?,
             file: path.display().to_string(),
             recorded: false,
         },
@@ -1185,12 +1171,5 @@ cgroup /system.slice/heat.service (cgroup v2):
             )),
             "{caps}"
         );
-    }
-
-    #[test]
-    fn reads_systemds_version_property() {
-        assert_eq!(major_version("252.39-1~deb12u1"), Some(252));
-        assert_eq!(major_version("257"), Some(257));
-        assert_eq!(major_version("v1"), None);
     }
 }

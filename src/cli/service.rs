@@ -9,7 +9,8 @@ use anyhow::{bail, Context as _, Result};
 use serde::Serialize;
 
 use super::output::{check_replaceable, write_atomically};
-use super::{note, Host, Rendered, TargetArgs};
+use super::{note, Rendered, TargetArgs};
+use crate::host::Host;
 use crate::render::Templates;
 use crate::systemd::bus::{Bus, BusError, Client, JobOutcome, JobVerb, Systemd};
 use crate::systemd::properties::transient_properties;
@@ -179,7 +180,7 @@ fn resolve(arg: &str) -> Result<Named> {
 pub(crate) fn unit_name(arg: &str, host: Option<&Host>) -> Result<String> {
     if arg.ends_with(".toml") && Path::new(arg).is_file() {
         if let Some(host) = host {
-            return Ok(host.load(Path::new(arg))?.policy.unit_name());
+            return Ok(super::load(host, Path::new(arg))?.policy.unit_name());
         }
     }
     let stem = arg.strip_suffix(".service").unwrap_or(arg);
@@ -229,7 +230,7 @@ fn render(host: &Host, args: &InstallArgs, path: &Path) -> Result<Rendered> {
         Some(dir) => Templates::from_dir(dir)?,
         None => Templates::built_in()?,
     };
-    host.render(path, &templates)
+    super::render_file(host, path, &templates)
 }
 
 /// Write a rendered unit into the unit directory; returns whether the file changed.
@@ -255,12 +256,16 @@ pub fn install(conn: &Connection, args: InstallArgs, no_reload: bool) -> Result<
         );
     };
     if no_reload {
-        let rendered = render(&Host::new(&args.target), &args, &path)?;
+        let rendered = render(&Host::new(args.target.systemd_version), &args, &path)?;
         install_rendered(conn, &args, &rendered)?;
         return Ok(());
     }
     let client = conn.connect()?;
-    let rendered = render(&Host::for_bus(&args.target, &client), &args, &path)?;
+    let rendered = render(
+        &Host::for_bus(args.target.systemd_version, &client),
+        &args,
+        &path,
+    )?;
     if install_rendered(conn, &args, &rendered)? {
         client.reload()?;
     }
@@ -273,7 +278,11 @@ pub fn start(conn: &Connection, args: InstallArgs, wait: StartWait) -> Result<()
     let client = conn.connect()?;
     let (unit, rendered) = match named {
         Named::Policy(path) => {
-            let r = render(&Host::for_bus(&args.target, &client), &args, &path)?;
+            let r = render(
+                &Host::for_bus(args.target.systemd_version, &client),
+                &args,
+                &path,
+            )?;
             (r.policy.unit_name(), Some(r))
         }
         Named::Unit(u) => (u, None),
@@ -500,7 +509,7 @@ pub fn run(
     wait: StartWait,
 ) -> Result<()> {
     let client = conn.connect()?;
-    let loaded = Host::for_bus(target, &client).load(policy)?;
+    let loaded = super::load(&Host::for_bus(target.systemd_version, &client), policy)?;
     let unit = match unit {
         Some(u) => unit_name(&u, None)?,
         None => loaded.policy.unit_name(),

@@ -38,7 +38,7 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -48,11 +48,10 @@ use serde::Serialize;
 
 use super::output::write_atomically;
 use super::service::{journal_lines, unit_name, Connection};
-use super::{find_program, note, Host, Loaded, TargetArgs};
+use super::{note, TargetArgs};
 use crate::data::syscalls::SyscallTable;
-use crate::diagnostic::Source;
-use crate::directive::{self, Directive, DirectiveValue, Kind, UnitSection};
-use crate::policy;
+use crate::directive::{Directive, DirectiveValue, Kind, UnitSection};
+use crate::host::{find_program_in, is_executable, Host};
 use crate::render::Templates;
 use crate::score::{self, SecurityScore};
 use crate::suggest::{self as core, shell_words, SuggestReport, Suggestion, WIDEN_LIMIT};
@@ -169,7 +168,7 @@ struct Subject {
 
 /// `sandgen suggest`.
 pub fn suggest(conn: &Connection, args: SuggestArgs) -> Result<()> {
-    let host = Host::new(&args.target);
+    let host = Host::new(args.target.systemd_version);
     let subject = subject(conn, &host, &args)?;
     let table = host.syscalls();
     if table.source() == crate::data::syscalls::GroupsSource::BuiltIn {
@@ -291,10 +290,10 @@ fn subject(conn: &Connection, host: &Host, args: &SuggestArgs) -> Result<Subject
                  record its policy: trace its command with `sandgen suggest -- CMD`"
             );
         };
-        (Some(load_text(host, &path, policy_text)?), None)
+        (Some(host.load(&path, policy_text)?), None)
     } else if let Some(path) = &args.policy {
         let text = super::output::read_policy(path)?;
-        let loaded = load_text(host, &path.display().to_string(), text.clone())?;
+        let loaded = host.load(&path.display().to_string(), text.clone())?;
         (Some(loaded), Some((path.clone(), text)))
     } else {
         (None, None)
@@ -318,18 +317,6 @@ fn subject(conn: &Connection, host: &Host, args: &SuggestArgs) -> Result<Subject
         directives,
         policy_file,
     })
-}
-
-/// Validate policy text and lower it, as [`Host::load`] does for a file.
-fn load_text(host: &Host, name: &str, text: String) -> Result<Loaded> {
-    let syscalls = || host.syscalls();
-    let cx = policy::Context {
-        syscalls: &syscalls,
-        find_program: &find_program,
-    };
-    let policy = policy::parse(Source::new(name.to_owned(), text), &cx)?;
-    let directives = directive::lower(&policy, host.version)?;
-    Ok(Loaded { policy, directives })
 }
 
 /// The argv of the policy's `ExecStart=`.
@@ -382,12 +369,13 @@ fn write_policy(host: &Host, path: &Path, original: &str, allow: &[String]) -> R
     }
     let text = core::write_allow(original, allow)
         .with_context(|| format!("cannot rewrite {}", path.display()))?;
-    load_text(host, &path.display().to_string(), text.clone()).with_context(|| {
-        format!(
-            "the rewritten {} would not be a valid policy; it was not written",
-            path.display()
-        )
-    })?;
+    host.load(&path.display().to_string(), text.clone())
+        .with_context(|| {
+            format!(
+                "the rewritten {} would not be a valid policy; it was not written",
+                path.display()
+            )
+        })?;
     if text == original {
         note(&format!("{} already has this list", path.display()));
     } else {
@@ -534,10 +522,7 @@ impl UnitSide<'_> {
     }
 
     fn find_in_service_path(&self, program: &str) -> Option<String> {
-        SERVICE_PATH
-            .iter()
-            .map(|dir| format!("{dir}/{program}"))
-            .find(|p| is_executable(&self.conn.host_path(Path::new(p))))
+        find_program_in(program, SERVICE_PATH, self.conn.root()).map(|p| p.display().to_string())
     }
 
     /// strace as the managed system sees it.
@@ -883,11 +868,6 @@ fn collect_records(log: Option<&mut KernelLog>, trouble: &mut bool) -> Option<Ve
     None
 }
 
-fn is_executable(path: &Path) -> bool {
-    path.metadata()
-        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
 fn list_directive(key: &'static str, kind: Kind, words: Vec<String>) -> Directive {
     Directive {
         section: UnitSection::Service,
@@ -1185,7 +1165,7 @@ fn catch_interrupts() {
 
 /// `sandgen score`.
 pub fn score(conn: &Connection, args: ScoreArgs) -> Result<()> {
-    let host = Host::new(&args.target);
+    let host = Host::new(args.target.systemd_version);
     let scores = args
         .targets
         .iter()
@@ -1234,7 +1214,7 @@ pub fn score(conn: &Connection, args: ScoreArgs) -> Result<()> {
 fn score_target(conn: &Connection, host: &Host, target: &str) -> Result<SecurityScore> {
     let path = Path::new(target);
     if target.ends_with(".toml") || path.is_file() {
-        let rendered = host.render(path, &Templates::built_in()?)?;
+        let rendered = super::render_file(host, path, &Templates::built_in()?)?;
         let unit = rendered.policy.unit_name();
         return score::score_unit_text(&unit, &rendered.text)
             .with_context(|| format!("cannot score {target}"));

@@ -279,22 +279,17 @@ pub fn score_unit_text(unit_name: &str, unit_text: &str) -> Result<SecurityScore
     score_unit_file(&path)
 }
 
-/// Render policy text for systemd `target` ([`crate::render_policy_text`]) and rate it. The
+/// Render policy text for systemd `target` ([`crate::load_policy_text`]) and rate it. The
 /// unit is named after the policy (`[service] name`, else the file stem of `name`).
 ///
 /// # Errors
 ///
 /// [`ScoreError::Policy`] when the policy is invalid, else as [`score_unit_text`].
 pub fn score_policy_text(name: &str, text: &str, target: u32) -> Result<SecurityScore, ScoreError> {
-    let unit_text = crate::render_policy_text(name, text, target)?;
-    let syscalls = crate::data::syscalls::SyscallTable::built_in();
-    let cx = crate::policy::Context {
-        syscalls: &|| &syscalls,
-        find_program: &|_| None,
-    };
-    let policy = crate::policy::parse(crate::diagnostic::Source::new(name, text), &cx)
-        .map_err(crate::Error::from)?;
-    score_unit_text(&policy.unit_name(), &unit_text)
+    let loaded = crate::load_policy_text(name, text, target).map_err(crate::Error::from)?;
+    let templates = crate::render::Templates::built_in().map_err(crate::Error::from)?;
+    let unit_text = loaded.render(&templates).map_err(crate::Error::from)?;
+    score_unit_text(&loaded.policy.unit_name(), &unit_text)
 }
 
 /// A setting whose rating differs between two scores.

@@ -26,6 +26,12 @@ pub fn parse_version(output: &str) -> Option<u32> {
     words.next()?.parse().ok()
 }
 
+/// The major version in the manager's `Version` D-Bus property (`252.39-1~deb12u1`).
+pub fn major_version(version: &str) -> Option<u32> {
+    let digits: String = version.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
 /// The version of the host's systemd, from `systemctl --version` (which works without a
 /// running systemd), or `None` when systemd is not installed.
 pub fn host_version() -> Option<u32> {
@@ -77,9 +83,7 @@ pub fn host_syscalls() -> SyscallTable {
 /// Where the listing of the installed systemd-analyze is cached, if it can be.
 fn cache_file() -> Option<std::path::PathBuf> {
     use std::os::unix::fs::MetadataExt;
-    let analyze = std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|d| d.join("systemd-analyze"))
-        .find(|p| p.is_file())?;
+    let analyze = crate::host::find_program("systemd-analyze")?;
     let meta = std::fs::metadata(&analyze).ok()?;
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
     let dir = match std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
@@ -120,5 +124,12 @@ mod tests {
         );
         assert_eq!(parse_version("systemd 257 (257.4-1)"), Some(257));
         assert_eq!(parse_version("not systemd"), None);
+    }
+
+    #[test]
+    fn reads_systemds_version_property() {
+        assert_eq!(major_version("252.39-1~deb12u1"), Some(252));
+        assert_eq!(major_version("257"), Some(257));
+        assert_eq!(major_version("v1"), None);
     }
 }
