@@ -6,6 +6,8 @@
 mod output;
 mod inspect;
 mod logging;
+mod run;
+mod score;
 mod service;
 mod suggest;
 
@@ -116,18 +118,7 @@ enum Command {
         name: String,
     },
     /// Run a policy as a transient unit: no file written, no reload.
-    Run {
-        /// The policy file.
-        #[arg(value_name = "POLICY.toml")]
-        policy: PathBuf,
-        /// Unit name [default: the policy's name].
-        #[arg(long, value_name = "NAME")]
-        unit: Option<String>,
-        #[command(flatten)]
-        target: TargetArgs,
-        #[command(flatten)]
-        wait: service::StartWait,
-    },
+    Run(run::RunArgs),
     /// Show a running unit's sandbox as the kernel sees it: mounts, capabilities, seccomp, cgroup, processes.
     Inspect(inspect::InspectArgs),
     /// Check a running unit against its policy, directive by directive, from the kernel's view.
@@ -135,7 +126,7 @@ enum Command {
     /// Trace a command and suggest a system call allow-list for it.
     Suggest(suggest::SuggestArgs),
     /// Score a policy's or unit's exposure with `systemd-analyze security`.
-    Score(suggest::ScoreArgs),
+    Score(score::ScoreArgs),
     /// Print the policy reference (every table and key) as Markdown.
     Reference,
     /// Print a shell completion script.
@@ -257,16 +248,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::Uninstall { name, unit_dir } => service::uninstall(conn, &name, &unit_dir),
         Command::Freeze { name } => service::freeze(conn, &name, true),
         Command::Thaw { name } => service::freeze(conn, &name, false),
-        Command::Run {
-            policy,
-            unit,
-            target,
-            wait,
-        } => service::run(conn, &policy, unit, &target, wait),
+        Command::Run(args) => run::run(conn, args),
         Command::Inspect(args) => inspect::inspect(conn, args),
         Command::Verify(args) => inspect::verify(conn, args),
         Command::Suggest(args) => suggest::suggest(conn, args),
-        Command::Score(args) => suggest::score(conn, args),
+        Command::Score(args) => score::score(conn, args),
         Command::Reference => {
             output::stdout(directive::table::reference_markdown().as_bytes())?;
             Ok(())

@@ -1,5 +1,5 @@
 //! Commands that act on a running systemd: install, start, stop, restart, status,
-//! uninstall, freeze, thaw, run. They gather facts (files, D-Bus), decide with the pure
+//! uninstall, freeze, thaw. They gather facts (files, D-Bus), decide with the pure
 //! core, and apply the result.
 
 use std::path::{Path, PathBuf};
@@ -12,8 +12,7 @@ use super::output::{check_replaceable, write_atomically};
 use super::{note, Rendered, TargetArgs};
 use crate::host::Host;
 use crate::render::Templates;
-use crate::systemd::bus::{Bus, BusError, Client, JobOutcome, JobVerb, Systemd};
-use crate::systemd::properties::transient_properties;
+use crate::systemd::bus::{Bus, Client, JobOutcome, JobVerb, Systemd};
 use crate::systemd::status::UnitStatus;
 use crate::systemd::{bus, journal};
 use crate::unit;
@@ -315,7 +314,7 @@ pub fn start(conn: &Connection, args: InstallArgs, wait: StartWait) -> Result<()
 /// An error about `unit` with the unit's last journal lines appended: when systemd refuses a
 /// unit (a setting it cannot parse, a string that is not UTF-8 clean), the D-Bus error says
 /// only "Invalid argument" and the reason is in systemd's log.
-fn with_journal(conn: &Connection, unit: &str, error: anyhow::Error) -> anyhow::Error {
+pub(crate) fn with_journal(conn: &Connection, unit: &str, error: anyhow::Error) -> anyhow::Error {
     anyhow::anyhow!("{error:#}{}", journal_lines(conn, unit))
 }
 
@@ -500,34 +499,30 @@ pub fn freeze(conn: &Connection, name: &str, freeze: bool) -> Result<()> {
     Ok(())
 }
 
-/// `sandgen run`: the policy as a transient unit, no file written.
-pub fn run(
-    conn: &Connection,
-    policy: &Path,
-    unit: Option<String>,
-    target: &TargetArgs,
-    wait: StartWait,
-) -> Result<()> {
-    let client = conn.connect()?;
-    let loaded = super::load(&Host::for_bus(target.systemd_version, &client), policy)?;
-    let unit = match unit {
-        Some(u) => unit_name(&u, None)?,
-        None => loaded.policy.unit_name(),
+/// The path (as the managed system sees it) and text of an installed unit's file.
+pub(crate) fn installed_unit_file(conn: &Connection, unit: &str) -> Result<(String, String)> {
+    let status = conn.connect().and_then(|c| Ok(c.status(unit)?));
+    let inside = match status {
+        Ok(s) if s.load_state == "not-found" => {
+            bail!("{unit}: no such unit (sandgen install POLICY installs one)")
+        }
+        Ok(s) if s.fragment_path.is_empty() => {
+            bail!("{unit} has no unit file (a transient or generated unit)")
+        }
+        Ok(s) => PathBuf::from(s.fragment_path),
+        Err(e) => {
+            // Without a reachable systemd, the file where sandgen installs units.
+            let file = conn.unit_dir(&None)?.join(unit);
+            let text = std::fs::read_to_string(&file).map_err(|_| {
+                anyhow::anyhow!("{e:#}; and there is no {} to read instead", file.display())
+            })?;
+            return Ok((file.display().to_string(), text));
+        }
     };
-    let (properties, skipped) = transient_properties(&loaded.directives);
-    for s in &skipped {
-        note(&format!("not applied to the transient unit: {s}"));
-    }
-    client.reset_failed(&unit)?;
-    let outcome = client
-        .start_transient(&unit, &properties, !wait.no_block)
-        .map_err(|e| match e {
-            BusError::Call { action, message } if message.contains("nknown") || message.contains("Cannot set property") => {
-                anyhow::anyhow!("{action}: {message}\nthis systemd has no transient property for one of the policy's directives; install the unit instead (sandgen start)")
-            }
-            other => with_journal(conn, &unit, other.into()),
-        })?;
-    report_start(conn, &client, &unit, outcome, &wait)
+    let here = conn.host_path(&inside);
+    let text = std::fs::read_to_string(&here)
+        .with_context(|| format!("cannot read {unit}'s unit file {}", here.display()))?;
+    Ok((inside.display().to_string(), text))
 }
 
 /// `YYYY-MM-DD HH:MM:SS UTC` for µs since the epoch (civil-from-days, proleptic Gregorian).

@@ -1,5 +1,5 @@
-//! `sandgen suggest` and `sandgen score`: the edges around the pure core of
-//! [`crate::suggest`], [`crate::trace`] and [`crate::score`].
+//! `sandgen suggest`: the edges around the pure core of [`crate::suggest`] and
+//! [`crate::trace`].
 //!
 //! `suggest` gathers facts, hands them to the core and applies the result:
 //! 1. **What runs, and in which sandbox**: the command after `--`, or the `exec` of
@@ -47,13 +47,11 @@ use anyhow::{anyhow, bail, Context as _, Result};
 use serde::Serialize;
 
 use super::output::write_atomically;
-use super::service::{journal_lines, unit_name, Connection};
+use super::service::{installed_unit_file, journal_lines, unit_name, Connection};
 use super::{note, TargetArgs};
 use crate::data::syscalls::SyscallTable;
 use crate::directive::{Directive, DirectiveValue, Kind, UnitSection};
 use crate::host::{find_program_in, is_executable, Host};
-use crate::render::Templates;
-use crate::score::{self, SecurityScore};
 use crate::suggest::{self as core, shell_words, SuggestReport, Suggestion, WIDEN_LIMIT};
 use crate::systemd::bus::{BusError, JobOutcome, JobVerb, Systemd};
 use crate::systemd::properties::{transient_properties, Property};
@@ -118,23 +116,6 @@ pub struct SuggestArgs {
     /// The command to trace, after `--`.
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
-}
-
-/// Arguments of `sandgen score`.
-#[derive(Debug, clap::Args)]
-pub struct ScoreArgs {
-    /// A policy file (a path, or a name ending in .toml), or an installed unit NAME; with a
-    /// second one, the difference from the first to the second.
-    #[arg(required = true, num_args = 1..=2, value_name = "POLICY.toml|NAME")]
-    pub targets: Vec<String>,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
-    /// How many of the largest contributing settings to list.
-    #[arg(long, value_name = "N", default_value_t = 10)]
-    pub top: usize,
-    #[command(flatten)]
-    pub target: TargetArgs,
 }
 
 /// The directories systemd searches for a service's programs (its built-in `PATH`).
@@ -329,32 +310,6 @@ fn exec_of(directives: &[Directive]) -> Option<Vec<String>> {
 
 fn has_root_directory(directives: &[Directive]) -> bool {
     directives.iter().any(|d| d.key == "RootDirectory")
-}
-
-/// The path (as the managed system sees it) and text of an installed unit's file.
-fn installed_unit_file(conn: &Connection, unit: &str) -> Result<(String, String)> {
-    let status = conn.connect().and_then(|c| Ok(c.status(unit)?));
-    let inside = match status {
-        Ok(s) if s.load_state == "not-found" => {
-            bail!("{unit}: no such unit (sandgen install POLICY installs one)")
-        }
-        Ok(s) if s.fragment_path.is_empty() => {
-            bail!("{unit} has no unit file (a transient or generated unit)")
-        }
-        Ok(s) => PathBuf::from(s.fragment_path),
-        Err(e) => {
-            // Without a reachable systemd, the file where sandgen installs units.
-            let file = conn.unit_dir(&None)?.join(unit);
-            let text = std::fs::read_to_string(&file).map_err(|_| {
-                anyhow!("{e:#}; and there is no {} to read instead", file.display())
-            })?;
-            return Ok((file.display().to_string(), text));
-        }
-    };
-    let here = conn.host_path(&inside);
-    let text = std::fs::read_to_string(&here)
-        .with_context(|| format!("cannot read {unit}'s unit file {}", here.display()))?;
-    Ok((inside.display().to_string(), text))
 }
 
 /// Rewrite `[seccomp] allow` of the policy at `path` (whose text was `original` when it was
@@ -1161,67 +1116,6 @@ fn catch_interrupts() {
             log::debug!("cannot catch {signal}: {e}");
         }
     }
-}
-
-/// `sandgen score`.
-pub fn score(conn: &Connection, args: ScoreArgs) -> Result<()> {
-    let host = Host::new(args.target.systemd_version);
-    let scores = args
-        .targets
-        .iter()
-        .map(|t| score_target(conn, &host, t))
-        .collect::<Result<Vec<_>>>()?;
-    for s in &scores {
-        for w in &s.warnings {
-            note(&format!("systemd-analyze about {}: {w}", s.unit));
-        }
-    }
-    match scores.as_slice() {
-        [one] => {
-            if args.json {
-                outln!("{}", serde_json::to_string_pretty(one)?)?;
-            } else {
-                super::output::stdout_fmt(format_args!("{}", one.to_text(args.top)))?;
-            }
-        }
-        [before, after] => {
-            let d = score::diff(before, after);
-            if args.json {
-                #[derive(Serialize)]
-                struct Compared<'a> {
-                    before: &'a SecurityScore,
-                    after: &'a SecurityScore,
-                    diff: &'a score::ScoreDiff,
-                }
-                let c = Compared {
-                    before,
-                    after,
-                    diff: &d,
-                };
-                outln!("{}", serde_json::to_string_pretty(&c)?)?;
-            } else {
-                outln!("before: {} {:.1}", before.unit, before.exposure)?;
-                outln!("after:  {} {:.1}", after.unit, after.exposure)?;
-                super::output::stdout_fmt(format_args!("{}", d.to_text()))?;
-            }
-        }
-        _ => bail!("score takes one or two policies or units"),
-    }
-    Ok(())
-}
-
-/// Rate a policy (rendered for the target systemd) or an installed unit's file.
-fn score_target(conn: &Connection, host: &Host, target: &str) -> Result<SecurityScore> {
-    let path = Path::new(target);
-    if target.ends_with(".toml") || path.is_file() {
-        let rendered = super::render_file(host, path, &Templates::built_in()?)?;
-        let unit = rendered.policy.unit_name();
-        return score::score_unit_text(&unit, &rendered.text)
-            .with_context(|| format!("cannot score {target}"));
-    }
-    let unit = unit_name(target, None)?;
-    let (_, text) = installed_unit_file(conn, &unit)?;
-    score::score_unit_text(&unit, &text).with_context(|| format!("cannot score {unit}"))
 }
 
 #[cfg(test)]

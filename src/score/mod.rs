@@ -292,6 +292,40 @@ pub fn score_policy_text(name: &str, text: &str, target: u32) -> Result<Security
     score_unit_text(&loaded.policy.unit_name(), &unit_text)
 }
 
+/// Two scores and their difference: what `sandgen score BEFORE AFTER` reports.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Comparison<'a> {
+    /// The first score.
+    pub before: &'a SecurityScore,
+    /// The second score.
+    pub after: &'a SecurityScore,
+    /// From the first to the second ([`diff`]).
+    pub diff: ScoreDiff,
+}
+
+impl<'a> Comparison<'a> {
+    /// Compare `before` with `after`.
+    pub fn new(before: &'a SecurityScore, after: &'a SecurityScore) -> Self {
+        Comparison {
+            before,
+            after,
+            diff: diff(before, after),
+        }
+    }
+
+    /// A report for a terminal: both units' exposure, then [`ScoreDiff::to_text`].
+    pub fn to_text(&self) -> String {
+        format!(
+            "before: {} {:.1}\nafter:  {} {:.1}\n{}",
+            self.before.unit,
+            self.before.exposure,
+            self.after.unit,
+            self.after.exposure,
+            self.diff.to_text()
+        )
+    }
+}
+
 /// A setting whose rating differs between two scores.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ItemChange {
@@ -477,6 +511,26 @@ mod tests {
             "`systemd-analyze security` printed no \"Overall exposure level for UNIT: N LEVEL\" \
              line (last line: \"here\")"
         );
+    }
+
+    #[test]
+    fn a_comparison_names_both_units_then_the_changes() {
+        let before = score(9.6, vec![item("PrivateNetwork", Some(0.5))]);
+        let after = SecurityScore {
+            unit: "y.service".into(),
+            ..score(9.1, vec![item("PrivateNetwork", None)])
+        };
+        let compared = Comparison::new(&before, &after);
+        assert_eq!(
+            compared.to_text(),
+            format!(
+                "before: x.service 9.6\nafter:  y.service 9.1\n{}",
+                diff(&before, &after).to_text()
+            )
+        );
+        let json = serde_json::to_value(&compared).expect("json");
+        assert_eq!(json["diff"]["delta"], -0.5);
+        assert_eq!(json["after"]["unit"], "y.service");
     }
 
     #[test]
