@@ -17,6 +17,7 @@ pub mod render;
 pub mod score;
 pub mod suggest;
 pub mod systemd;
+pub mod text;
 pub mod trace;
 pub mod unit;
 pub mod verify;

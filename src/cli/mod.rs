@@ -10,6 +10,7 @@ mod run;
 mod score;
 mod service;
 mod suggest;
+mod verify;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -122,7 +123,7 @@ enum Command {
     /// Show a running unit's sandbox as the kernel sees it: mounts, capabilities, seccomp, cgroup, processes.
     Inspect(inspect::InspectArgs),
     /// Check a running unit against its policy, directive by directive, from the kernel's view.
-    Verify(inspect::VerifyArgs),
+    Verify(verify::VerifyArgs),
     /// Trace a command and suggest a system call allow-list for it.
     Suggest(suggest::SuggestArgs),
     /// Score a policy's or unit's exposure with `systemd-analyze security`.
@@ -250,7 +251,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Thaw { name } => service::freeze(conn, &name, false),
         Command::Run(args) => run::run(conn, args),
         Command::Inspect(args) => inspect::inspect(conn, args),
-        Command::Verify(args) => inspect::verify(conn, args),
+        Command::Verify(args) => verify::verify(conn, args),
         Command::Suggest(args) => suggest::suggest(conn, args),
         Command::Score(args) => score::score(conn, args),
         Command::Reference => {

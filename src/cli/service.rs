@@ -402,7 +402,8 @@ pub fn status(conn: &Connection, name: &str, json: bool) -> Result<()> {
         && std::fs::read_to_string(conn.host_path(Path::new(&status.fragment_path)))
             .map(|t| unit::is_generated(&t))
             .unwrap_or(false);
-    let since = (status.active_enter_timestamp != 0).then(|| utc(status.active_enter_timestamp));
+    let since = (status.active_enter_timestamp != 0)
+        .then(|| crate::text::utc(status.active_enter_timestamp));
     if json {
         let view = StatusView {
             status,
@@ -525,37 +526,9 @@ pub(crate) fn installed_unit_file(conn: &Connection, unit: &str) -> Result<(Stri
     Ok((inside.display().to_string(), text))
 }
 
-/// `YYYY-MM-DD HH:MM:SS UTC` for µs since the epoch (civil-from-days, proleptic Gregorian).
-fn utc(usec: u64) -> String {
-    let secs = usec / 1_000_000;
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn utc_formats_known_instants() {
-        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(utc(1_796_000_000_000_000), "2026-11-30 00:53:20 UTC");
-        assert_eq!(utc(951_782_400_000_000), "2000-02-29 00:00:00 UTC");
-    }
 
     #[test]
     fn install_refuses_foreign_files_and_skips_identical_ones() {
