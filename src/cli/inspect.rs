@@ -9,11 +9,12 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use serde::Serialize;
 
-use super::service::{unit_name, Connection};
+use super::service::unit_name;
 use crate::inspect::namespace::DirEntry;
 use crate::inspect::pin::pin;
 use crate::inspect::report::{report, Sections};
 use crate::inspect::Inspection;
+use crate::systemd::Manager;
 
 /// Arguments of `sandgen inspect`.
 #[derive(Debug, clap::Args)]
@@ -55,9 +56,9 @@ pub(crate) fn require_root(command: &str) -> Result<()> {
 }
 
 /// `sandgen inspect`.
-pub fn inspect(conn: &Connection, args: InspectArgs) -> Result<()> {
+pub fn inspect(conn: &Manager, args: InspectArgs) -> Result<()> {
     require_root("inspect")?;
-    let unit = unit_name(&args.name, None)?;
+    let unit = unit_name(&args.name)?;
     let client = conn.connect()?;
     let pinned = pin(&client, conn.namespace_holder(), &unit)?;
     let mut listings = Vec::new();

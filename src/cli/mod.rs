@@ -236,8 +236,7 @@ pub(crate) fn note(message: &str) {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let conn = &cli.connection;
-    conn.check_root()?;
+    let conn = &cli.connection.manager()?;
     match cli.command {
         Command::Render(args) => render(args),
         Command::Check(args) => check(args),

@@ -5,11 +5,12 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use super::service::{report_start, unit_name, with_journal, Connection, StartWait};
+use super::service::{report_start, unit_name, with_journal, StartWait};
 use super::{note, TargetArgs};
 use crate::host::Host;
 use crate::systemd::bus::{BusError, Systemd};
 use crate::systemd::properties::transient_properties;
+use crate::systemd::Manager;
 
 /// Arguments of `sandgen run`.
 #[derive(Debug, clap::Args)]
@@ -27,14 +28,14 @@ pub struct RunArgs {
 }
 
 /// `sandgen run`: the policy as a transient unit, no file written.
-pub fn run(conn: &Connection, args: RunArgs) -> Result<()> {
+pub fn run(conn: &Manager, args: RunArgs) -> Result<()> {
     let client = conn.connect()?;
     let loaded = super::load(
         &Host::for_bus(args.target.systemd_version, &client),
         &args.policy,
     )?;
     let unit = match args.unit {
-        Some(u) => unit_name(&u, None)?,
+        Some(u) => unit_name(&u)?,
         None => loaded.policy.unit_name(),
     };
     let (properties, skipped) = transient_properties(&loaded.directives);

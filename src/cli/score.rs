@@ -5,11 +5,12 @@ use std::path::Path;
 
 use anyhow::{bail, Context as _, Result};
 
-use super::service::{installed_unit_file, unit_name, Connection};
+use super::service::{installed_unit_file, unit_name};
 use super::{note, TargetArgs};
 use crate::host::Host;
 use crate::render::Templates;
 use crate::score::{self, Comparison, SecurityScore};
+use crate::systemd::Manager;
 
 /// Arguments of `sandgen score`.
 #[derive(Debug, clap::Args)]
@@ -29,7 +30,7 @@ pub struct ScoreArgs {
 }
 
 /// `sandgen score`.
-pub fn score(conn: &Connection, args: ScoreArgs) -> Result<()> {
+pub fn score(conn: &Manager, args: ScoreArgs) -> Result<()> {
     let host = Host::new(args.target.systemd_version);
     let scores = args
         .targets
@@ -63,7 +64,7 @@ pub fn score(conn: &Connection, args: ScoreArgs) -> Result<()> {
 }
 
 /// Rate a policy (rendered for the target systemd) or an installed unit's file.
-fn score_target(conn: &Connection, host: &Host, target: &str) -> Result<SecurityScore> {
+fn score_target(conn: &Manager, host: &Host, target: &str) -> Result<SecurityScore> {
     let path = Path::new(target);
     if target.ends_with(".toml") || path.is_file() {
         let rendered = super::render_file(host, path, &Templates::built_in()?)?;
@@ -71,7 +72,7 @@ fn score_target(conn: &Connection, host: &Host, target: &str) -> Result<Security
         return score::score_unit_text(&unit, &rendered.text)
             .with_context(|| format!("cannot score {target}"));
     }
-    let unit = unit_name(target, None)?;
+    let unit = unit_name(target)?;
     let (_, text) = installed_unit_file(conn, &unit)?;
     score::score_unit_text(&unit, &text).with_context(|| format!("cannot score {unit}"))
 }

@@ -12,9 +12,9 @@ use super::output::{check_replaceable, write_atomically};
 use super::{note, Rendered, TargetArgs};
 use crate::host::Host;
 use crate::render::Templates;
-use crate::systemd::bus::{Bus, Client, JobOutcome, JobVerb, Systemd};
+use crate::systemd::bus::{self, Bus, JobOutcome, JobVerb, Systemd};
 use crate::systemd::status::UnitStatus;
-use crate::systemd::{bus, journal};
+use crate::systemd::Manager;
 use crate::unit;
 
 /// Where systemd is and how to reach it: the global options of these commands.
@@ -35,76 +35,50 @@ pub struct Connection {
 }
 
 impl Connection {
-    fn bus(&self) -> Bus {
-        match (&self.bus, self.user) {
+    /// The service manager these options name. Refuses a `--root` that is not a directory,
+    /// before anything is done with it.
+    pub(crate) fn manager(&self) -> Result<Manager> {
+        if let Some(root) = self.root.as_ref().filter(|root| !root.is_dir()) {
+            bail!(
+                "--root {}: no such directory (it is the root of the system whose systemd sandgen talks to)",
+                root.display()
+            );
+        }
+        let bus = match (&self.bus, self.user) {
             (Some(a), _) => Bus::Address(a.clone()),
             (None, true) => Bus::Session,
             (None, false) => Bus::System,
+        };
+        Ok(Manager {
+            bus,
+            timeout: self.timeout,
+            root: self.root.clone(),
+        })
+    }
+}
+
+/// The directory unit files are installed in: `explicit`, else the user's
+/// (`~/.config/systemd/user`) or the system's (`/etc/systemd/system` under the root).
+pub(crate) fn unit_dir(conn: &Manager, explicit: &Option<PathBuf>) -> Result<PathBuf> {
+    if let Some(dir) = explicit {
+        return Ok(dir.clone());
+    }
+    if conn.bus == Bus::Session {
+        let home = std::env::var_os("HOME")
+            .context("--user needs $HOME to find ~/.config/systemd/user")?;
+        return Ok(PathBuf::from(home).join(".config/systemd/user"));
+    }
+    let dir = conn.host_path(Path::new("/etc/systemd/system"));
+    if let Some(root) = conn.root() {
+        if !dir.is_dir() {
+            bail!(
+                "--root {}: it has no systemd unit directory ({} does not exist): is it the root of a system with systemd?",
+                root.display(),
+                dir.display()
+            );
         }
     }
-
-    /// The D-Bus client for the selected systemd.
-    pub(crate) fn connect(&self) -> Result<Client> {
-        Ok(Client::connect(&self.bus(), self.timeout)?)
-    }
-
-    /// Refuse a `--root` that is not a directory, before anything is done with it.
-    pub(crate) fn check_root(&self) -> Result<()> {
-        match &self.root {
-            Some(root) if !root.is_dir() => bail!(
-                "--root {}: no such directory (it is the root of the system whose systemd sandgen talks to)",
-                root.display()
-            ),
-            _ => Ok(()),
-        }
-    }
-
-    /// The `--root` directory, if any.
-    pub(crate) fn root(&self) -> Option<&Path> {
-        self.root.as_deref()
-    }
-
-    /// The host PID of the process whose root `--root` is, when it has the form
-    /// `/proc/PID/root` (a container's init): PIDs that systemd reports over D-Bus live in
-    /// that process's PID namespace and are translated through it.
-    pub(crate) fn namespace_holder(&self) -> Option<u32> {
-        let root = self.root.as_deref()?;
-        let rest = root.strip_prefix("/proc").ok()?;
-        let mut parts = rest.components();
-        let pid = parts.next()?.as_os_str().to_str()?.parse().ok()?;
-        (parts.next()?.as_os_str() == "root" && parts.next().is_none()).then_some(pid)
-    }
-
-    /// A path of the managed system, seen from here.
-    pub(crate) fn host_path(&self, path: &Path) -> PathBuf {
-        match &self.root {
-            Some(root) => root.join(path.strip_prefix("/").unwrap_or(path)),
-            None => path.to_path_buf(),
-        }
-    }
-
-    /// The directory unit files are installed in.
-    pub(crate) fn unit_dir(&self, explicit: &Option<PathBuf>) -> Result<PathBuf> {
-        if let Some(dir) = explicit {
-            return Ok(dir.clone());
-        }
-        if self.user {
-            let home = std::env::var_os("HOME")
-                .context("--user needs $HOME to find ~/.config/systemd/user")?;
-            return Ok(PathBuf::from(home).join(".config/systemd/user"));
-        }
-        let dir = self.host_path(Path::new("/etc/systemd/system"));
-        if let Some(root) = &self.root {
-            if !dir.is_dir() {
-                bail!(
-                    "--root {}: it has no systemd unit directory ({} does not exist): is it the root of a system with systemd?",
-                    root.display(),
-                    dir.display()
-                );
-            }
-        }
-        Ok(dir)
-    }
+    Ok(dir)
 }
 
 /// Options shared by the commands that write a unit file.
@@ -175,13 +149,8 @@ fn resolve(arg: &str) -> Result<Named> {
     Ok(Named::Unit(format!("{stem}.service")))
 }
 
-/// The unit name for commands that take `NAME` (or `NAME.service`, or a policy path).
-pub(crate) fn unit_name(arg: &str, host: Option<&Host>) -> Result<String> {
-    if arg.ends_with(".toml") && Path::new(arg).is_file() {
-        if let Some(host) = host {
-            return Ok(super::load(host, Path::new(arg))?.policy.unit_name());
-        }
-    }
+/// The unit name for commands that take `NAME` (or `NAME.service`).
+pub(crate) fn unit_name(arg: &str) -> Result<String> {
     let stem = arg.strip_suffix(".service").unwrap_or(arg);
     check_unit_stem(arg, stem, true)?;
     Ok(format!("{stem}.service"))
@@ -233,10 +202,8 @@ fn render(host: &Host, args: &InstallArgs, path: &Path) -> Result<Rendered> {
 }
 
 /// Write a rendered unit into the unit directory; returns whether the file changed.
-fn install_rendered(conn: &Connection, args: &InstallArgs, rendered: &Rendered) -> Result<bool> {
-    let file = conn
-        .unit_dir(&args.unit_dir)?
-        .join(rendered.policy.unit_name());
+fn install_rendered(conn: &Manager, args: &InstallArgs, rendered: &Rendered) -> Result<bool> {
+    let file = unit_dir(conn, &args.unit_dir)?.join(rendered.policy.unit_name());
     let change = install_file(&file, &rendered.text, args.force)?;
     match change {
         FileChange::Unchanged => note(&format!("{} is up to date", file.display())),
@@ -247,7 +214,7 @@ fn install_rendered(conn: &Connection, args: &InstallArgs, rendered: &Rendered) 
 }
 
 /// `sandgen install`.
-pub fn install(conn: &Connection, args: InstallArgs, no_reload: bool) -> Result<()> {
+pub fn install(conn: &Manager, args: InstallArgs, no_reload: bool) -> Result<()> {
     let Named::Policy(path) = resolve(&args.policy)? else {
         bail!(
             "no policy named {} (looked in ., ./policies and /etc/sandgen/policies)",
@@ -272,7 +239,7 @@ pub fn install(conn: &Connection, args: InstallArgs, no_reload: bool) -> Result<
 }
 
 /// `sandgen start`.
-pub fn start(conn: &Connection, args: InstallArgs, wait: StartWait) -> Result<()> {
+pub fn start(conn: &Manager, args: InstallArgs, wait: StartWait) -> Result<()> {
     let named = resolve(&args.policy)?;
     let client = conn.connect()?;
     let (unit, rendered) = match named {
@@ -314,24 +281,13 @@ pub fn start(conn: &Connection, args: InstallArgs, wait: StartWait) -> Result<()
 /// An error about `unit` with the unit's last journal lines appended: when systemd refuses a
 /// unit (a setting it cannot parse, a string that is not UTF-8 clean), the D-Bus error says
 /// only "Invalid argument" and the reason is in systemd's log.
-pub(crate) fn with_journal(conn: &Connection, unit: &str, error: anyhow::Error) -> anyhow::Error {
-    anyhow::anyhow!("{error:#}{}", journal_lines(conn, unit))
-}
-
-/// The last journal lines of `unit`, as text to append to a message (empty when there are
-/// none).
-pub(crate) fn journal_lines(conn: &Connection, unit: &str) -> String {
-    let lines = journal::tail(conn.root(), unit, 10);
-    if lines.is_empty() {
-        String::new()
-    } else {
-        format!("\nlast journal lines of {unit}:\n{}", lines.join("\n"))
-    }
+pub(crate) fn with_journal(conn: &Manager, unit: &str, error: anyhow::Error) -> anyhow::Error {
+    anyhow::anyhow!("{error:#}{}", conn.journal_lines(unit))
 }
 
 /// Wait for a started unit to settle and report it; an error when it did not start.
 pub(crate) fn report_start(
-    conn: &Connection,
+    conn: &Manager,
     client: &dyn Systemd,
     unit: &str,
     outcome: JobOutcome,
@@ -363,8 +319,8 @@ pub(crate) fn report_start(
 }
 
 /// `sandgen stop` / `sandgen restart`.
-pub fn job(conn: &Connection, verb: JobVerb, name: &str, wait: StartWait) -> Result<()> {
-    let unit = unit_name(name, None)?;
+pub fn job(conn: &Manager, verb: JobVerb, name: &str, wait: StartWait) -> Result<()> {
+    let unit = unit_name(name)?;
     let client = conn.connect()?;
     let outcome = client
         .job(verb, &unit, !wait.no_block)
@@ -392,8 +348,8 @@ struct StatusView {
 }
 
 /// `sandgen status`.
-pub fn status(conn: &Connection, name: &str, json: bool) -> Result<()> {
-    let unit = unit_name(name, None)?;
+pub fn status(conn: &Manager, name: &str, json: bool) -> Result<()> {
+    let unit = unit_name(name)?;
     let status = conn.connect()?.status(&unit)?;
     if status.load_state == "not-found" {
         bail!("{unit}: no such unit (sandgen start POLICY installs and starts one)");
@@ -461,9 +417,9 @@ pub fn status(conn: &Connection, name: &str, json: bool) -> Result<()> {
 }
 
 /// `sandgen uninstall`: stop, remove the file if sandgen generated it, reload.
-pub fn uninstall(conn: &Connection, name: &str, unit_dir: &Option<PathBuf>) -> Result<()> {
-    let unit = unit_name(name, None)?;
-    let file = conn.unit_dir(unit_dir)?.join(&unit);
+pub fn uninstall(conn: &Manager, name: &str, dir: &Option<PathBuf>) -> Result<()> {
+    let unit = unit_name(name)?;
+    let file = unit_dir(conn, dir)?.join(&unit);
     let text = std::fs::read_to_string(&file)
         .with_context(|| format!("cannot read {}", file.display()))?;
     if !unit::is_generated(&text) {
@@ -484,8 +440,8 @@ pub fn uninstall(conn: &Connection, name: &str, unit_dir: &Option<PathBuf>) -> R
 }
 
 /// `sandgen freeze` / `sandgen thaw`.
-pub fn freeze(conn: &Connection, name: &str, freeze: bool) -> Result<()> {
-    let unit = unit_name(name, None)?;
+pub fn freeze(conn: &Manager, name: &str, freeze: bool) -> Result<()> {
+    let unit = unit_name(name)?;
     let client = conn.connect()?;
     client.freeze(&unit, freeze)?;
     let status = client.status(&unit)?;
@@ -501,8 +457,11 @@ pub fn freeze(conn: &Connection, name: &str, freeze: bool) -> Result<()> {
 }
 
 /// The path (as the managed system sees it) and text of an installed unit's file.
-pub(crate) fn installed_unit_file(conn: &Connection, unit: &str) -> Result<(String, String)> {
-    let status = conn.connect().and_then(|c| Ok(c.status(unit)?));
+pub(crate) fn installed_unit_file(conn: &Manager, unit: &str) -> Result<(String, String)> {
+    let status = conn
+        .connect()
+        .and_then(|c| c.status(unit))
+        .map_err(anyhow::Error::from);
     let inside = match status {
         Ok(s) if s.load_state == "not-found" => {
             bail!("{unit}: no such unit (sandgen install POLICY installs one)")
@@ -513,7 +472,7 @@ pub(crate) fn installed_unit_file(conn: &Connection, unit: &str) -> Result<(Stri
         Ok(s) => PathBuf::from(s.fragment_path),
         Err(e) => {
             // Without a reachable systemd, the file where sandgen installs units.
-            let file = conn.unit_dir(&None)?.join(unit);
+            let file = unit_dir(conn, &None)?.join(unit);
             let text = std::fs::read_to_string(&file).map_err(|_| {
                 anyhow::anyhow!("{e:#}; and there is no {} to read instead", file.display())
             })?;

@@ -8,11 +8,12 @@ use anyhow::{anyhow, bail, Context as _, Result};
 
 use super::inspect::require_root;
 use super::note;
-use super::service::{unit_name, Connection};
+use super::service::unit_name;
 use crate::host::Host;
 use crate::inspect::pin::{pin, PinError};
 use crate::systemd::bus::Systemd;
 use crate::systemd::status::UnitStatus;
+use crate::systemd::Manager;
 use crate::verify::{self, report::Report};
 use crate::Loaded;
 
@@ -42,7 +43,7 @@ struct PolicyToCheck {
 }
 
 /// The policy sandgen recorded in the installed unit file.
-fn recorded_policy(conn: &Connection, host: &Host, status: &UnitStatus) -> Result<PolicyToCheck> {
+fn recorded_policy(conn: &Manager, host: &Host, status: &UnitStatus) -> Result<PolicyToCheck> {
     let unit = &status.unit;
     // systemd writes the properties of a transient unit to a file of its own there.
     if status.fragment_path.is_empty()
@@ -83,9 +84,9 @@ fn recorded_policy(conn: &Connection, host: &Host, status: &UnitStatus) -> Resul
 }
 
 /// `sandgen verify`.
-pub fn verify(conn: &Connection, args: VerifyArgs) -> Result<()> {
+pub fn verify(conn: &Manager, args: VerifyArgs) -> Result<()> {
     require_root("verify")?;
-    let unit = unit_name(&args.name, None)?;
+    let unit = unit_name(&args.name)?;
     let client = conn.connect()?;
     let pinned = pin(&client, conn.namespace_holder(), &unit)?;
     let version = match args.systemd_version {

@@ -17,6 +17,7 @@
 
 pub mod audit;
 pub mod strace;
+pub mod unit;
 
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
