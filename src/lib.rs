@@ -3,8 +3,10 @@
 //!
 //! The pipeline is one-way: [`policy`] (TOML -> validated model) -> [`directive`] (model ->
 //! typed directives for one systemd version) -> [`render`] / [`unit`] (directives -> unit
-//! file text). Side effects live at the edges: [`systemd`] asks the host for facts, [`cli`]
-//! reads and writes files.
+//! file text); [`load_policy`] runs the first two stages for every command. Side effects live
+//! at the edges: [`systemd`] and [`host`] ask the host for facts, [`inspect`] and [`trace`]
+//! read the kernel's, [`cli`] reads and writes files and prints; the decisions on those facts
+//! ([`verify`], [`suggest::closed_loop`], [`systemd::status`]) and the reports are pure.
 
 pub mod cli;
 pub mod data;

@@ -322,10 +322,7 @@ fn render(args: RenderArgs) -> Result<()> {
             .exit();
     }
     let host = Host::new(args.target.systemd_version);
-    let templates = match &args.templates {
-        Some(dir) => Templates::from_dir(dir)?,
-        None => Templates::built_in()?,
-    };
+    let templates = Templates::from_dir_or_built_in(args.templates.as_deref())?;
     let mut units: Vec<(Policy, String)> = Vec::new();
     for loaded in load_all(&args.policies, &host, "; nothing was written")? {
         let text = loaded.render(&templates)?;
