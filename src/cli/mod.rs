@@ -6,10 +6,12 @@
 mod output;
 mod inspect;
 mod logging;
+mod run;
+mod score;
 mod service;
 mod suggest;
+mod verify;
 
-use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,14 +20,14 @@ use anyhow::{anyhow, bail, Result};
 use clap::{CommandFactory, Parser, Subcommand};
 use clap_complete::Shell;
 
-use crate::data::syscalls::SyscallTable;
-use crate::diagnostic::{Diagnostics, Source};
+use crate::diagnostic::Diagnostics;
 use crate::directive::{self, Kind};
+use crate::host::Host;
 use crate::policy::value::checked_against;
-use crate::policy::{self, Context, Policy};
+use crate::policy::Policy;
 use crate::render::Templates;
-use crate::systemd;
 use crate::systemd::bus::JobVerb;
+use crate::Loaded;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -117,26 +119,15 @@ enum Command {
         name: String,
     },
     /// Run a policy as a transient unit: no file written, no reload.
-    Run {
-        /// The policy file.
-        #[arg(value_name = "POLICY.toml")]
-        policy: PathBuf,
-        /// Unit name [default: the policy's name].
-        #[arg(long, value_name = "NAME")]
-        unit: Option<String>,
-        #[command(flatten)]
-        target: TargetArgs,
-        #[command(flatten)]
-        wait: service::StartWait,
-    },
+    Run(run::RunArgs),
     /// Show a running unit's sandbox as the kernel sees it: mounts, capabilities, seccomp, cgroup, processes.
     Inspect(inspect::InspectArgs),
     /// Check a running unit against its policy, directive by directive, from the kernel's view.
-    Verify(inspect::VerifyArgs),
+    Verify(verify::VerifyArgs),
     /// Trace a command and suggest a system call allow-list for it.
     Suggest(suggest::SuggestArgs),
     /// Score a policy's or unit's exposure with `systemd-analyze security`.
-    Score(suggest::ScoreArgs),
+    Score(score::ScoreArgs),
     /// Print the policy reference (every table and key) as Markdown.
     Reference,
     /// Print a shell completion script.
@@ -150,7 +141,7 @@ enum Command {
 pub(crate) struct TargetArgs {
     /// The systemd version to render for [default: the host's, from `systemctl --version`].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(200..1000))]
-    systemd_version: Option<u32>,
+    pub(crate) systemd_version: Option<u32>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -245,8 +236,7 @@ pub(crate) fn note(message: &str) {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let conn = &cli.connection;
-    conn.check_root()?;
+    let conn = &cli.connection.manager()?;
     match cli.command {
         Command::Render(args) => render(args),
         Command::Check(args) => check(args),
@@ -258,16 +248,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::Uninstall { name, unit_dir } => service::uninstall(conn, &name, &unit_dir),
         Command::Freeze { name } => service::freeze(conn, &name, true),
         Command::Thaw { name } => service::freeze(conn, &name, false),
-        Command::Run {
-            policy,
-            unit,
-            target,
-            wait,
-        } => service::run(conn, &policy, unit, &target, wait),
+        Command::Run(args) => run::run(conn, args),
         Command::Inspect(args) => inspect::inspect(conn, args),
-        Command::Verify(args) => inspect::verify(conn, args),
+        Command::Verify(args) => verify::verify(conn, args),
         Command::Suggest(args) => suggest::suggest(conn, args),
-        Command::Score(args) => suggest::score(conn, args),
+        Command::Score(args) => score::score(conn, args),
         Command::Reference => {
             output::stdout(directive::table::reference_markdown().as_bytes())?;
             Ok(())
@@ -281,73 +266,10 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// Facts about the host, gathered once and only when needed.
-pub(crate) struct Host {
-    version: u32,
-    syscalls: OnceCell<SyscallTable>,
-}
-
-impl Host {
-    pub(crate) fn new(target: &TargetArgs) -> Self {
-        let version = target.systemd_version.unwrap_or_else(|| {
-            systemd::host_version().unwrap_or_else(|| {
-                log::warn!(
-                    "cannot run `systemctl --version`; rendering for systemd {} (use --systemd-version)",
-                    systemd::FALLBACK_VERSION
-                );
-                systemd::FALLBACK_VERSION
-            })
-        });
-        log::info!("target systemd version: {version}");
-        Host {
-            version,
-            syscalls: OnceCell::new(),
-        }
-    }
-
-    /// Facts for rendering for the systemd at the other end of `client`: its version comes
-    /// over the bus (cheaper than running `systemctl --version`, and right for a container).
-    pub(crate) fn for_bus(target: &TargetArgs, client: &dyn systemd::bus::Systemd) -> Self {
-        let version = target.systemd_version.or_else(|| {
-            client
-                .version()
-                .ok()
-                .and_then(|v| v.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
-        });
-        match version {
-            Some(version) => {
-                log::info!("target systemd version: {version}");
-                Host {
-                    version,
-                    syscalls: OnceCell::new(),
-                }
-            }
-            None => Host::new(target),
-        }
-    }
-
-    pub(crate) fn syscalls(&self) -> &SyscallTable {
-        self.syscalls.get_or_init(|| {
-            let table = systemd::host_syscalls();
-            log::info!("system calls checked against the {}", table.source());
-            table
-        })
-    }
-}
-
-/// Find `program` in the directories of `PATH`.
-fn find_program(program: &str) -> Option<String> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|p| p.is_file())
-        .map(|p| p.display().to_string())
-}
-
-/// A validated policy and its directives.
-pub(crate) struct Loaded {
-    pub(crate) policy: Policy,
-    pub(crate) directives: Vec<directive::Directive>,
+/// Read one policy file and load it for `host`.
+pub(crate) fn load(host: &Host, path: &Path) -> Result<Loaded> {
+    let text = output::read_policy(path)?;
+    Ok(host.load(&path.display().to_string(), text)?)
 }
 
 /// A loaded policy and its unit file text.
@@ -356,26 +278,14 @@ pub(crate) struct Rendered {
     pub(crate) text: String,
 }
 
-impl Host {
-    /// Read, validate and lower one policy.
-    pub(crate) fn load(&self, path: &Path) -> Result<Loaded> {
-        let text = output::read_policy(path)?;
-        let syscalls = || self.syscalls();
-        let cx = Context {
-            syscalls: &syscalls,
-            find_program: &find_program,
-        };
-        let policy = policy::parse(Source::new(path.display().to_string(), text), &cx)?;
-        let directives = policy::lower(&policy, self.version)?;
-        Ok(Loaded { policy, directives })
-    }
-
-    /// Load one policy and render its unit.
-    pub(crate) fn render(&self, path: &Path, templates: &Templates) -> Result<Rendered> {
-        let Loaded { policy, directives } = self.load(path)?;
-        let text = templates.render_unit(&policy.source, &policy.unit_name(), &directives)?;
-        Ok(Rendered { policy, text })
-    }
+/// Load one policy file and render its unit.
+pub(crate) fn render_file(host: &Host, path: &Path, templates: &Templates) -> Result<Rendered> {
+    let loaded = load(host, path)?;
+    let text = loaded.render(templates)?;
+    Ok(Rendered {
+        policy: loaded.policy,
+        text,
+    })
 }
 
 /// Load every policy, reporting all invalid ones before failing.
@@ -383,7 +293,7 @@ fn load_all(paths: &[PathBuf], host: &Host, consequence: &str) -> Result<Vec<Loa
     let mut loaded = Vec::new();
     let mut failed = 0;
     for path in paths {
-        match host.load(path) {
+        match load(host, path) {
             Ok(l) => loaded.push(l),
             Err(e) => {
                 failed += 1;
@@ -411,14 +321,12 @@ fn render(args: RenderArgs) -> Result<()> {
             )
             .exit();
     }
-    let host = Host::new(&args.target);
-    let templates = match &args.templates {
-        Some(dir) => Templates::from_dir(dir)?,
-        None => Templates::built_in()?,
-    };
+    let host = Host::new(args.target.systemd_version);
+    let templates = Templates::from_dir_or_built_in(args.templates.as_deref())?;
     let mut units: Vec<(Policy, String)> = Vec::new();
-    for Loaded { policy, directives } in load_all(&args.policies, &host, "; nothing was written")? {
-        let text = templates.render_unit(&policy.source, &policy.unit_name(), &directives)?;
+    for loaded in load_all(&args.policies, &host, "; nothing was written")? {
+        let text = loaded.render(&templates)?;
+        let policy = loaded.policy;
         if let Some((first, _)) = units
             .iter()
             .find(|(p, _)| p.unit_name() == policy.unit_name())
@@ -461,14 +369,14 @@ fn render(args: RenderArgs) -> Result<()> {
 }
 
 fn check(args: CheckArgs) -> Result<()> {
-    let host = Host::new(&args.target);
+    let host = Host::new(args.target.systemd_version);
     let loaded = load_all(&args.policies, &host, "")?;
     for Loaded { policy, directives } in loaded {
         let uses_syscalls = policy
             .settings
             .iter()
             .any(|s| s.spec.kind == Kind::Syscalls);
-        let syscalls = match host.syscalls.get() {
+        let syscalls = match host.syscalls_if_loaded() {
             Some(table) if uses_syscalls => format!("; system calls {}", checked_against(table)),
             _ => String::new(),
         };
@@ -477,7 +385,7 @@ fn check(args: CheckArgs) -> Result<()> {
             policy.source.name,
             policy.unit_name(),
             directives.len(),
-            host.version
+            host.version()
         )?;
     }
     Ok(())

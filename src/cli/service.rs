@@ -1,20 +1,19 @@
 //! Commands that act on a running systemd: install, start, stop, restart, status,
-//! uninstall, freeze, thaw, run. They gather facts (files, D-Bus), decide with the pure
+//! uninstall, freeze, thaw. They gather facts (files, D-Bus), decide with the pure
 //! core, and apply the result.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
-use serde::Serialize;
 
 use super::output::{check_replaceable, write_atomically};
-use super::{note, Host, Rendered, TargetArgs};
+use super::{note, Rendered, TargetArgs};
+use crate::host::Host;
 use crate::render::Templates;
-use crate::systemd::bus::{Bus, BusError, Client, JobOutcome, JobVerb, Systemd};
-use crate::systemd::properties::transient_properties;
-use crate::systemd::status::UnitStatus;
-use crate::systemd::{bus, journal};
+use crate::systemd::bus::{self, Bus, JobOutcome, JobVerb, Systemd};
+use crate::systemd::status::StatusReport;
+use crate::systemd::Manager;
 use crate::unit;
 
 /// Where systemd is and how to reach it: the global options of these commands.
@@ -35,76 +34,50 @@ pub struct Connection {
 }
 
 impl Connection {
-    fn bus(&self) -> Bus {
-        match (&self.bus, self.user) {
+    /// The service manager these options name. Refuses a `--root` that is not a directory,
+    /// before anything is done with it.
+    pub(crate) fn manager(&self) -> Result<Manager> {
+        if let Some(root) = self.root.as_ref().filter(|root| !root.is_dir()) {
+            bail!(
+                "--root {}: no such directory (it is the root of the system whose systemd sandgen talks to)",
+                root.display()
+            );
+        }
+        let bus = match (&self.bus, self.user) {
             (Some(a), _) => Bus::Address(a.clone()),
             (None, true) => Bus::Session,
             (None, false) => Bus::System,
+        };
+        Ok(Manager {
+            bus,
+            timeout: self.timeout,
+            root: self.root.clone(),
+        })
+    }
+}
+
+/// The directory unit files are installed in: `explicit`, else the user's
+/// (`~/.config/systemd/user`) or the system's (`/etc/systemd/system` under the root).
+pub(crate) fn unit_dir(conn: &Manager, explicit: &Option<PathBuf>) -> Result<PathBuf> {
+    if let Some(dir) = explicit {
+        return Ok(dir.clone());
+    }
+    if conn.bus == Bus::Session {
+        let home = std::env::var_os("HOME")
+            .context("--user needs $HOME to find ~/.config/systemd/user")?;
+        return Ok(PathBuf::from(home).join(".config/systemd/user"));
+    }
+    let dir = conn.host_path(Path::new("/etc/systemd/system"));
+    if let Some(root) = conn.root() {
+        if !dir.is_dir() {
+            bail!(
+                "--root {}: it has no systemd unit directory ({} does not exist): is it the root of a system with systemd?",
+                root.display(),
+                dir.display()
+            );
         }
     }
-
-    /// The D-Bus client for the selected systemd.
-    pub(crate) fn connect(&self) -> Result<Client> {
-        Ok(Client::connect(&self.bus(), self.timeout)?)
-    }
-
-    /// Refuse a `--root` that is not a directory, before anything is done with it.
-    pub(crate) fn check_root(&self) -> Result<()> {
-        match &self.root {
-            Some(root) if !root.is_dir() => bail!(
-                "--root {}: no such directory (it is the root of the system whose systemd sandgen talks to)",
-                root.display()
-            ),
-            _ => Ok(()),
-        }
-    }
-
-    /// The `--root` directory, if any.
-    pub(crate) fn root(&self) -> Option<&Path> {
-        self.root.as_deref()
-    }
-
-    /// The host PID of the process whose root `--root` is, when it has the form
-    /// `/proc/PID/root` (a container's init): PIDs that systemd reports over D-Bus live in
-    /// that process's PID namespace and are translated through it.
-    pub(crate) fn namespace_holder(&self) -> Option<u32> {
-        let root = self.root.as_deref()?;
-        let rest = root.strip_prefix("/proc").ok()?;
-        let mut parts = rest.components();
-        let pid = parts.next()?.as_os_str().to_str()?.parse().ok()?;
-        (parts.next()?.as_os_str() == "root" && parts.next().is_none()).then_some(pid)
-    }
-
-    /// A path of the managed system, seen from here.
-    pub(crate) fn host_path(&self, path: &Path) -> PathBuf {
-        match &self.root {
-            Some(root) => root.join(path.strip_prefix("/").unwrap_or(path)),
-            None => path.to_path_buf(),
-        }
-    }
-
-    /// The directory unit files are installed in.
-    pub(crate) fn unit_dir(&self, explicit: &Option<PathBuf>) -> Result<PathBuf> {
-        if let Some(dir) = explicit {
-            return Ok(dir.clone());
-        }
-        if self.user {
-            let home = std::env::var_os("HOME")
-                .context("--user needs $HOME to find ~/.config/systemd/user")?;
-            return Ok(PathBuf::from(home).join(".config/systemd/user"));
-        }
-        let dir = self.host_path(Path::new("/etc/systemd/system"));
-        if let Some(root) = &self.root {
-            if !dir.is_dir() {
-                bail!(
-                    "--root {}: it has no systemd unit directory ({} does not exist): is it the root of a system with systemd?",
-                    root.display(),
-                    dir.display()
-                );
-            }
-        }
-        Ok(dir)
-    }
+    Ok(dir)
 }
 
 /// Options shared by the commands that write a unit file.
@@ -175,13 +148,8 @@ fn resolve(arg: &str) -> Result<Named> {
     Ok(Named::Unit(format!("{stem}.service")))
 }
 
-/// The unit name for commands that take `NAME` (or `NAME.service`, or a policy path).
-pub(crate) fn unit_name(arg: &str, host: Option<&Host>) -> Result<String> {
-    if arg.ends_with(".toml") && Path::new(arg).is_file() {
-        if let Some(host) = host {
-            return Ok(host.load(Path::new(arg))?.policy.unit_name());
-        }
-    }
+/// The unit name for commands that take `NAME` (or `NAME.service`).
+pub(crate) fn unit_name(arg: &str) -> Result<String> {
     let stem = arg.strip_suffix(".service").unwrap_or(arg);
     check_unit_stem(arg, stem, true)?;
     Ok(format!("{stem}.service"))
@@ -225,18 +193,13 @@ fn install_file(path: &Path, text: &str, force: bool) -> Result<FileChange> {
 }
 
 fn render(host: &Host, args: &InstallArgs, path: &Path) -> Result<Rendered> {
-    let templates = match &args.templates {
-        Some(dir) => Templates::from_dir(dir)?,
-        None => Templates::built_in()?,
-    };
-    host.render(path, &templates)
+    let templates = Templates::from_dir_or_built_in(args.templates.as_deref())?;
+    super::render_file(host, path, &templates)
 }
 
 /// Write a rendered unit into the unit directory; returns whether the file changed.
-fn install_rendered(conn: &Connection, args: &InstallArgs, rendered: &Rendered) -> Result<bool> {
-    let file = conn
-        .unit_dir(&args.unit_dir)?
-        .join(rendered.policy.unit_name());
+fn install_rendered(conn: &Manager, args: &InstallArgs, rendered: &Rendered) -> Result<bool> {
+    let file = unit_dir(conn, &args.unit_dir)?.join(rendered.policy.unit_name());
     let change = install_file(&file, &rendered.text, args.force)?;
     match change {
         FileChange::Unchanged => note(&format!("{} is up to date", file.display())),
@@ -247,7 +210,7 @@ fn install_rendered(conn: &Connection, args: &InstallArgs, rendered: &Rendered) 
 }
 
 /// `sandgen install`.
-pub fn install(conn: &Connection, args: InstallArgs, no_reload: bool) -> Result<()> {
+pub fn install(conn: &Manager, args: InstallArgs, no_reload: bool) -> Result<()> {
     let Named::Policy(path) = resolve(&args.policy)? else {
         bail!(
             "no policy named {} (looked in ., ./policies and /etc/sandgen/policies)",
@@ -255,12 +218,16 @@ pub fn install(conn: &Connection, args: InstallArgs, no_reload: bool) -> Result<
         );
     };
     if no_reload {
-        let rendered = render(&Host::new(&args.target), &args, &path)?;
+        let rendered = render(&Host::new(args.target.systemd_version), &args, &path)?;
         install_rendered(conn, &args, &rendered)?;
         return Ok(());
     }
     let client = conn.connect()?;
-    let rendered = render(&Host::for_bus(&args.target, &client), &args, &path)?;
+    let rendered = render(
+        &Host::for_bus(args.target.systemd_version, &client),
+        &args,
+        &path,
+    )?;
     if install_rendered(conn, &args, &rendered)? {
         client.reload()?;
     }
@@ -268,12 +235,16 @@ pub fn install(conn: &Connection, args: InstallArgs, no_reload: bool) -> Result<
 }
 
 /// `sandgen start`.
-pub fn start(conn: &Connection, args: InstallArgs, wait: StartWait) -> Result<()> {
+pub fn start(conn: &Manager, args: InstallArgs, wait: StartWait) -> Result<()> {
     let named = resolve(&args.policy)?;
     let client = conn.connect()?;
     let (unit, rendered) = match named {
         Named::Policy(path) => {
-            let r = render(&Host::for_bus(&args.target, &client), &args, &path)?;
+            let r = render(
+                &Host::for_bus(args.target.systemd_version, &client),
+                &args,
+                &path,
+            )?;
             (r.policy.unit_name(), Some(r))
         }
         Named::Unit(u) => (u, None),
@@ -306,24 +277,13 @@ pub fn start(conn: &Connection, args: InstallArgs, wait: StartWait) -> Result<()
 /// An error about `unit` with the unit's last journal lines appended: when systemd refuses a
 /// unit (a setting it cannot parse, a string that is not UTF-8 clean), the D-Bus error says
 /// only "Invalid argument" and the reason is in systemd's log.
-fn with_journal(conn: &Connection, unit: &str, error: anyhow::Error) -> anyhow::Error {
-    anyhow::anyhow!("{error:#}{}", journal_lines(conn, unit))
-}
-
-/// The last journal lines of `unit`, as text to append to a message (empty when there are
-/// none).
-pub(crate) fn journal_lines(conn: &Connection, unit: &str) -> String {
-    let lines = journal::tail(conn.root(), unit, 10);
-    if lines.is_empty() {
-        String::new()
-    } else {
-        format!("\nlast journal lines of {unit}:\n{}", lines.join("\n"))
-    }
+pub(crate) fn with_journal(conn: &Manager, unit: &str, error: anyhow::Error) -> anyhow::Error {
+    anyhow::anyhow!("{error:#}{}", conn.journal_lines(unit))
 }
 
 /// Wait for a started unit to settle and report it; an error when it did not start.
 pub(crate) fn report_start(
-    conn: &Connection,
+    conn: &Manager,
     client: &dyn Systemd,
     unit: &str,
     outcome: JobOutcome,
@@ -337,26 +297,22 @@ pub(crate) fn report_start(
         JobOutcome::Finished(r) => r,
     };
     let status = bus::settle(client, unit, wait.settle)?;
-    if job_result == "done" && status.is_ok() {
-        outln!("{unit}: {}", status.summary())?;
-        return Ok(());
+    match status.start_outcome(&job_result) {
+        Ok(line) => {
+            outln!("{unit}: {line}")?;
+            Ok(())
+        }
+        Err(why) => Err(with_journal(
+            conn,
+            unit,
+            anyhow::anyhow!("{unit} failed to start: {why}"),
+        )),
     }
-    if job_result == "done" && status.load_state == "not-found" {
-        // A transient unit that finished successfully is unloaded at once (CollectMode=inactive):
-        // a failed one stays loaded in the failed state.
-        outln!("{unit}: ran to completion")?;
-        return Ok(());
-    }
-    Err(with_journal(
-        conn,
-        unit,
-        anyhow::anyhow!("{unit} failed to start: {}", status.failure(&job_result)),
-    ))
 }
 
 /// `sandgen stop` / `sandgen restart`.
-pub fn job(conn: &Connection, verb: JobVerb, name: &str, wait: StartWait) -> Result<()> {
-    let unit = unit_name(name, None)?;
+pub fn job(conn: &Manager, verb: JobVerb, name: &str, wait: StartWait) -> Result<()> {
+    let unit = unit_name(name)?;
     let client = conn.connect()?;
     let outcome = client
         .job(verb, &unit, !wait.no_block)
@@ -374,18 +330,9 @@ pub fn job(conn: &Connection, verb: JobVerb, name: &str, wait: StartWait) -> Res
     }
 }
 
-/// `sandgen status --json` output.
-#[derive(Debug, Serialize)]
-struct StatusView {
-    #[serde(flatten)]
-    status: UnitStatus,
-    since: Option<String>,
-    generated_by_sandgen: bool,
-}
-
 /// `sandgen status`.
-pub fn status(conn: &Connection, name: &str, json: bool) -> Result<()> {
-    let unit = unit_name(name, None)?;
+pub fn status(conn: &Manager, name: &str, json: bool) -> Result<()> {
+    let unit = unit_name(name)?;
     let status = conn.connect()?.status(&unit)?;
     if status.load_state == "not-found" {
         bail!("{unit}: no such unit (sandgen start POLICY installs and starts one)");
@@ -394,67 +341,19 @@ pub fn status(conn: &Connection, name: &str, json: bool) -> Result<()> {
         && std::fs::read_to_string(conn.host_path(Path::new(&status.fragment_path)))
             .map(|t| unit::is_generated(&t))
             .unwrap_or(false);
-    let since = (status.active_enter_timestamp != 0).then(|| utc(status.active_enter_timestamp));
+    let report = StatusReport::new(status, generated);
     if json {
-        let view = StatusView {
-            status,
-            since,
-            generated_by_sandgen: generated,
-        };
-        outln!("{}", serde_json::to_string_pretty(&view)?)?;
-        return Ok(());
+        outln!("{}", serde_json::to_string_pretty(&report)?)?;
+    } else {
+        outln!("{}", report.to_text())?;
     }
-    let mut text = format!("{unit}: {}\n", status.summary());
-    let mut row = |k: &str, v: String| text.push_str(&format!("  {k:<10} {v}\n"));
-    row(
-        "loaded",
-        format!(
-            "{} ({})",
-            status.load_state,
-            if status.fragment_path.is_empty() {
-                "transient or generated"
-            } else {
-                &status.fragment_path
-            }
-        ),
-    );
-    row(
-        "sandgen",
-        if generated {
-            "generated by sandgen".into()
-        } else {
-            "not generated by sandgen".into()
-        },
-    );
-    if let Some(since) = since {
-        row("since", since);
-    }
-    if let Some(m) = status.memory_current {
-        row("memory", format!("{:.1}M", m as f64 / 1048576.0));
-    }
-    if let Some(t) = status.tasks_current {
-        row("tasks", t.to_string());
-    }
-    if !status.control_group.is_empty() {
-        row("cgroup", status.control_group.clone());
-    }
-    if let Some(exit) = status.main_exit().filter(|_| status.main_pid == 0) {
-        row(
-            "last run",
-            format!("main process {exit}, result {}", status.result),
-        );
-    }
-    if status.freezer_state == "frozen" {
-        row("freezer", "frozen".into());
-    }
-    outln!("{}", text.trim_end())?;
     Ok(())
 }
 
 /// `sandgen uninstall`: stop, remove the file if sandgen generated it, reload.
-pub fn uninstall(conn: &Connection, name: &str, unit_dir: &Option<PathBuf>) -> Result<()> {
-    let unit = unit_name(name, None)?;
-    let file = conn.unit_dir(unit_dir)?.join(&unit);
+pub fn uninstall(conn: &Manager, name: &str, dir: &Option<PathBuf>) -> Result<()> {
+    let unit = unit_name(name)?;
+    let file = unit_dir(conn, dir)?.join(&unit);
     let text = std::fs::read_to_string(&file)
         .with_context(|| format!("cannot read {}", file.display()))?;
     if !unit::is_generated(&text) {
@@ -475,8 +374,8 @@ pub fn uninstall(conn: &Connection, name: &str, unit_dir: &Option<PathBuf>) -> R
 }
 
 /// `sandgen freeze` / `sandgen thaw`.
-pub fn freeze(conn: &Connection, name: &str, freeze: bool) -> Result<()> {
-    let unit = unit_name(name, None)?;
+pub fn freeze(conn: &Manager, name: &str, freeze: bool) -> Result<()> {
+    let unit = unit_name(name)?;
     let client = conn.connect()?;
     client.freeze(&unit, freeze)?;
     let status = client.status(&unit)?;
@@ -491,67 +390,38 @@ pub fn freeze(conn: &Connection, name: &str, freeze: bool) -> Result<()> {
     Ok(())
 }
 
-/// `sandgen run`: the policy as a transient unit, no file written.
-pub fn run(
-    conn: &Connection,
-    policy: &Path,
-    unit: Option<String>,
-    target: &TargetArgs,
-    wait: StartWait,
-) -> Result<()> {
-    let client = conn.connect()?;
-    let loaded = Host::for_bus(target, &client).load(policy)?;
-    let unit = match unit {
-        Some(u) => unit_name(&u, None)?,
-        None => loaded.policy.unit_name(),
+/// The path (as the managed system sees it) and text of an installed unit's file.
+pub(crate) fn installed_unit_file(conn: &Manager, unit: &str) -> Result<(String, String)> {
+    let status = conn
+        .connect()
+        .and_then(|c| c.status(unit))
+        .map_err(anyhow::Error::from);
+    let inside = match status {
+        Ok(s) if s.load_state == "not-found" => {
+            bail!("{unit}: no such unit (sandgen install POLICY installs one)")
+        }
+        Ok(s) if s.fragment_path.is_empty() => {
+            bail!("{unit} has no unit file (a transient or generated unit)")
+        }
+        Ok(s) => PathBuf::from(s.fragment_path),
+        Err(e) => {
+            // Without a reachable systemd, the file where sandgen installs units.
+            let file = unit_dir(conn, &None)?.join(unit);
+            let text = std::fs::read_to_string(&file).map_err(|_| {
+                anyhow::anyhow!("{e:#}; and there is no {} to read instead", file.display())
+            })?;
+            return Ok((file.display().to_string(), text));
+        }
     };
-    let (properties, skipped) = transient_properties(&loaded.directives);
-    for s in &skipped {
-        note(&format!("not applied to the transient unit: {s}"));
-    }
-    client.reset_failed(&unit)?;
-    let outcome = client
-        .start_transient(&unit, &properties, !wait.no_block)
-        .map_err(|e| match e {
-            BusError::Call { action, message } if message.contains("nknown") || message.contains("Cannot set property") => {
-                anyhow::anyhow!("{action}: {message}\nthis systemd has no transient property for one of the policy's directives; install the unit instead (sandgen start)")
-            }
-            other => with_journal(conn, &unit, other.into()),
-        })?;
-    report_start(conn, &client, &unit, outcome, &wait)
-}
-
-/// `YYYY-MM-DD HH:MM:SS UTC` for µs since the epoch (civil-from-days, proleptic Gregorian).
-fn utc(usec: u64) -> String {
-    let secs = usec / 1_000_000;
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let here = conn.host_path(&inside);
+    let text = std::fs::read_to_string(&here)
+        .with_context(|| format!("cannot read {unit}'s unit file {}", here.display()))?;
+    Ok((inside.display().to_string(), text))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn utc_formats_known_instants() {
-        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(utc(1_796_000_000_000_000), "2026-11-30 00:53:20 UTC");
-        assert_eq!(utc(951_782_400_000_000), "2000-02-29 00:00:00 UTC");
-    }
 
     #[test]
     fn install_refuses_foreign_files_and_skips_identical_ones() {

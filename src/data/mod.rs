@@ -6,6 +6,7 @@
 //! - [`errno`]: errno names and numbers (`SystemCallErrorNumber=`, `SystemCallFilter=name:ERRNO`).
 //! - [`address_families`]: `AF_*` names (`RestrictAddressFamilies=`).
 //! - [`architectures`]: syscall ABI names (`SystemCallArchitectures=`).
+//! - [`signals`]: signal names (`SIGSYS`), as systemd and the kernel report a killed process.
 //! - [`syscalls`]: syscall names and `@group`s (`SystemCallFilter=`), parsed from
 //!   `systemd-analyze syscall-filter` output, with systemd 252's listing built in.
 //!
@@ -17,4 +18,5 @@ pub mod address_families;
 pub mod architectures;
 pub mod capabilities;
 pub mod errno;
+pub mod signals;
 pub mod syscalls;

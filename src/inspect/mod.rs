@@ -13,12 +13,16 @@
 //! - [`mounts`]: `/proc/PID/mountinfo` of the unit and of the host, compared, as a tree;
 //! - [`namespace`]: list a directory or read a file *inside* the unit's mount namespace;
 //! - [`cgroup`]: the unit's cgroup and its limits and usage, on cgroup v1/hybrid and v2;
-//! - [`pids`]: the processes in the unit's cgroup and the PID namespace they see.
+//! - [`pids`]: the processes in the unit's cgroup and the PID namespace they see;
+//! - [`pin`]: the unit's main process, named by systemd (through the
+//!   [`crate::systemd::bus::Systemd`] trait), held with a [`ProcessHandle`] and confirmed to be
+//!   the same after the reads;
+//! - [`report`]: what `sandgen inspect` prints, in words.
 //!
 //! Every reader takes its root (`/proc`, `/sys/fs/cgroup`) as a parameter so tests point it
-//! at fixture trees. Nothing here talks to D-Bus: the caller resolves the unit's `MainPID`
-//! (translated to a host PID when systemd runs in a container), opens a [`ProcessHandle`] on
-//! it and calls [`inspect`].
+//! at fixture trees. The readers do not talk to D-Bus: [`pin::pin`] resolves the unit's
+//! `MainPID` (translated to a host PID when systemd runs in a container) and opens a
+//! [`ProcessHandle`] on it, and [`inspect`] reads it.
 //!
 //! Securebits (`SecureBits=` in systemd.exec(5)) are not reported: the kernel keeps them in the
 //! process's credentials and exposes them only to the process itself
@@ -28,7 +32,9 @@ pub mod cgroup;
 pub mod mounts;
 pub mod namespace;
 pub mod pids;
+pub mod pin;
 pub mod process;
+pub mod report;
 
 use std::io;
 use std::path::{Path, PathBuf};

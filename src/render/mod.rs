@@ -100,6 +100,19 @@ impl Templates {
         )
     }
 
+    /// Templates read from `dir` when one is given (`--templates DIR`), else the built-in
+    /// ones.
+    ///
+    /// # Errors
+    ///
+    /// When a template cannot be read or compiled.
+    pub fn from_dir_or_built_in(dir: Option<&Path>) -> Result<Self, RenderError> {
+        match dir {
+            Some(dir) => Self::from_dir(dir),
+            None => Self::built_in(),
+        }
+    }
+
     /// Templates read from `dir` (a copy of sandgen's `templates/` directory).
     pub fn from_dir(dir: &Path) -> Result<Self, RenderError> {
         let path = dir.join(SERVICE_TEMPLATE_FILE);

@@ -279,22 +279,51 @@ pub fn score_unit_text(unit_name: &str, unit_text: &str) -> Result<SecurityScore
     score_unit_file(&path)
 }
 
-/// Render policy text for systemd `target` ([`crate::render_policy_text`]) and rate it. The
+/// Render policy text for systemd `target` ([`crate::load_policy_text`]) and rate it. The
 /// unit is named after the policy (`[service] name`, else the file stem of `name`).
 ///
 /// # Errors
 ///
 /// [`ScoreError::Policy`] when the policy is invalid, else as [`score_unit_text`].
 pub fn score_policy_text(name: &str, text: &str, target: u32) -> Result<SecurityScore, ScoreError> {
-    let unit_text = crate::render_policy_text(name, text, target)?;
-    let syscalls = crate::data::syscalls::SyscallTable::built_in();
-    let cx = crate::policy::Context {
-        syscalls: &|| &syscalls,
-        find_program: &|_| None,
-    };
-    let policy = crate::policy::parse(crate::diagnostic::Source::new(name, text), &cx)
-        .map_err(crate::Error::from)?;
-    score_unit_text(&policy.unit_name(), &unit_text)
+    let loaded = crate::load_policy_text(name, text, target).map_err(crate::Error::from)?;
+    let templates = crate::render::Templates::built_in().map_err(crate::Error::from)?;
+    let unit_text = loaded.render(&templates).map_err(crate::Error::from)?;
+    score_unit_text(&loaded.policy.unit_name(), &unit_text)
+}
+
+/// Two scores and their difference: what `sandgen score BEFORE AFTER` reports.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Comparison<'a> {
+    /// The first score.
+    pub before: &'a SecurityScore,
+    /// The second score.
+    pub after: &'a SecurityScore,
+    /// From the first to the second ([`diff`]).
+    pub diff: ScoreDiff,
+}
+
+impl<'a> Comparison<'a> {
+    /// Compare `before` with `after`.
+    pub fn new(before: &'a SecurityScore, after: &'a SecurityScore) -> Self {
+        Comparison {
+            before,
+            after,
+            diff: diff(before, after),
+        }
+    }
+
+    /// A report for a terminal: both units' exposure, then [`ScoreDiff::to_text`].
+    pub fn to_text(&self) -> String {
+        format!(
+            "before: {} {:.1}\nafter:  {} {:.1}\n{}",
+            self.before.unit,
+            self.before.exposure,
+            self.after.unit,
+            self.after.exposure,
+            self.diff.to_text()
+        )
+    }
 }
 
 /// A setting whose rating differs between two scores.
@@ -482,6 +511,26 @@ mod tests {
             "`systemd-analyze security` printed no \"Overall exposure level for UNIT: N LEVEL\" \
              line (last line: \"here\")"
         );
+    }
+
+    #[test]
+    fn a_comparison_names_both_units_then_the_changes() {
+        let before = score(9.6, vec![item("PrivateNetwork", Some(0.5))]);
+        let after = SecurityScore {
+            unit: "y.service".into(),
+            ..score(9.1, vec![item("PrivateNetwork", None)])
+        };
+        let compared = Comparison::new(&before, &after);
+        assert_eq!(
+            compared.to_text(),
+            format!(
+                "before: x.service 9.6\nafter:  y.service 9.1\n{}",
+                diff(&before, &after).to_text()
+            )
+        );
+        let json = serde_json::to_value(&compared).expect("json");
+        assert_eq!(json["diff"]["delta"], -0.5);
+        assert_eq!(json["after"]["unit"], "y.service");
     }
 
     #[test]

@@ -56,6 +56,7 @@
 //! still ends in SIGSYS: trace a representative run, check with `suggest --verify`, and
 //! [`widen`] the list by the call that was refused.
 
+pub mod closed_loop;
 pub mod write;
 
 use std::collections::BTreeSet;

@@ -1,5 +1,6 @@
-//! The host's systemd: what version it is, which system call groups it knows, and its
-//! D-Bus API ([`bus`]) for installing, starting and watching units.
+//! The host's systemd: what version it is, which system call groups it knows, the service
+//! manager to talk to ([`Manager`]) and its D-Bus API ([`bus`]) for installing, starting and
+//! watching units.
 //!
 //! These functions run programs (`systemctl --version`, `systemd-analyze syscall-filter`)
 //! and so sit at the edge; they return plain facts for the pure core.
@@ -9,9 +10,73 @@ pub mod journal;
 pub mod properties;
 pub mod status;
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
+
+use bus::{Bus, BusError, Client};
 
 use crate::data::syscalls::{GroupsSource, SyscallTable};
+
+/// A service manager sandgen talks to: the bus to reach it on, the time-out of each call,
+/// and the root of its file system when that is not this one (a container's
+/// `/proc/PID/root`), where its unit files and journal are.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    /// Its bus.
+    pub bus: Bus,
+    /// The time-out of each D-Bus call (connecting, then each call).
+    pub timeout: Duration,
+    /// The root of its file system, if not `/`.
+    pub root: Option<PathBuf>,
+}
+
+impl Manager {
+    /// A new D-Bus client for it. Each client subscribes to job signals once, so a caller
+    /// that watches several jobs at a time takes a client for each.
+    ///
+    /// # Errors
+    ///
+    /// When the bus cannot be reached in time.
+    pub fn connect(&self) -> Result<Client, BusError> {
+        Client::connect(&self.bus, self.timeout)
+    }
+
+    /// The root of its file system, if not `/`.
+    pub fn root(&self) -> Option<&Path> {
+        self.root.as_deref()
+    }
+
+    /// The host PID of the process whose root the manager's root is, when it has the form
+    /// `/proc/PID/root` (a container's init): PIDs that systemd reports over D-Bus live in
+    /// that process's PID namespace and are translated through it.
+    pub fn namespace_holder(&self) -> Option<u32> {
+        let root = self.root.as_deref()?;
+        let rest = root.strip_prefix("/proc").ok()?;
+        let mut parts = rest.components();
+        let pid = parts.next()?.as_os_str().to_str()?.parse().ok()?;
+        (parts.next()?.as_os_str() == "root" && parts.next().is_none()).then_some(pid)
+    }
+
+    /// A path of the managed system, seen from here.
+    pub fn host_path(&self, path: &Path) -> PathBuf {
+        match &self.root {
+            Some(root) => root.join(path.strip_prefix("/").unwrap_or(path)),
+            None => path.to_path_buf(),
+        }
+    }
+
+    /// The last journal lines of `unit`, as text to append to a message (empty when there
+    /// are none).
+    pub fn journal_lines(&self, unit: &str) -> String {
+        let lines = journal::tail(self.root(), unit, 10);
+        if lines.is_empty() {
+            String::new()
+        } else {
+            format!("\nlast journal lines of {unit}:\n{}", lines.join("\n"))
+        }
+    }
+}
 
 /// The version sandgen targets when it cannot ask the host (Debian 12's systemd).
 pub const FALLBACK_VERSION: u32 = 252;
@@ -24,6 +89,12 @@ pub fn parse_version(output: &str) -> Option<u32> {
         return None;
     }
     words.next()?.parse().ok()
+}
+
+/// The major version in the manager's `Version` D-Bus property (`252.39-1~deb12u1`).
+pub fn major_version(version: &str) -> Option<u32> {
+    let digits: String = version.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 /// The version of the host's systemd, from `systemctl --version` (which works without a
@@ -77,9 +148,7 @@ pub fn host_syscalls() -> SyscallTable {
 /// Where the listing of the installed systemd-analyze is cached, if it can be.
 fn cache_file() -> Option<std::path::PathBuf> {
     use std::os::unix::fs::MetadataExt;
-    let analyze = std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|d| d.join("systemd-analyze"))
-        .find(|p| p.is_file())?;
+    let analyze = crate::host::find_program("systemd-analyze")?;
     let meta = std::fs::metadata(&analyze).ok()?;
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
     let dir = match std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
@@ -120,5 +189,12 @@ mod tests {
         );
         assert_eq!(parse_version("systemd 257 (257.4-1)"), Some(257));
         assert_eq!(parse_version("not systemd"), None);
+    }
+
+    #[test]
+    fn reads_systemds_version_property() {
+        assert_eq!(major_version("252.39-1~deb12u1"), Some(252));
+        assert_eq!(major_version("257"), Some(257));
+        assert_eq!(major_version("v1"), None);
     }
 }

@@ -27,6 +27,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// `AUDIT_ARCH_X86_64` (linux/audit.h).
@@ -419,6 +420,40 @@ impl KernelLog {
         }
     }
 
+    /// The seccomp records the kernel wrote since the log was opened, up to a barrier record
+    /// queued now ([`queue_barrier_record`], named [`BARRIER_PREFIX`]...): the kernel prints
+    /// audit records a little after it queues them, so without the barrier a record of a run
+    /// that just ended could still be missing.
+    ///
+    /// # Errors
+    ///
+    /// Why the log cannot say, in words: it is unreadable, or no record reached it within
+    /// [`BARRIER_TIMEOUT`] (auditing off, or an audit daemon receiving them).
+    pub fn seccomp_records_so_far(&mut self) -> Result<Vec<SeccompRecord>, String> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        // At most 15 bytes, the length of a comm.
+        let barrier = format!(
+            "{BARRIER_PREFIX}{:05}-{}",
+            std::process::id() % 100_000,
+            NEXT.fetch_add(1, Ordering::Relaxed) % 1000
+        );
+        let result = queue_barrier_record(&barrier)
+            .and_then(|()| self.seccomp_records_until(&barrier, BARRIER_TIMEOUT));
+        match result {
+            Ok(Some(records)) => Ok(records),
+            Ok(None) => Err(format!(
+                "no seccomp record came from {} within {} s (auditing off, or an audit daemon \
+                 receiving them?)",
+                self.source_name(),
+                BARRIER_TIMEOUT.as_secs()
+            )),
+            Err(e) => Err(format!(
+                "cannot read seccomp records from {}: {e}",
+                self.source_name()
+            )),
+        }
+    }
+
     /// The seccomp records among the messages written since the last call.
     ///
     /// # Errors
@@ -432,6 +467,13 @@ impl KernelLog {
             .collect())
     }
 }
+
+/// The start of the `comm` of [`queue_barrier_record`]'s processes as
+/// [`KernelLog::seccomp_records_so_far`] names them.
+pub const BARRIER_PREFIX: &str = "sgsync";
+
+/// How long the kernel may take to print a seccomp record.
+pub const BARRIER_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Make the kernel write a seccomp record behind every record already queued.
 ///

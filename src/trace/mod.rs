@@ -17,19 +17,22 @@
 
 pub mod audit;
 pub mod strace;
+pub mod unit;
 
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::data::signals::signal_name;
+use crate::host::{find_program_on, is_executable};
 pub use strace::{parse_strace_output, strace_argv, StraceOutput, StraceParser};
 
 /// The command to trace: an argv whose first element is the program (a path, or a name
@@ -142,14 +145,6 @@ impl fmt::Display for ExitStatusInfo {
             }
         }
     }
-}
-
-/// The name of signal `number` (`SIGSYS` for 31 on x86_64), or `signal N` for numbers
-/// without one (real-time signals).
-pub fn signal_name(number: i32) -> String {
-    nix::sys::signal::Signal::try_from(number)
-        .map(|s| s.as_str().to_owned())
-        .unwrap_or_else(|_| format!("signal {number}"))
 }
 
 /// What a trace found out.
@@ -455,13 +450,9 @@ fn path_str(path: &Path) -> Result<&str, TraceError> {
 ///
 /// Why it was not found, for a message: "not found in PATH", "... is not executable".
 pub fn find_program(program: &str, path_var: &OsStr) -> Result<PathBuf, String> {
-    let executable = |p: &Path| {
-        p.metadata()
-            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    };
     if program.contains('/') {
         let path = PathBuf::from(program);
-        return if executable(&path) {
+        return if is_executable(&path) {
             Ok(path)
         } else if path.exists() {
             Err(format!("{program} is not an executable file"))
@@ -469,16 +460,7 @@ pub fn find_program(program: &str, path_var: &OsStr) -> Result<PathBuf, String> 
             Err(format!("{program} does not exist"))
         };
     }
-    std::env::split_paths(path_var)
-        .map(|dir| {
-            if dir.as_os_str().is_empty() {
-                PathBuf::from(".").join(program)
-            } else {
-                dir.join(program)
-            }
-        })
-        .find(|candidate| executable(candidate))
-        .ok_or_else(|| format!("no program `{program}` in PATH"))
+    find_program_on(program, path_var).ok_or_else(|| format!("no program `{program}` in PATH"))
 }
 
 /// A uniquely named, initially empty trace file, deleted on drop unless kept.
@@ -557,8 +539,6 @@ mod tests {
             serde_json::to_string(&sys).unwrap(),
             r#"{"signal":"SIGSYS","core_dumped":true}"#
         );
-        assert_eq!(signal_name(9), "SIGKILL");
-        assert_eq!(signal_name(40), "signal 40");
     }
 
     #[test]

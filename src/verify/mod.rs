@@ -25,6 +25,7 @@
 //!   process. The evidence says so.
 
 pub mod facts;
+pub mod report;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -261,16 +262,7 @@ fn has_flag(all: &[Directive], name: Name) -> bool {
 
 /// Bytes as the policy would write them: `64M`, `1.5G`, `1234`.
 fn bytes(n: u64) -> String {
-    for (unit, size) in [("G", 1u64 << 30), ("M", 1 << 20), ("K", 1 << 10)] {
-        if n >= size {
-            return if n % size == 0 {
-                format!("{}{unit}", n / size)
-            } else {
-                format!("{:.1}{unit}", n as f64 / size as f64)
-            };
-        }
-    }
-    n.to_string()
+    crate::text::bytes(n, crate::text::ByteStyle::Policy)
 }
 
 /// The file name of a cgroup evidence file (`memory.limit_in_bytes`).

@@ -1,0 +1,176 @@
+//! Facts about the host that the policy pipeline needs, gathered once and only when needed:
+//! the version of the systemd to render for, its system call groups, and where programs are.
+//!
+//! [`Host`] asks for them (`systemctl --version`, the manager's `Version` property over
+//! D-Bus, `systemd-analyze syscall-filter`) and hands them to the pure pipeline
+//! ([`crate::load_policy`]): every command that reads a policy, from a file, from a unit
+//! file's record or rewritten by `suggest --write`, loads it through [`Host::load`].
+//!
+//! Programs are looked up as execvp(3) does ([`find_program_in`]): the first executable file
+//! `DIR/NAME` of a list of directories, an empty entry meaning the current directory.
+
+use std::cell::OnceCell;
+use std::ffi::OsStr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::data::syscalls::SyscallTable;
+use crate::diagnostic::Diagnostics;
+use crate::policy::Context;
+use crate::systemd::{self, bus::Systemd};
+use crate::Loaded;
+
+/// Facts about the target systemd, gathered once and only when needed.
+pub struct Host {
+    version: u32,
+    syscalls: OnceCell<SyscallTable>,
+}
+
+impl Host {
+    /// Facts for rendering for systemd `version`, else the host's (`systemctl --version`),
+    /// else [`systemd::FALLBACK_VERSION`] with a warning.
+    pub fn new(version: Option<u32>) -> Self {
+        let version = version.unwrap_or_else(|| {
+            systemd::host_version().unwrap_or_else(|| {
+                log::warn!(
+                    "cannot run `systemctl --version`; rendering for systemd {} (use --systemd-version)",
+                    systemd::FALLBACK_VERSION
+                );
+                systemd::FALLBACK_VERSION
+            })
+        });
+        Host::with_version(version)
+    }
+
+    /// Facts for rendering for the systemd at the other end of `client`: its version comes
+    /// over the bus (cheaper than running `systemctl --version`, and right for a container).
+    pub fn for_bus(version: Option<u32>, client: &dyn Systemd) -> Self {
+        let version = version.or_else(|| {
+            client
+                .version()
+                .ok()
+                .and_then(|v| systemd::major_version(&v))
+        });
+        match version {
+            Some(version) => Host::with_version(version),
+            None => Host::new(None),
+        }
+    }
+
+    fn with_version(version: u32) -> Self {
+        log::info!("target systemd version: {version}");
+        Host {
+            version,
+            syscalls: OnceCell::new(),
+        }
+    }
+
+    /// The systemd version policies are lowered for.
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// The target's system call table, asked for on first use.
+    pub fn syscalls(&self) -> &SyscallTable {
+        self.syscalls.get_or_init(|| {
+            let table = systemd::host_syscalls();
+            log::info!("system calls checked against the {}", table.source());
+            table
+        })
+    }
+
+    /// The system call table if a policy needed it so far.
+    pub fn syscalls_if_loaded(&self) -> Option<&SyscallTable> {
+        self.syscalls.get()
+    }
+
+    /// Validate the policy `text` and lower it for this host's systemd. `name` is the file
+    /// shown in diagnostics and in the unit's header.
+    ///
+    /// # Errors
+    ///
+    /// Every problem of the policy, located.
+    pub fn load(&self, name: &str, text: String) -> Result<Loaded, Diagnostics> {
+        let syscalls = || self.syscalls();
+        let find = |program: &str| find_program(program).map(|p| p.display().to_string());
+        let cx = Context {
+            syscalls: &syscalls,
+            find_program: &find,
+        };
+        crate::load_policy(name, text, &cx, self.version)
+    }
+}
+
+/// Whether `path` is a file someone may execute.
+pub fn is_executable(path: &Path) -> bool {
+    path.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// The first executable `DIR/program` of `dirs`, as execvp(3) finds it: an empty `DIR` is the
+/// current directory. With a `root`, each candidate is checked at `root/DIR/program` (the
+/// file system of another system, a container's) and returned as that system sees it.
+pub fn find_program_in<D: AsRef<Path>>(
+    program: &str,
+    dirs: impl IntoIterator<Item = D>,
+    root: Option<&Path>,
+) -> Option<PathBuf> {
+    dirs.into_iter()
+        .map(|dir| {
+            let dir = dir.as_ref();
+            if dir.as_os_str().is_empty() {
+                Path::new(".").join(program)
+            } else {
+                dir.join(program)
+            }
+        })
+        .find(|candidate| {
+            is_executable(&match root {
+                Some(root) => root.join(candidate.strip_prefix("/").unwrap_or(candidate)),
+                None => candidate.clone(),
+            })
+        })
+}
+
+/// [`find_program_in`] the directories of the `:`-separated `path_var`.
+pub fn find_program_on(program: &str, path_var: &OsStr) -> Option<PathBuf> {
+    find_program_in(program, std::env::split_paths(path_var), None)
+}
+
+/// [`find_program_in`] the directories of this process's `PATH`.
+pub fn find_program(program: &str) -> Option<PathBuf> {
+    find_program_on(program, &std::env::var_os("PATH")?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn programs_are_found_like_execvp_does() {
+        let path = OsStr::new("/nonexistent:/bin:/usr/bin");
+        let sh = find_program_on("sh", path).expect("sh");
+        assert!(sh.ends_with("sh") && sh.is_absolute(), "{}", sh.display());
+        assert_eq!(find_program_on("no-such-program-xyz", path), None);
+        // Not executable: a directory, and a plain file.
+        assert_eq!(find_program_on("etc", OsStr::new("/")), None);
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("data"), "x").expect("write");
+        assert_eq!(find_program_on("data", dir.path().as_os_str()), None);
+    }
+
+    #[test]
+    fn programs_are_found_under_another_root_as_it_sees_them() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let bin = root.path().join("usr/bin");
+        std::fs::create_dir_all(&bin).expect("mkdir");
+        let tool = bin.join("tool");
+        std::fs::write(&tool, "#!/bin/sh\n").expect("write");
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        assert_eq!(
+            find_program_in("tool", ["/bin", "/usr/bin"], Some(root.path())),
+            Some(PathBuf::from("/usr/bin/tool"))
+        );
+        assert_eq!(find_program_in("tool", ["/usr/bin"], None), None);
+    }
+}

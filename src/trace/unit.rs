@@ -1,0 +1,750 @@
+//! Commands run, and traced, as transient systemd units: in the environment they will have
+//! as a service (no `HOME`, the journal for output, maybe another user) and in a policy's
+//! sandbox.
+//!
+//! [`UnitRunner`] runs an argv as a transient `Type=oneshot` unit (the start job lasts until
+//! the command exits) with `RemainAfterExit=yes` (a unit that succeeded stays loaded, so its
+//! `ExecMainStatus=` can be read), waits for the command to end, and stops and resets the
+//! unit when done, also on errors and on SIGINT/SIGTERM ([`catch_interrupts`]). It is the
+//! [`CommandRunner`] of a [`StraceTracer`] whose `strace -f` is the unit's `ExecStart=`.
+//!
+//! [`UnitTracer`] holds a policy's directives and builds the runners: the trace leaves the
+//! policy's `SystemCallFilter=` out (it would apply to strace too) and writes the trace file
+//! in `/run/sandgen/` (a unit's `/tmp` may be private), made writable with `ReadWritePaths=`
+//! or, for a unit running as another user, owned by it through `RuntimeDirectory=`.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::io;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use super::audit::{KernelLog, SeccompRecord, SyscallNumbers};
+use super::{CommandRunner, ExitStatusInfo, StraceTracer, SyscallTracer, TraceCommand};
+use super::{TraceError, TraceResult};
+use crate::data::syscalls::SyscallTable;
+use crate::directive::{Directive, DirectiveValue, Kind, Name, UnitSection};
+use crate::host::find_program_in;
+use crate::suggest::closed_loop::{ClosedLoop, RunFacts, Step, Verification};
+use crate::suggest::{shell_words, Suggestion};
+use crate::systemd::bus::{BusError, JobOutcome, JobVerb, Systemd};
+use crate::systemd::properties::{transient_properties, Property};
+use crate::systemd::status::UnitStatus;
+use crate::systemd::Manager;
+
+/// The directories systemd searches for a service's programs (its built-in `PATH`).
+pub const SERVICE_PATH: &[&str] = &[
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
+
+/// How long a transient unit may stay queued before sandgen gives up on it.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why a command could not be run or traced in a transient unit.
+#[derive(Debug, thiserror::Error)]
+pub enum UnitError {
+    /// systemd could not be asked.
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    /// The trace could not be taken.
+    #[error(transparent)]
+    Trace(#[from] TraceError),
+    /// strace recorded nothing; the unit's journal says why.
+    #[error("{error}{journal}")]
+    EmptyTrace {
+        /// The trace's error.
+        error: TraceError,
+        /// The unit's last journal lines ([`Manager::journal_lines`]).
+        journal: String,
+    },
+    /// A relative path with a `/`: systemd's `ExecStart=` takes none.
+    #[error(
+        "cannot run `{program}` in a unit: give an absolute path, or a name systemd finds in {}",
+        SERVICE_PATH.join(":")
+    )]
+    RelativeProgram {
+        /// The program as given.
+        program: String,
+    },
+    /// The trace directory could not be made.
+    #[error("cannot create {}", .path.display())]
+    Dir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        error: io::Error,
+    },
+    /// systemd refused a property of the transient unit.
+    #[error(
+        "{action}: {message}\nthis systemd has no transient property for one of the policy's \
+         directives"
+    )]
+    NoTransientProperty {
+        /// What sandgen asked.
+        action: String,
+        /// systemd's answer.
+        message: String,
+    },
+    /// The unit ended before its command ran.
+    #[error("{unit} ended without running its command: {failure}{journal}")]
+    NotRun {
+        /// The unit.
+        unit: String,
+        /// How it failed ([`UnitStatus::failure`]).
+        failure: String,
+        /// Its last journal lines.
+        journal: String,
+    },
+    /// sandgen was interrupted while the unit ran.
+    #[error("interrupted; {unit} is being stopped")]
+    Interrupted {
+        /// The unit.
+        unit: String,
+    },
+    /// The unit stayed queued.
+    #[error("{unit} did not start within {} s: {summary}", START_TIMEOUT.as_secs())]
+    NotStarted {
+        /// The unit.
+        unit: String,
+        /// Its state in words.
+        summary: String,
+    },
+}
+
+/// A transient unit sandgen started, and how its command ended.
+pub struct UnitRun {
+    /// The unit.
+    pub unit: String,
+    /// How its command ended (`None`: it never ran).
+    pub exit: Option<ExitStatusInfo>,
+}
+
+/// Runs argvs as transient oneshot units with a sandbox.
+pub struct UnitRunner<'a> {
+    manager: &'a Manager,
+    /// Stop the unit after this long.
+    stop_after: Option<Duration>,
+    sandbox: Vec<Directive>,
+    purpose: &'static str,
+    preserve_runtime_directory: bool,
+    last: RefCell<Option<UnitRun>>,
+}
+
+impl UnitRunner<'_> {
+    /// Run `argv` as `Type=oneshot` (so the start job lasts until it exits) with
+    /// `RemainAfterExit=yes` (so the unit, and its ExecMainStatus, stays loaded after a
+    /// success), wait for it, stop it. With `allow`, under that system call allow-list.
+    ///
+    /// # Errors
+    ///
+    /// When systemd refuses the unit, or it ends without running the command.
+    pub fn run_unit(
+        &self,
+        argv: &[String],
+        allow: Option<&[String]>,
+    ) -> Result<UnitRun, UnitError> {
+        let unit = next_unit_name(self.purpose);
+        let mut directives = Vec::new();
+        if let Some(allow) = allow {
+            // First: systemd reads the first SystemCallFilter= as allow- or deny-list.
+            directives.push(list_directive(
+                Name::SystemCallFilter,
+                Kind::Syscalls,
+                allow.to_vec(),
+            ));
+        }
+        directives.extend(self.sandbox.iter().cloned());
+        directives.push(Directive {
+            section: UnitSection::Service,
+            name: Name::Type,
+            value: DirectiveValue::Word("oneshot".to_owned()),
+            kind: Kind::Word(&[]),
+            origin: "sandgen suggest".to_owned(),
+        });
+        directives.push(Directive {
+            section: UnitSection::Service,
+            name: Name::ExecStart,
+            value: DirectiveValue::Command(argv.to_vec()),
+            kind: Kind::Command,
+            origin: "sandgen suggest".to_owned(),
+        });
+        let (mut properties, _) = transient_properties(&directives);
+        properties.push(Property {
+            name: "RemainAfterExit".to_owned(),
+            value: zbus::OwnedVariant::from(true),
+        });
+        properties.push(Property {
+            name: "Description".to_owned(),
+            value: zbus::OwnedVariant::from(zbus::Str::from(format!(
+                "sandgen {}: {}",
+                self.purpose,
+                shell_words(argv)
+            ))),
+        });
+        if self.preserve_runtime_directory {
+            properties.push(Property {
+                name: "RuntimeDirectoryPreserve".to_owned(),
+                value: zbus::OwnedVariant::from(zbus::Str::from("yes")),
+            });
+        }
+        log::info!("starting {unit}: {}", shell_words(argv));
+        // A connection per job: the client subscribes to job signals for each job, and
+        // systemd refuses a second subscription on one connection.
+        let client = self.manager.connect()?;
+        client
+            .start_transient(&unit, &properties, false)
+            .map_err(|e| match e {
+                BusError::Call { action, message }
+                    if message.contains("nknown") || message.contains("Cannot set property") =>
+                {
+                    UnitError::NoTransientProperty { action, message }
+                }
+                other => other.into(),
+            })
+            .map(|outcome: JobOutcome| log::debug!("{unit}: {outcome:?}"))?;
+        let guard = StopOnDrop {
+            manager: self.manager,
+            unit: &unit,
+        };
+        let status = wait_for_end(&client, &unit, self.stop_after.map(|d| (d, self.manager)))?;
+        drop(guard);
+        let exit = exit_of(&status);
+        if exit.is_none() {
+            return Err(UnitError::NotRun {
+                failure: status.failure("done"),
+                journal: self.manager.journal_lines(&unit),
+                unit,
+            });
+        }
+        Ok(UnitRun { unit, exit })
+    }
+}
+
+impl CommandRunner for &UnitRunner<'_> {
+    fn run(
+        &self,
+        argv: &[String],
+    ) -> Result<ExitStatusInfo, Box<dyn std::error::Error + Send + Sync>> {
+        let run = self.run_unit(argv, None)?;
+        let exit = run.exit.clone().ok_or("the unit did not run its command")?;
+        *self.last.borrow_mut() = Some(run);
+        Ok(exit)
+    }
+}
+
+/// How a unit's main process ended (`ExecMainCode=`, waitid(2)'s `CLD_*`).
+pub fn exit_of(status: &UnitStatus) -> Option<ExitStatusInfo> {
+    match status.exec_main_code {
+        1 => Some(ExitStatusInfo::exited(status.exec_main_status)),
+        2 => Some(ExitStatusInfo::killed_by(status.exec_main_status, false)),
+        3 => Some(ExitStatusInfo::killed_by(status.exec_main_status, true)),
+        _ => None,
+    }
+}
+
+/// Poll a started oneshot unit until its command has ended: `active` (RemainAfterExit),
+/// `failed`, or back to `inactive` after it ran.
+///
+/// With `stop_after`, a unit still running after that long is stopped (SIGTERM).
+fn wait_for_end(
+    client: &dyn Systemd,
+    unit: &str,
+    stop_after: Option<(Duration, &Manager)>,
+) -> Result<UnitStatus, UnitError> {
+    let queued = Instant::now();
+    let mut started = false;
+    let mut stop_sent = false;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            return Err(UnitError::Interrupted {
+                unit: unit.to_owned(),
+            });
+        }
+        if let Some((after, manager)) = stop_after {
+            if started && !stop_sent && queued.elapsed() >= after {
+                log::info!(
+                    "stopping {unit} after {} s (--stop-after)",
+                    after.as_secs_f64()
+                );
+                // Not waited for: a stop job ends when the unit is down, which the loop sees.
+                manager.connect()?.job(JobVerb::Stop, unit, false)?;
+                stop_sent = true;
+            }
+        }
+        let status = client.status(unit)?;
+        match status.active_state.as_str() {
+            "active" | "failed" => return Ok(status),
+            "inactive" if started || status.exec_main_code != 0 => return Ok(status),
+            "inactive" if queued.elapsed() > START_TIMEOUT => {
+                return Err(UnitError::NotStarted {
+                    unit: unit.to_owned(),
+                    summary: status.summary(),
+                })
+            }
+            "inactive" => {}
+            _ => started = true,
+        }
+        if status.load_state == "not-found" && started {
+            return Ok(status);
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(100));
+    }
+}
+
+/// Stops and forgets a transient unit when dropped (also on errors and interrupts).
+struct StopOnDrop<'a> {
+    manager: &'a Manager,
+    unit: &'a str,
+}
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        let client = match self.manager.connect() {
+            Ok(c) => c,
+            Err(e) => {
+                log::warn!("cannot stop {}: {e:#}", self.unit);
+                return;
+            }
+        };
+        if let Err(e) = client.job(JobVerb::Stop, self.unit, true) {
+            log::warn!("cannot stop {}: {e}", self.unit);
+        }
+        if let Err(e) = client.reset_failed(self.unit) {
+            log::debug!("cannot reset {}: {e}", self.unit);
+        }
+    }
+}
+
+fn next_unit_name(purpose: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "sandgen-{purpose}-{}-{}.service",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A private directory for trace files under `/run/sandgen` of the managed system, removed
+/// on drop unless kept.
+struct TraceDir {
+    /// The path units see.
+    inside: PathBuf,
+    /// The same directory seen from here (under the manager's root).
+    here: PathBuf,
+    keep: bool,
+}
+
+impl TraceDir {
+    fn create(manager: &Manager, keep: bool) -> Result<Self, UnitError> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let base = Path::new("/run/sandgen");
+        let base_here = manager.host_path(base);
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(&base_here)
+            .map_err(|error| UnitError::Dir {
+                path: base_here.clone(),
+                error,
+            })?;
+        let name = format!(
+            "suggest-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let here = base_here.join(&name);
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&here)
+            .map_err(|error| UnitError::Dir {
+                path: here.clone(),
+                error,
+            })?;
+        Ok(Self {
+            inside: base.join(name),
+            here,
+            keep,
+        })
+    }
+
+    /// The directory as a `RuntimeDirectory=` (relative to `/run`).
+    fn runtime_directory_name(&self) -> String {
+        let inside = self.inside.display().to_string();
+        inside.strip_prefix("/run/").unwrap_or(&inside).to_owned()
+    }
+}
+
+impl Drop for TraceDir {
+    fn drop(&mut self) {
+        if !self.keep {
+            if let Err(e) = std::fs::remove_dir_all(&self.here) {
+                log::warn!("cannot remove {}: {e}", self.here.display());
+            }
+        }
+    }
+}
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_interrupt(_: nix::libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Turn SIGINT, SIGTERM and SIGHUP into a flag that the wait for a unit checks, so that an
+/// interrupted sandgen stops the transient unit it started instead of leaving it running.
+pub fn catch_interrupts() {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    let action = SigAction::new(
+        SigHandler::Handler(on_interrupt),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        if let Err(e) = unsafe { sigaction(signal, &action) } {
+            log::debug!("cannot catch {signal}: {e}");
+        }
+    }
+}
+
+fn list_directive(name: Name, kind: Kind, words: Vec<String>) -> Directive {
+    Directive {
+        section: UnitSection::Service,
+        name,
+        value: DirectiveValue::Words {
+            words,
+            negated: false,
+        },
+        kind,
+        origin: "sandgen suggest".to_owned(),
+    }
+}
+
+/// Everything that runs commands as transient units of one systemd, in one policy's sandbox.
+pub struct UnitTracer<'a> {
+    manager: &'a Manager,
+    /// The policy's directives.
+    directives: &'a [Directive],
+    /// Stop each command after this long (`--stop-after`).
+    stop_after: Option<Duration>,
+    /// Tells the user what the sandbox leaves out.
+    tell: &'a dyn Fn(&str),
+}
+
+impl<'a> UnitTracer<'a> {
+    /// Run commands through `manager` in the sandbox of `directives`, stopping each after
+    /// `stop_after`. `tell` receives a line for each directive a transient unit cannot have.
+    pub fn new(
+        manager: &'a Manager,
+        directives: &'a [Directive],
+        stop_after: Option<Duration>,
+        tell: &'a dyn Fn(&str),
+    ) -> Self {
+        UnitTracer {
+            manager,
+            directives,
+            stop_after,
+            tell,
+        }
+    }
+
+    /// `argv` with its program resolved as systemd resolves `ExecStart=`: a name is looked
+    /// up in systemd's service `PATH`, on the managed system's file system.
+    ///
+    /// # Errors
+    ///
+    /// When the program is a relative path or is not found.
+    pub fn resolve_argv(&self, argv: &[String]) -> Result<Vec<String>, UnitError> {
+        let Some((program, rest)) = argv.split_first() else {
+            return Err(TraceError::EmptyCommand.into());
+        };
+        let resolved = if program.starts_with('/') {
+            program.clone()
+        } else if program.contains('/') {
+            return Err(UnitError::RelativeProgram {
+                program: program.clone(),
+            });
+        } else {
+            self.find_in_service_path(program)
+                .ok_or_else(|| TraceError::ProgramNotFound {
+                    program: program.clone(),
+                    reason: format!(
+                        "no program `{program}` in systemd's service PATH ({}){}",
+                        SERVICE_PATH.join(":"),
+                        self.where_()
+                    ),
+                })?
+        };
+        let mut out = vec![resolved];
+        out.extend(rest.iter().cloned());
+        Ok(out)
+    }
+
+    fn where_(&self) -> String {
+        match self.manager.root() {
+            Some(root) => format!(" under {}", root.display()),
+            None => String::new(),
+        }
+    }
+
+    fn find_in_service_path(&self, program: &str) -> Option<String> {
+        find_program_in(program, SERVICE_PATH, self.manager.root()).map(|p| p.display().to_string())
+    }
+
+    /// strace as the managed system sees it.
+    fn strace(&self, program: &str) -> Result<String, TraceError> {
+        let found = if program.starts_with('/') {
+            crate::host::is_executable(&self.manager.host_path(Path::new(program)))
+                .then(|| program.to_owned())
+        } else {
+            self.find_in_service_path(program)
+        };
+        found.ok_or_else(|| TraceError::StraceMissing {
+            program: program.to_owned(),
+        })
+    }
+
+    /// A runner with the policy's settings, minus those `keep` rejects.
+    pub fn runner(
+        &self,
+        purpose: &'static str,
+        keep: impl Fn(&Directive) -> bool,
+    ) -> UnitRunner<'a> {
+        let sandbox: Vec<Directive> = self
+            .directives
+            .iter()
+            .filter(|d| {
+                !matches!(
+                    d.name,
+                    Name::ExecStart
+                        | Name::Type
+                        | Name::Restart
+                        | Name::SystemCallErrorNumber
+                        | Name::TimeoutStartSec
+                        | Name::Description
+                )
+            })
+            .filter(|d| keep(d))
+            .cloned()
+            .collect();
+        let (_, skipped) = transient_properties(&sandbox);
+        for s in &skipped {
+            (self.tell)(&format!("not applied to the {purpose} unit: {s}"));
+        }
+        UnitRunner {
+            manager: self.manager,
+            sandbox,
+            purpose,
+            preserve_runtime_directory: false,
+            stop_after: self.stop_after,
+            last: RefCell::new(None),
+        }
+    }
+
+    /// Trace `command` (its program resolved) with `strace` in a transient unit; keep the
+    /// trace file with `keep`.
+    ///
+    /// # Errors
+    ///
+    /// When strace is missing, the unit cannot run, or the trace is empty.
+    pub fn trace(
+        &self,
+        command: &TraceCommand,
+        strace: &str,
+        keep: bool,
+    ) -> Result<TraceResult, UnitError> {
+        let strace = self.strace(strace)?;
+        let dir = TraceDir::create(self.manager, keep)?;
+        let runs_as_other_user = self.directives.iter().any(|d| {
+            d.name == Name::User
+                || (d.name == Name::DynamicUser && d.value == DirectiveValue::Bool(true))
+        });
+        let confined_fs = self
+            .directives
+            .iter()
+            .any(|d| d.origin.starts_with("filesystem."));
+        let mut runner = self.runner("suggest", |d| d.name != Name::SystemCallFilter);
+        if runs_as_other_user {
+            // systemd creates (here: takes over) the runtime directory for the unit's user,
+            // trace file included, and keeps it writable under ProtectSystem=strict.
+            runner.sandbox.push(list_directive(
+                Name::RuntimeDirectory,
+                Kind::Paths,
+                vec![dir.runtime_directory_name()],
+            ));
+            runner.preserve_runtime_directory = true;
+        } else if confined_fs {
+            runner.sandbox.push(list_directive(
+                Name::ReadWritePaths,
+                Kind::Paths,
+                vec![dir.inside.display().to_string()],
+            ));
+        }
+        let tracer = StraceTracer::new(&runner)
+            .trace_dir(&dir.here, Some(dir.inside.clone()))
+            .keep_trace_file(keep)
+            .strace_resolved_by_caller(strace);
+        match tracer.trace(command) {
+            Ok(t) => Ok(t),
+            Err(error @ TraceError::EmptyTrace { .. }) => {
+                let journal = match runner.last.borrow().as_ref() {
+                    Some(last) => self.manager.journal_lines(&last.unit),
+                    None => String::new(),
+                };
+                Err(UnitError::EmptyTrace { error, journal })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The closed loop ([`ClosedLoop`]) of `argv`, traced as `trace`: run it under the
+    /// suggestion in a transient unit, read what the kernel logged, widen, until it ends as
+    /// the trace did; `strace` takes a second trace when the log cannot say. Returns the
+    /// result and the final list.
+    ///
+    /// # Errors
+    ///
+    /// When a unit cannot run, or the second trace cannot be taken.
+    pub fn verify(
+        &self,
+        argv: &[String],
+        trace: &TraceResult,
+        suggestion: Suggestion,
+        table: &SyscallTable,
+        strace: &str,
+    ) -> Result<(Verification, Suggestion), UnitError> {
+        // The policy's allow-list is replaced by the suggestion; its deny list stays.
+        let runner = self.runner("verify", |d| {
+            !(d.name == Name::SystemCallFilter
+                && matches!(d.value, DirectiveValue::Words { negated: false, .. }))
+        });
+        let numbers: RefCell<BTreeMap<u32, Option<SyscallNumbers>>> = RefCell::default();
+        let name_of = |r: &SeccompRecord| {
+            let mut numbers = numbers.borrow_mut();
+            let table = numbers
+                .entry(r.arch)
+                .or_insert_with(|| SyscallNumbers::for_audit_arch(r.arch, Path::new("/")));
+            table.as_ref()?.name(r.syscall).map(str::to_owned)
+        };
+        let mut closed = ClosedLoop::new(argv, trace, suggestion, table);
+        let mut log_trouble = false;
+        let mut trouble = |problem: String| {
+            if !log_trouble {
+                (self.tell)(&format!(
+                    "{problem}; refused calls are looked for with a second trace"
+                ));
+                log_trouble = true;
+            }
+        };
+        loop {
+            let mut log = match KernelLog::open() {
+                Ok(log) => Some(log),
+                Err(e) => {
+                    trouble(format!(
+                    "cannot read the kernel's audit records (from its audit multicast group or \
+                     /dev/kmsg: {e})"
+                ));
+                    None
+                }
+            };
+            let run = runner.run_unit(argv, Some(closed.allow()))?;
+            let records = log
+                .as_mut()
+                .and_then(|log| log.seccomp_records_so_far().map_err(&mut trouble).ok());
+            let facts = RunFacts {
+                unit: run.unit,
+                exit: run.exit,
+                records,
+            };
+            let step = closed.judge(&facts, &name_of, || {
+                let again = self.trace(&TraceCommand::new(argv.to_vec())?, strace, false)?;
+                Ok::<_, UnitError>(again.syscalls)
+            })?;
+            match step {
+                Step::Widened { run, refused } => (self.tell)(&format!(
+                    "verify run {run} refused {}; widening the list",
+                    refused.join(", ")
+                )),
+                Step::Done {
+                    mut verification,
+                    unexplained,
+                } => {
+                    if unexplained {
+                        verification
+                            .message
+                            .push_str(&self.manager.journal_lines(&facts.unit));
+                    }
+                    return Ok((verification, closed.into_suggestion()));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_exit_codes_become_exit_statuses() {
+        let status = |code, st| UnitStatus {
+            exec_main_code: code,
+            exec_main_status: st,
+            ..UnitStatus::default()
+        };
+        assert_eq!(exit_of(&status(0, 0)), None);
+        assert_eq!(exit_of(&status(1, 3)), Some(ExitStatusInfo::exited(3)));
+        assert_eq!(
+            exit_of(&status(3, 31)),
+            Some(ExitStatusInfo::killed_by(31, true))
+        );
+        assert_eq!(
+            exit_of(&status(2, 9)).map(|e| e.to_string()).as_deref(),
+            Some("killed by SIGKILL")
+        );
+    }
+
+    #[test]
+    fn programs_resolve_in_systemds_service_path() {
+        let manager = Manager {
+            bus: crate::systemd::bus::Bus::System,
+            timeout: Duration::from_secs(1),
+            root: None,
+        };
+        let tracer = UnitTracer::new(&manager, &[], None, &|_| {});
+        let argv = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let sh = tracer
+            .resolve_argv(&argv(&["sh", "-c", "true"]))
+            .expect("sh");
+        assert!(
+            sh[0].ends_with("/sh") && sh[1..] == argv(&["-c", "true"]),
+            "{sh:?}"
+        );
+        assert_eq!(
+            tracer
+                .resolve_argv(&argv(&["./x"]))
+                .expect_err("relative")
+                .to_string(),
+            "cannot run `./x` in a unit: give an absolute path, or a name systemd finds in \
+             /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        );
+        assert_eq!(
+            tracer
+                .resolve_argv(&argv(&["no-such-program-xyz"]))
+                .expect_err("missing")
+                .to_string(),
+            "cannot trace `no-such-program-xyz`: no program `no-such-program-xyz` in systemd's \
+             service PATH (/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin)"
+        );
+    }
+}
