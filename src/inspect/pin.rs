@@ -189,7 +189,7 @@ pub fn pin(client: &dyn Systemd, holder: Option<u32>, unit: &str) -> Result<Pinn
         ReadError::Gone { pid } => PinError::restarted(unit, format!("its main PID {pid} exited")),
         other => other.into(),
     })?;
-    wait_for_exec(unit, &handle)?;
+    wait_for_exec(unit, &handle, holder.unwrap_or(1), EXEC_TIMEOUT)?;
     Ok(Pinned {
         unit: unit.to_owned(),
         status,
@@ -204,21 +204,40 @@ pub fn pin(client: &dyn Systemd, holder: Option<u32>, unit: &str) -> Result<Pinn
     })
 }
 
-/// How long a main process may take from systemd's fork to the exec of its command.
-const EXEC_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a main process may take from systemd's fork to the exec of its command: long,
+/// because a busy or emulated machine can take seconds; a process that gets there returns
+/// at once.
+const EXEC_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Wait until the pinned process has exec'd its command. systemd forks the main process,
-/// names it `(COMMAND)` and reports its PID as MainPID at once, then applies the sandbox
-/// (namespaces, capabilities, seccomp) and execs: the state read before the exec is not the
-/// sandbox yet. The exec happens after the sandbox is complete, so once the name is not
-/// parenthesised any more, everything read is the sandboxed state.
-fn wait_for_exec(unit: &str, handle: &ProcessHandle) -> Result<(), PinError> {
+/// The identity of a process's executable (`/proc/PID/exe`, followed), if it can be read.
+fn exe_id(pid: u32) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(format!("/proc/{pid}/exe"))
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
+}
+
+/// Wait until the pinned process has exec'd its command. systemd forks the main process and
+/// reports its PID as MainPID at once; the child is still systemd (same name, same
+/// executable), then renames itself `(COMMAND)`, applies the sandbox (namespaces,
+/// capabilities, seccomp) and execs: the state read before the exec is not the sandbox yet.
+/// The exec happens after the sandbox is complete, so once the process runs another
+/// executable than its service manager and its name is not parenthesised, everything read
+/// is the sandboxed state. `manager` is the service manager's PID.
+fn wait_for_exec(
+    unit: &str,
+    handle: &ProcessHandle,
+    manager: u32,
+    timeout: Duration,
+) -> Result<(), PinError> {
     let comm_path = PathBuf::from(format!("/proc/{}/comm", handle.pid()));
-    let deadline = Instant::now() + EXEC_TIMEOUT;
+    let manager_exe = exe_id(manager);
+    let deadline = Instant::now() + timeout;
     loop {
         let comm = std::fs::read_to_string(&comm_path).unwrap_or_default();
         let comm = comm.trim_end();
-        let forked = comm.len() > 2 && comm.starts_with('(') && comm.ends_with(')');
+        let renamed = comm.len() > 2 && comm.starts_with('(') && comm.ends_with(')');
+        let forked = renamed || (manager_exe.is_some() && exe_id(handle.pid()) == manager_exe);
         if !handle.still_same()? {
             return Err(PinError::exited(unit, handle.pid()));
         }
@@ -230,7 +249,7 @@ fn wait_for_exec(unit: &str, handle: &ProcessHandle) -> Result<(), PinError> {
                 unit: unit.to_owned(),
                 pid: handle.pid(),
                 comm: comm.to_owned(),
-                waited: EXEC_TIMEOUT,
+                waited: timeout,
             });
         }
         std::thread::sleep(Duration::from_millis(5));
@@ -321,6 +340,53 @@ impl Pinned {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_process_still_running_its_managers_executable_has_not_exec_d() {
+        // Two `sleep`s share an executable: seen from the first, the second is a fork of
+        // its "manager" that has not exec'd its command yet, whatever its name.
+        let spawn = || {
+            std::process::Command::new("/bin/sleep")
+                .arg("60")
+                .spawn()
+                .expect("spawn sleep")
+        };
+        let (mut manager, mut child) = (spawn(), spawn());
+        // Right after spawn() a child may still run this test's executable: wait for both
+        // to have exec'd sleep.
+        let sleep = std::fs::metadata("/bin/sleep").map(|m| {
+            use std::os::unix::fs::MetadataExt;
+            (m.dev(), m.ino())
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while exe_id(manager.id()) != sleep.as_ref().ok().copied()
+            || exe_id(child.id()) != sleep.as_ref().ok().copied()
+        {
+            assert!(Instant::now() < deadline, "sleep never started");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let handle = ProcessHandle::open(child.id()).expect("pidfd");
+        let err = wait_for_exec(
+            "x.service",
+            &handle,
+            manager.id(),
+            Duration::from_millis(50),
+        )
+        .expect_err("still the manager's executable");
+        assert!(matches!(err, PinError::NotExecuted { .. }), "{err}");
+        // Against a manager with another executable (this test), it has exec'd.
+        wait_for_exec(
+            "x.service",
+            &handle,
+            std::process::id(),
+            Duration::from_secs(60),
+        )
+        .expect("exec'd");
+        for p in [&mut manager, &mut child] {
+            let _ = p.kill();
+            let _ = p.wait();
+        }
+    }
     use crate::inspect::cgroup::read_cgroup;
     use crate::systemd::bus::{JobOutcome, JobVerb};
     use crate::systemd::properties::Property;
