@@ -21,7 +21,7 @@ use crate::systemd::{self, bus::Systemd};
 use crate::Loaded;
 
 /// Facts about the target systemd, gathered once and only when needed.
-pub struct Host {
+pub(crate) struct Host {
     version: u32,
     syscalls: OnceCell<SyscallTable>,
 }
@@ -29,7 +29,7 @@ pub struct Host {
 impl Host {
     /// Facts for rendering for systemd `version`, else the host's (`systemctl --version`),
     /// else [`systemd::FALLBACK_VERSION`] with a warning.
-    pub fn new(version: Option<u32>) -> Self {
+    pub(crate) fn new(version: Option<u32>) -> Self {
         let version = version.unwrap_or_else(|| {
             systemd::host_version().unwrap_or_else(|| {
                 log::warn!(
@@ -44,7 +44,7 @@ impl Host {
 
     /// Facts for rendering for the systemd at the other end of `client`: its version comes
     /// over the bus (cheaper than running `systemctl --version`, and right for a container).
-    pub fn for_bus(version: Option<u32>, client: &dyn Systemd) -> Self {
+    pub(crate) fn for_bus(version: Option<u32>, client: &dyn Systemd) -> Self {
         let version = version.or_else(|| {
             client
                 .version()
@@ -66,12 +66,12 @@ impl Host {
     }
 
     /// The systemd version policies are lowered for.
-    pub fn version(&self) -> u32 {
+    pub(crate) fn version(&self) -> u32 {
         self.version
     }
 
     /// The target's system call table, asked for on first use.
-    pub fn syscalls(&self) -> &SyscallTable {
+    pub(crate) fn syscalls(&self) -> &SyscallTable {
         self.syscalls.get_or_init(|| {
             let table = systemd::host_syscalls();
             log::info!("system calls checked against the {}", table.source());
@@ -80,7 +80,7 @@ impl Host {
     }
 
     /// The system call table if a policy needed it so far.
-    pub fn syscalls_if_loaded(&self) -> Option<&SyscallTable> {
+    pub(crate) fn syscalls_if_loaded(&self) -> Option<&SyscallTable> {
         self.syscalls.get()
     }
 
@@ -90,7 +90,7 @@ impl Host {
     /// # Errors
     ///
     /// Every problem of the policy, located.
-    pub fn load(&self, name: &str, text: String) -> Result<Loaded, Diagnostics> {
+    pub(crate) fn load(&self, name: &str, text: String) -> Result<Loaded, Diagnostics> {
         let syscalls = || self.syscalls();
         let find = |program: &str| find_program(program).map(|p| p.display().to_string());
         let cx = Context {
@@ -102,7 +102,7 @@ impl Host {
 }
 
 /// Whether `path` is a file someone may execute.
-pub fn is_executable(path: &Path) -> bool {
+pub(crate) fn is_executable(path: &Path) -> bool {
     path.metadata()
         .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
@@ -110,7 +110,7 @@ pub fn is_executable(path: &Path) -> bool {
 /// The first executable `DIR/program` of `dirs`, as execvp(3) finds it: an empty `DIR` is the
 /// current directory. With a `root`, each candidate is checked at `root/DIR/program` (the
 /// file system of another system, a container's) and returned as that system sees it.
-pub fn find_program_in<D: AsRef<Path>>(
+pub(crate) fn find_program_in<D: AsRef<Path>>(
     program: &str,
     dirs: impl IntoIterator<Item = D>,
     root: Option<&Path>,
@@ -133,12 +133,12 @@ pub fn find_program_in<D: AsRef<Path>>(
 }
 
 /// [`find_program_in`] the directories of the `:`-separated `path_var`.
-pub fn find_program_on(program: &str, path_var: &OsStr) -> Option<PathBuf> {
+pub(crate) fn find_program_on(program: &str, path_var: &OsStr) -> Option<PathBuf> {
     find_program_in(program, std::env::split_paths(path_var), None)
 }
 
 /// [`find_program_in`] the directories of this process's `PATH`.
-pub fn find_program(program: &str) -> Option<PathBuf> {
+pub(crate) fn find_program(program: &str) -> Option<PathBuf> {
     find_program_on(program, &std::env::var_os("PATH")?)
 }
 

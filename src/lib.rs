@@ -2,27 +2,27 @@
 //! is in force.
 //!
 //! The pipeline is one-way: [`policy`] (TOML -> validated model, lowered to typed
-//! directives for one systemd version, in the vocabulary of [`directive`]) -> [`render`] /
+//! directives for one systemd version, in the vocabulary of [`directive`]) -> `render` /
 //! [`mod@unit`] (directives -> unit file text); [`load_policy`] runs the first two stages for every command. Side effects live
-//! at the edges: [`systemd`] and [`host`] ask the host for facts, [`inspect`] and [`trace`]
+//! at the edges: [`systemd`] and `host` ask the host for facts, [`inspect`] and [`trace`]
 //! read the kernel's, [`cli`] reads and writes files and prints; the decisions on those facts
-//! ([`verify`], [`suggest::closed_loop`], [`systemd::status`]) and the reports are pure.
+//! (`verify`, [`suggest::closed_loop`], [`systemd::status`]) and the reports are pure.
 
 pub mod cli;
 pub mod data;
 pub mod diagnostic;
 pub mod directive;
-pub mod host;
+pub(crate) mod host;
 pub mod inspect;
 pub mod policy;
-pub mod render;
+pub(crate) mod render;
 pub mod score;
 pub mod suggest;
 pub mod systemd;
-pub mod text;
+pub(crate) mod text;
 pub mod trace;
 pub mod unit;
-pub mod verify;
+pub(crate) mod verify;
 
 use diagnostic::{Diagnostics, Source};
 use directive::Directive;

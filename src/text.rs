@@ -3,7 +3,7 @@
 
 /// How [`bytes`] writes a size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ByteStyle {
+pub(crate) enum ByteStyle {
     /// A measurement: one decimal in the largest unit reached, `1.3M`, `300.0K`, `512B`.
     Measured,
     /// As a policy writes a size: a whole number of the largest unit reached where it
@@ -12,7 +12,7 @@ pub enum ByteStyle {
 }
 
 /// `n` bytes in the largest base-1024 unit (`K`, `M`, `G`) it reaches, written in `style`.
-pub fn bytes(n: u64, style: ByteStyle) -> String {
+pub(crate) fn bytes(n: u64, style: ByteStyle) -> String {
     for (unit, size) in [("G", 1u64 << 30), ("M", 1 << 20), ("K", 1 << 10)] {
         if n >= size {
             return if style == ByteStyle::Policy && n % size == 0 {
@@ -29,7 +29,7 @@ pub fn bytes(n: u64, style: ByteStyle) -> String {
 }
 
 /// `YYYY-MM-DD HH:MM:SS UTC` for µs since the epoch (civil-from-days, proleptic Gregorian).
-pub fn utc(usec: u64) -> String {
+pub(crate) fn utc(usec: u64) -> String {
     let secs = usec / 1_000_000;
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let z = days as i64 + 719_468;

@@ -14,6 +14,12 @@
 //! `%`, `$`, backslashes and non-ASCII inside paths and arguments, numbers at the edge of
 //! their range), values systemd refuses or ignores (measured with `systemd-analyze verify`,
 //! see tests/cli.rs), and arbitrary strings.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)] // a failed assumption in a test is a failed test
 
 #[path = "support/toml_text.rs"]
 mod toml_text;
@@ -142,7 +148,7 @@ fn quoted(items: &[&str]) -> Vec<String> {
 }
 
 fn raw(items: &[&str]) -> Vec<String> {
-    items.iter().map(|s| s.to_string()).collect()
+    items.iter().map(std::string::ToString::to_string).collect()
 }
 
 fn array(items: Vec<String>) -> String {
@@ -920,20 +926,32 @@ fn systemd_loads_every_known_name_and_every_boundary_value() {
     let mut policies = vec![
         format!(
             "{exec}[capabilities]\nbounding = {}\nambient = {}\n",
-            list(&mut capabilities::CAPABILITIES.iter().map(|c| c.to_string())),
-            list(&mut capabilities::CAPABILITIES.iter().map(|c| c.to_string()))
+            list(
+                &mut capabilities::CAPABILITIES
+                    .iter()
+                    .map(std::string::ToString::to_string)
+            ),
+            list(
+                &mut capabilities::CAPABILITIES
+                    .iter()
+                    .map(std::string::ToString::to_string)
+            )
         ),
         format!(
             "{exec}[network]\nrestrict_address_families = {}\n",
             list(
                 &mut address_families::ADDRESS_FAMILIES
                     .iter()
-                    .map(|c| c.to_string())
+                    .map(std::string::ToString::to_string)
             )
         ),
         format!(
             "{exec}[seccomp]\narchitectures = {}\n",
-            list(&mut architectures::ARCHITECTURES.iter().map(|c| c.to_string()))
+            list(
+                &mut architectures::ARCHITECTURES
+                    .iter()
+                    .map(std::string::ToString::to_string)
+            )
         ),
         format!(
             "{exec}[seccomp]\nallow = {}\n",

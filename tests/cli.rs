@@ -1,5 +1,11 @@
 //! The command line as a user meets it: exit codes, exact error messages for every class
 //! of policy mistake, and the promise that nothing is written when anything is wrong.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)] // a failed assumption in a test is a failed test
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -3,6 +3,12 @@
 //!
 //! To update the goldens after an intended change: `SANDGEN_BLESS=1 cargo test --test examples`,
 //! then review `git diff units/`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)] // a failed assumption in a test is a failed test
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,6 +2,12 @@
 //! durations out of range, device nodes and FIFOs where files are expected, policies that
 //! collide, roots that do not exist. Never a panic, never a clobbered file, always a clear
 //! error and the documented exit code (0 ok, 1 failure, 2 usage).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)] // a failed assumption in a test is a failed test
 
 use std::os::unix::fs::FileTypeExt;
 use std::os::unix::process::ExitStatusExt;

@@ -2,6 +2,12 @@
 //! panic, and a closed pipe ends the command as it ends `cat`), and a unit systemd refuses
 //! to load (its reason from the journal, not only "Invalid argument"). Against the real
 //! systemd of the test container; these tests panic, never skip, without it.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)] // a failed assumption in a test is a failed test
 
 mod support;
 

@@ -14,6 +14,12 @@
 //! The strategies favour what breaks unit files: white space, quotes, backslashes (also
 //! trailing), `;`, `$`, `${X}`, `%`, `%h`, `#`, `=`, `[Service]`, newlines, CR, NUL, other
 //! control characters, noncharacters, non-ASCII text and empty strings.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)] // a failed assumption in a test is a failed test
 
 #[path = "support/toml_text.rs"]
 mod toml_text;
@@ -216,7 +222,7 @@ fn meaning(unit: &unitfile::Unit) -> Result<Meaning, String> {
             ("Unit", "After") => m.after.extend(located(e, unitfile::unit_deps(v))?),
             ("Install", "WantedBy") => m.wanted_by.extend(located(e, unitfile::install_units(v))?),
             ("Service", "ExecStart") => {
-                set_once(&mut exec, "ExecStart", located(e, unitfile::exec_argv(v))?)?
+                set_once(&mut exec, "ExecStart", located(e, unitfile::exec_argv(v))?)?;
             }
             ("Service", "WorkingDirectory") => set_once(
                 &mut m.working_directory,
@@ -224,7 +230,7 @@ fn meaning(unit: &unitfile::Unit) -> Result<Meaning, String> {
                 located(e, unitfile::working_directory(v))?,
             )?,
             ("Service", "Environment") => {
-                m.environment.extend(located(e, unitfile::environment(v))?)
+                m.environment.extend(located(e, unitfile::environment(v))?);
             }
             ("Service", "ReadOnlyPaths") => m
                 .read_only_paths
@@ -863,7 +869,7 @@ proptest! {
 // ---------------------------------------------------------------------------------------
 
 fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|s| s.to_string()).collect()
+    items.iter().map(std::string::ToString::to_string).collect()
 }
 
 /// The one line of `text` that sets `key`.

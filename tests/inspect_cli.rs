@@ -2,6 +2,12 @@
 //! from the host as a user would: the demo policies' sandboxes seen from the kernel's side,
 //! a unit that restarts under it, and the errors. These tests panic, never skip, without
 //! the container.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)] // a failed assumption in a test is a failed test
 
 mod support;
 

@@ -4,6 +4,12 @@
 //!
 //! Needs root (mounts, setns, cgroups). The last test needs the container `scripts/test.sh`
 //! boots: run everything with `sudo scripts/test.sh --test inspect_readers`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)] // a failed assumption in a test is a failed test
 
 mod support;
 

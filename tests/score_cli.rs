@@ -2,6 +2,12 @@
 //! policy's rendered unit or an installed unit, and the difference between two. Rating needs
 //! systemd-analyze (systemd 252); the installed-unit case needs the test container
 //! (`scripts/test.sh`). These tests fail, never skip, without them.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)] // a failed assumption in a test is a failed test
 
 mod support;
 

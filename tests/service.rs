@@ -1,5 +1,11 @@
 //! install / start / stop / restart / status / uninstall / run against a real systemd 252
 //! (the container `scripts/test.sh` boots). These tests panic, never skip, without it.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)] // a failed assumption in a test is a failed test
 
 mod support;
 
@@ -40,7 +46,7 @@ fn argv_policy(out: &str) -> String {
         format!("printf '%s\\0' \"$@\" > {out}"),
         "sh".to_owned(),
     ];
-    argv.extend(TRICKY.iter().map(|s| s.to_string()));
+    argv.extend(TRICKY.iter().map(std::string::ToString::to_string));
     let list: Vec<String> = argv.iter().map(|a| toml_str(a)).collect();
     format!(
         "[service]\ntype = \"oneshot\"\nexec = [{}]\n",

@@ -2,6 +2,12 @@
 //! (`scripts/test.sh` boots it; these tests panic, never skip, without it): commands traced
 //! as transient units, the suggested lists checked by running the workloads under them as
 //! oneshot units, the closed loop (`--verify`), `--direct`, failures and `--write`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)] // a failed assumption in a test is a failed test
 
 mod support;
 
@@ -21,7 +27,9 @@ use support::{describe, unit_name, wait_for, WAIT};
 static KERNEL_LOG: Mutex<()> = Mutex::new(());
 
 fn one_at_a_time() -> MutexGuard<'static, ()> {
-    KERNEL_LOG.lock().unwrap_or_else(|e| e.into_inner())
+    KERNEL_LOG
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// What only these tests ask of sandgen.

@@ -2,6 +2,12 @@
 //! listings (systemd 252, embedded in the crate; and a doctored one in
 //! tests/fixtures/suggest/) and a captured strace output, plus properties over random
 //! workloads.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)] // a failed assumption in a test is a failed test
 
 use std::collections::BTreeSet;
 

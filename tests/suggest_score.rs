@@ -1,5 +1,11 @@
 //! `sandgen score`: systemd-analyze's offline exposure rating of rendered policies. Needs
 //! systemd-analyze (systemd 252 on Debian 12); without it these tests fail, they do not skip.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)] // a failed assumption in a test is a failed test
 
 use sandgen::score::{self, diff, parse_items, parse_overall};
 

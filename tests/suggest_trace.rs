@@ -1,6 +1,12 @@
 //! Real strace runs in `--direct` mode: ordinary commands traced as children of the test,
 //! their syscall sets mapped onto the host's groups. Needs strace (FACTS: 6.1 is installed);
 //! without it these tests fail with the install hint, they do not skip.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)] // a failed assumption in a test is a failed test
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

@@ -1,5 +1,11 @@
 //! `suggest --policy FILE --write`: the list replaces `[seccomp] allow` in a commented policy
 //! (a copy of policies/heat.toml) and nothing else changes.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)] // a failed assumption in a test is a failed test
 
 use sandgen::data::syscalls::SyscallTable;
 use sandgen::diagnostic::Source;

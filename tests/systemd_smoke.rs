@@ -4,6 +4,12 @@
 //! by the kernel, checked the way a user would check them.
 //!
 //! Run with `sudo scripts/test.sh --test systemd_smoke`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)] // a failed assumption in a test is a failed test
 
 mod support;
 

@@ -2,6 +2,12 @@
 //! demo policy starts and passes, and a unit started with other settings than the policy
 //! fails on exactly the keys that differ. These tests panic, never skip, without the
 //! container.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)] // a failed assumption in a test is a failed test
 
 mod support;
 

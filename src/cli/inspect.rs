@@ -18,7 +18,7 @@ use crate::systemd::Manager;
 
 /// Arguments of `sandgen inspect`.
 #[derive(Debug, clap::Args)]
-pub struct InspectArgs {
+pub(crate) struct InspectArgs {
     /// The unit (NAME or NAME.service).
     name: String,
     /// The mount table of the unit's namespace as a tree, marking what differs from the service manager's.
@@ -56,7 +56,7 @@ pub(crate) fn require_root(command: &str) -> Result<()> {
 }
 
 /// `sandgen inspect`.
-pub fn inspect(conn: &Manager, args: InspectArgs) -> Result<()> {
+pub(crate) fn inspect(conn: &Manager, args: InspectArgs) -> Result<()> {
     require_root("inspect")?;
     let unit = unit_name(&args.name)?;
     let client = conn.connect()?;

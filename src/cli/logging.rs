@@ -29,7 +29,7 @@ impl Log for Stderr {
 static STDERR: Stderr = Stderr;
 
 /// Install the logger for `verbose` (`-v` count) and `quiet`.
-pub fn init(verbose: u8, quiet: bool) {
+pub(crate) fn init(verbose: u8, quiet: bool) {
     let level = match (quiet, verbose) {
         (true, _) => LevelFilter::Error,
         (false, 0) => LevelFilter::Warn,

@@ -245,7 +245,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Stop { name, wait } => service::job(conn, JobVerb::Stop, &name, wait),
         Command::Restart { name, wait } => service::job(conn, JobVerb::Restart, &name, wait),
         Command::Status { name, json } => service::status(conn, &name, json),
-        Command::Uninstall { name, unit_dir } => service::uninstall(conn, &name, &unit_dir),
+        Command::Uninstall { name, unit_dir } => {
+            service::uninstall(conn, &name, unit_dir.as_deref())
+        }
         Command::Freeze { name } => service::freeze(conn, &name, true),
         Command::Thaw { name } => service::freeze(conn, &name, false),
         Command::Run(args) => run::run(conn, args),

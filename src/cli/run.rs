@@ -14,7 +14,7 @@ use crate::systemd::Manager;
 
 /// Arguments of `sandgen run`.
 #[derive(Debug, clap::Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// The policy file.
     #[arg(value_name = "POLICY.toml")]
     policy: PathBuf,
@@ -28,7 +28,7 @@ pub struct RunArgs {
 }
 
 /// `sandgen run`: the policy as a transient unit, no file written.
-pub fn run(conn: &Manager, args: RunArgs) -> Result<()> {
+pub(crate) fn run(conn: &Manager, args: RunArgs) -> Result<()> {
     let client = conn.connect()?;
     let loaded = super::load(
         &Host::for_bus(args.target.systemd_version, &client),

@@ -14,7 +14,7 @@ use crate::systemd::Manager;
 
 /// Arguments of `sandgen score`.
 #[derive(Debug, clap::Args)]
-pub struct ScoreArgs {
+pub(crate) struct ScoreArgs {
     /// A policy file (a path, or a name ending in .toml), or an installed unit NAME; with a
     /// second one, the difference from the first to the second.
     #[arg(required = true, num_args = 1..=2, value_name = "POLICY.toml|NAME")]
@@ -30,7 +30,7 @@ pub struct ScoreArgs {
 }
 
 /// `sandgen score`.
-pub fn score(conn: &Manager, args: ScoreArgs) -> Result<()> {
+pub(crate) fn score(conn: &Manager, args: ScoreArgs) -> Result<()> {
     let host = Host::new(args.target.systemd_version);
     let scores = args
         .targets

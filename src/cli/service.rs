@@ -18,7 +18,7 @@ use crate::unit;
 
 /// Where systemd is and how to reach it: the global options of these commands.
 #[derive(Debug, Clone, clap::Args)]
-pub struct Connection {
+pub(crate) struct Connection {
     /// Talk to the user's service manager (session bus, ~/.config/systemd/user).
     #[arg(long, global = true, conflicts_with = "bus")]
     user: bool,
@@ -58,9 +58,9 @@ impl Connection {
 
 /// The directory unit files are installed in: `explicit`, else the user's
 /// (`~/.config/systemd/user`) or the system's (`/etc/systemd/system` under the root).
-pub(crate) fn unit_dir(conn: &Manager, explicit: &Option<PathBuf>) -> Result<PathBuf> {
+pub(crate) fn unit_dir(conn: &Manager, explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(dir) = explicit {
-        return Ok(dir.clone());
+        return Ok(dir.to_path_buf());
     }
     if conn.bus == Bus::Session {
         let home = std::env::var_os("HOME")
@@ -82,7 +82,7 @@ pub(crate) fn unit_dir(conn: &Manager, explicit: &Option<PathBuf>) -> Result<Pat
 
 /// Options shared by the commands that write a unit file.
 #[derive(Debug, clap::Args)]
-pub struct InstallArgs {
+pub(crate) struct InstallArgs {
     /// A policy file, or a NAME looked up as ./NAME.toml, ./policies/NAME.toml, /etc/sandgen/policies/NAME.toml.
     #[arg(value_name = "POLICY.toml|NAME")]
     policy: String,
@@ -101,7 +101,7 @@ pub struct InstallArgs {
 
 /// How long to wait after a start for a service that fails at once.
 #[derive(Debug, clap::Args)]
-pub struct StartWait {
+pub(crate) struct StartWait {
     /// Return once the job is queued, without waiting for it.
     #[arg(long)]
     pub(crate) no_block: bool,
@@ -199,7 +199,7 @@ fn render(host: &Host, args: &InstallArgs, path: &Path) -> Result<Rendered> {
 
 /// Write a rendered unit into the unit directory; returns whether the file changed.
 fn install_rendered(conn: &Manager, args: &InstallArgs, rendered: &Rendered) -> Result<bool> {
-    let file = unit_dir(conn, &args.unit_dir)?.join(rendered.policy.unit_name());
+    let file = unit_dir(conn, args.unit_dir.as_deref())?.join(rendered.policy.unit_name());
     let change = install_file(&file, &rendered.text, args.force)?;
     match change {
         FileChange::Unchanged => note(&format!("{} is up to date", file.display())),
@@ -210,7 +210,7 @@ fn install_rendered(conn: &Manager, args: &InstallArgs, rendered: &Rendered) -> 
 }
 
 /// `sandgen install`.
-pub fn install(conn: &Manager, args: InstallArgs, no_reload: bool) -> Result<()> {
+pub(crate) fn install(conn: &Manager, args: InstallArgs, no_reload: bool) -> Result<()> {
     let Named::Policy(path) = resolve(&args.policy)? else {
         bail!(
             "no policy named {} (looked in ., ./policies and /etc/sandgen/policies)",
@@ -235,7 +235,7 @@ pub fn install(conn: &Manager, args: InstallArgs, no_reload: bool) -> Result<()>
 }
 
 /// `sandgen start`.
-pub fn start(conn: &Manager, args: InstallArgs, wait: StartWait) -> Result<()> {
+pub(crate) fn start(conn: &Manager, args: InstallArgs, wait: StartWait) -> Result<()> {
     let named = resolve(&args.policy)?;
     let client = conn.connect()?;
     let (unit, rendered) = match named {
@@ -311,7 +311,7 @@ pub(crate) fn report_start(
 }
 
 /// `sandgen stop` / `sandgen restart`.
-pub fn job(conn: &Manager, verb: JobVerb, name: &str, wait: StartWait) -> Result<()> {
+pub(crate) fn job(conn: &Manager, verb: JobVerb, name: &str, wait: StartWait) -> Result<()> {
     let unit = unit_name(name)?;
     let client = conn.connect()?;
     let outcome = client
@@ -331,7 +331,7 @@ pub fn job(conn: &Manager, verb: JobVerb, name: &str, wait: StartWait) -> Result
 }
 
 /// `sandgen status`.
-pub fn status(conn: &Manager, name: &str, json: bool) -> Result<()> {
+pub(crate) fn status(conn: &Manager, name: &str, json: bool) -> Result<()> {
     let unit = unit_name(name)?;
     let status = conn.connect()?.status(&unit)?;
     if status.load_state == "not-found" {
@@ -339,8 +339,7 @@ pub fn status(conn: &Manager, name: &str, json: bool) -> Result<()> {
     }
     let generated = !status.fragment_path.is_empty()
         && std::fs::read_to_string(conn.host_path(Path::new(&status.fragment_path)))
-            .map(|t| unit::is_generated(&t))
-            .unwrap_or(false);
+            .is_ok_and(|t| unit::is_generated(&t));
     let report = StatusReport::new(status, generated);
     if json {
         outln!("{}", serde_json::to_string_pretty(&report)?)?;
@@ -351,7 +350,7 @@ pub fn status(conn: &Manager, name: &str, json: bool) -> Result<()> {
 }
 
 /// `sandgen uninstall`: stop, remove the file if sandgen generated it, reload.
-pub fn uninstall(conn: &Manager, name: &str, dir: &Option<PathBuf>) -> Result<()> {
+pub(crate) fn uninstall(conn: &Manager, name: &str, dir: Option<&Path>) -> Result<()> {
     let unit = unit_name(name)?;
     let file = unit_dir(conn, dir)?.join(&unit);
     let text = std::fs::read_to_string(&file)
@@ -374,7 +373,7 @@ pub fn uninstall(conn: &Manager, name: &str, dir: &Option<PathBuf>) -> Result<()
 }
 
 /// `sandgen freeze` / `sandgen thaw`.
-pub fn freeze(conn: &Manager, name: &str, freeze: bool) -> Result<()> {
+pub(crate) fn freeze(conn: &Manager, name: &str, freeze: bool) -> Result<()> {
     let unit = unit_name(name)?;
     let client = conn.connect()?;
     client.freeze(&unit, freeze)?;
@@ -406,7 +405,7 @@ pub(crate) fn installed_unit_file(conn: &Manager, unit: &str) -> Result<(String,
         Ok(s) => PathBuf::from(s.fragment_path),
         Err(e) => {
             // Without a reachable systemd, the file where sandgen installs units.
-            let file = unit_dir(conn, &None)?.join(unit);
+            let file = unit_dir(conn, None)?.join(unit);
             let text = std::fs::read_to_string(&file).map_err(|_| {
                 anyhow::anyhow!("{e:#}; and there is no {} to read instead", file.display())
             })?;

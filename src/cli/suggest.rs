@@ -57,7 +57,7 @@ Examples:
 /// Arguments of `sandgen suggest`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = SUGGEST_EXAMPLES)]
-pub struct SuggestArgs {
+pub(crate) struct SuggestArgs {
     /// An installed unit to profile: the command of the policy it was rendered from, traced
     /// in a transient unit with the rest of its sandbox.
     #[arg(value_name = "NAME", conflicts_with_all = ["policy", "direct"])]
@@ -108,7 +108,7 @@ struct Subject {
 }
 
 /// `sandgen suggest`.
-pub fn suggest(conn: &Manager, args: SuggestArgs) -> Result<()> {
+pub(crate) fn suggest(conn: &Manager, args: SuggestArgs) -> Result<()> {
     let host = Host::new(args.target.systemd_version);
     let subject = subject(conn, &host, &args)?;
     let table = host.syscalls();

@@ -19,7 +19,7 @@ use crate::Loaded;
 
 /// Arguments of `sandgen verify`.
 #[derive(Debug, clap::Args)]
-pub struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// The unit (NAME or NAME.service).
     name: String,
     /// The policy to verify against [default: the one sandgen recorded in the unit file].
@@ -84,7 +84,7 @@ fn recorded_policy(conn: &Manager, host: &Host, status: &UnitStatus) -> Result<P
 }
 
 /// `sandgen verify`.
-pub fn verify(conn: &Manager, args: VerifyArgs) -> Result<()> {
+pub(crate) fn verify(conn: &Manager, args: VerifyArgs) -> Result<()> {
     require_root("verify")?;
     let unit = unit_name(&args.name)?;
     let client = conn.connect()?;

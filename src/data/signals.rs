@@ -8,8 +8,7 @@
 /// without one (real-time signals).
 pub fn signal_name(number: i32) -> String {
     nix::sys::signal::Signal::try_from(number)
-        .map(|s| s.as_str().to_owned())
-        .unwrap_or_else(|_| format!("signal {number}"))
+        .map_or_else(|_| format!("signal {number}"), |s| s.as_str().to_owned())
 }
 
 #[cfg(test)]

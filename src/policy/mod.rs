@@ -85,7 +85,7 @@ pub fn parse(source: Source, cx: &Context<'_>) -> Result<Policy, Diagnostics> {
     let mut name = None;
     let mut service_span = None;
     let mut exec_written = false;
-    for (table_key, table_node) in document.get_ref().iter() {
+    for (table_key, table_node) in document.get_ref() {
         let table_name = table_key.get_ref().as_ref();
         if !TABLES.contains(&table_name) {
             errors.push(unknown_table(&source, table_name, table_key.span()));
@@ -107,7 +107,7 @@ pub fn parse(source: Source, cx: &Context<'_>) -> Result<Policy, Diagnostics> {
             );
             continue;
         };
-        for (key, node) in entries.iter() {
+        for (key, node) in entries {
             let key_name = key.get_ref().as_ref();
             if table_name == "service" && key_name == SERVICE_NAME_KEY {
                 match service_name(node) {

@@ -177,7 +177,7 @@ fn unwritable_characters(node: &Node<'_>, out: &mut Vec<Problem>) {
                         .help(help),
                 );
             }
-            unwritable_characters(v, out)
+            unwritable_characters(v, out);
         }),
         _ => {}
     }
@@ -637,8 +637,7 @@ fn size(s: &str) -> Result<(), String> {
     let squeezed: String = s.chars().filter(|c| !c.is_whitespace()).collect();
     let guess = squeezed
         .strip_suffix(['B', 'b'])
-        .map(|t| t.strip_suffix('i').unwrap_or(t))
-        .unwrap_or(&squeezed)
+        .map_or(squeezed.as_str(), |t| t.strip_suffix('i').unwrap_or(t))
         .to_ascii_uppercase();
     if guess != s && amount(&guess).is_some() {
         return Err(format!("did you mean \"{guess}\"? Sizes are bytes with an optional K, M, G, T suffix (base 1024)"));
@@ -1055,7 +1054,7 @@ fn environment(spec: &Spec, node: &Node<'_>) -> Result<Value, Problem> {
         )));
     };
     let mut vars: Vec<(String, String, usize)> = Vec::new();
-    for (k, v) in table.iter() {
+    for (k, v) in table {
         let name = k.get_ref();
         let valid = name
             .chars()

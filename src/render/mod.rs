@@ -18,7 +18,7 @@ use crate::unit::{self, EscapeError};
 /// The built-in template, compiled into the binary.
 const SERVICE_TEMPLATE: &str = include_str!("../../templates/service.hbs");
 /// The template's name and its file name in a `--templates` directory.
-pub const SERVICE_TEMPLATE_FILE: &str = "service.hbs";
+pub(crate) const SERVICE_TEMPLATE_FILE: &str = "service.hbs";
 
 /// Why a unit could not be rendered.
 #[derive(Debug, thiserror::Error)]

@@ -81,14 +81,14 @@ impl EscapeError {
 /// Whether systemd's `unichar_is_valid()` (src/basic/utf8.c) refuses `c`: the noncharacters
 /// U+FDD0..U+FDEF and the last two code points of every plane (U+FFFE, U+FFFF, U+1FFFE,
 /// ... U+10FFFF). Surrogates, which it also refuses, cannot occur in a Rust string.
-pub fn is_noncharacter(c: char) -> bool {
+pub(crate) fn is_noncharacter(c: char) -> bool {
     let c = u32::from(c);
     (0xFDD0..=0xFDEF).contains(&c) || c & 0xFFFE == 0xFFFE
 }
 
 /// Refuse characters that no escape can carry through a unit file: control characters and
 /// noncharacters.
-pub fn check_control(s: &str) -> Result<(), EscapeError> {
+pub(crate) fn check_control(s: &str) -> Result<(), EscapeError> {
     for c in s.chars() {
         if c.is_control() {
             return Err(EscapeError::ControlCharacter(c));
@@ -101,7 +101,7 @@ pub fn check_control(s: &str) -> Result<(), EscapeError> {
 }
 
 /// Double every `%` so that systemd's specifier expansion yields `s` unchanged.
-pub fn specifiers(s: &str) -> Cow<'_, str> {
+pub(crate) fn specifiers(s: &str) -> Cow<'_, str> {
     if s.contains('%') {
         Cow::Owned(s.replace('%', "%%"))
     } else {
@@ -111,7 +111,7 @@ pub fn specifiers(s: &str) -> Cow<'_, str> {
 
 /// A single free-text value (Description=, WorkingDirectory=): written unquoted, so it may
 /// not start or end with white space nor end in a backslash.
-pub fn text(s: &str, expands_specifiers: bool) -> Result<String, EscapeError> {
+pub(crate) fn text(s: &str, expands_specifiers: bool) -> Result<String, EscapeError> {
     check_control(s)?;
     if s.trim_matches(' ') != s {
         return Err(EscapeError::OuterWhitespace);
@@ -152,7 +152,7 @@ fn quote(s: &str, dollar: bool, percent: bool) -> String {
 
 /// One word of a whitespace-separated list (paths, unit names): bare when that is
 /// unambiguous, double-quoted otherwise.
-pub fn word(s: &str, expands_specifiers: bool) -> Result<String, EscapeError> {
+pub(crate) fn word(s: &str, expands_specifiers: bool) -> Result<String, EscapeError> {
     check_control(s)?;
     if s.is_empty() {
         return Err(EscapeError::EmptyWord);
@@ -169,7 +169,7 @@ pub fn word(s: &str, expands_specifiers: bool) -> Result<String, EscapeError> {
 /// A unit name in a dependency list (After=, WantedBy=): always bare. systemd does not
 /// unquote these, and validated unit names contain nothing that needs quoting; a `\` there
 /// is systemd's own unit name escaping (`\x2d`) and must stay as it is.
-pub fn unit_name(s: &str) -> Result<String, EscapeError> {
+pub(crate) fn unit_name(s: &str) -> Result<String, EscapeError> {
     check_control(s)?;
     if s.is_empty() {
         return Err(EscapeError::EmptyWord);
@@ -186,7 +186,7 @@ pub fn unit_name(s: &str) -> Result<String, EscapeError> {
 /// One `SOURCE[:DESTINATION[:OPTIONS]]` entry of BindPaths=: systemd splits it at `:` and
 /// unquotes each field on its own (`config_parse_bind_paths`), so each field is quoted on
 /// its own; a quote around the whole entry would make the `:` part of one path.
-pub fn bind_entry(s: &str, expands_specifiers: bool) -> Result<String, EscapeError> {
+pub(crate) fn bind_entry(s: &str, expands_specifiers: bool) -> Result<String, EscapeError> {
     check_control(s)?;
     let mut fields = Vec::new();
     for (i, field) in s.splitn(3, ':').enumerate() {
@@ -203,7 +203,7 @@ pub fn bind_entry(s: &str, expands_specifiers: bool) -> Result<String, EscapeErr
 ///
 /// Quoting every argument (not only those that need it) keeps a lone `;`, a leading
 /// `-`/`@`/`+`/`:`/`!` on argv\[0\], and an empty argument from being read as syntax.
-pub fn command_line(argv: &[String]) -> Result<String, EscapeError> {
+pub(crate) fn command_line(argv: &[String]) -> Result<String, EscapeError> {
     let mut words = Vec::with_capacity(argv.len());
     for arg in argv {
         check_control(arg)?;
@@ -215,7 +215,7 @@ pub fn command_line(argv: &[String]) -> Result<String, EscapeError> {
 /// One `Environment=` assignment `NAME=value`, quoted as a single word with specifiers
 /// doubled (systemd.exec(5): Environment= unquotes, applies C escapes and expands
 /// specifiers, but gives `$` no meaning).
-pub fn environment(name: &str, value: &str) -> Result<String, EscapeError> {
+pub(crate) fn environment(name: &str, value: &str) -> Result<String, EscapeError> {
     check_control(name)?;
     check_control(value)?;
     Ok(quote(&format!("{name}={value}"), false, true))
@@ -226,7 +226,7 @@ mod tests {
     use super::*;
 
     fn argv(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| s.to_string()).collect()
+        a.iter().map(ToString::to_string).collect()
     }
 
     #[test]

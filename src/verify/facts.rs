@@ -23,7 +23,7 @@ use crate::inspect::process::status_field;
 use crate::inspect::{self, InspectError, Inspection, ProcessHandle, ReadError, Roots};
 
 /// The namespace types compared with the service manager's (`/proc/PID/ns/*`).
-pub const NAMESPACES: &[&str] = &["mnt", "net", "ipc", "uts", "pid", "user", "cgroup"];
+pub(crate) const NAMESPACES: &[&str] = &["mnt", "net", "ipc", "uts", "pid", "user", "cgroup"];
 
 /// Paths whose protection the checks look at whatever the policy (ProtectSystem=,
 /// ProtectHome=, PrivateTmp=, ProtectKernelModules=, ...), in the unit's view.
@@ -47,7 +47,7 @@ const FIXED_UNIT_PATHS: &[&str] = &[
 
 /// A file's identity: the device and inode `stat(2)` reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct FileId {
+pub(crate) struct FileId {
     /// `st_dev`.
     pub dev: u64,
     /// `st_ino`.
@@ -56,7 +56,7 @@ pub struct FileId {
 
 /// What the main process's own files say beyond [`Inspection`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ProcessFacts {
+pub(crate) struct ProcessFacts {
     /// Effective UID (second field of `Uid:`).
     pub uid: Option<u32>,
     /// Effective GID (second field of `Gid:`).
@@ -81,7 +81,7 @@ pub struct ProcessFacts {
 
 /// The service manager the unit runs under (its systemd), for comparison.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ManagerFacts {
+pub(crate) struct ManagerFacts {
     /// Its PID (in sandgen's PID namespace).
     pub pid: u32,
     /// `readlink /proc/PID/ns/KIND` for each of [`NAMESPACES`].
@@ -92,7 +92,7 @@ pub struct ManagerFacts {
 
 /// Facts about the machine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SystemFacts {
+pub(crate) struct SystemFacts {
     /// `MemTotal` of `/proc/meminfo`, bytes (what `MemoryMax=10%` is a percentage of).
     pub memory_total: Option<u64>,
     /// The system's task limit, `min(kernel.pid_max, kernel.threads-max)` (what
@@ -117,7 +117,7 @@ impl Default for SystemFacts {
 
 /// A user account of the service manager's `/etc/passwd`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Account {
+pub(crate) struct Account {
     /// UID.
     pub uid: u32,
     /// Primary GID.
@@ -128,7 +128,7 @@ pub struct Account {
 
 /// The service manager's `/etc/passwd` and `/etc/group`, by name.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Accounts {
+pub(crate) struct Accounts {
     /// Users.
     pub users: BTreeMap<String, Account>,
     /// Groups and their GIDs.
@@ -137,7 +137,7 @@ pub struct Accounts {
 
 impl Accounts {
     /// Parse the text of `passwd` and `group` files (`name:x:uid:gid:...`).
-    pub fn parse(passwd: &str, group: &str) -> Self {
+    pub(crate) fn parse(passwd: &str, group: &str) -> Self {
         let fields = |line: &str| line.split(':').map(str::to_owned).collect::<Vec<_>>();
         let mut accounts = Accounts::default();
         for f in passwd.lines().map(fields) {
@@ -162,7 +162,7 @@ impl Accounts {
 
     /// The home directory `~` stands for in `WorkingDirectory=~`: the service user's
     /// (root's when there is no `User=`).
-    pub fn home_of(&self, user: Option<&str>) -> Option<String> {
+    pub(crate) fn home_of(&self, user: Option<&str>) -> Option<String> {
         self.users
             .get(user.unwrap_or("root"))
             .map(|a| a.home.clone())
@@ -171,7 +171,7 @@ impl Accounts {
 
 /// Identities of the paths [`probes`] chose.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct PathFacts {
+pub(crate) struct PathFacts {
     /// In the unit's view (`/proc/PID/root/PATH`); `None` when it does not exist there.
     pub unit: BTreeMap<String, Option<FileId>>,
     /// In the service manager's view (`--root`); `None` when it does not exist there.
@@ -184,14 +184,14 @@ pub struct PathFacts {
 
 impl PathFacts {
     /// Whether `path` exists in the unit's view (it must have been probed).
-    pub fn unit_has(&self, path: &str) -> bool {
+    pub(crate) fn unit_has(&self, path: &str) -> bool {
         matches!(self.unit.get(path), Some(Some(_)))
     }
 }
 
 /// Everything the checks judge by.
 #[derive(Debug, Clone, Serialize)]
-pub struct Facts {
+pub(crate) struct Facts {
     /// What `sandgen inspect` reports.
     pub inspection: Inspection,
     /// More of the main process.
@@ -208,7 +208,7 @@ pub struct Facts {
 
 /// The paths to look at, in the unit's view and in the service manager's.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Probes {
+pub(crate) struct Probes {
     /// Looked up under `/proc/PID/root`.
     pub unit: BTreeSet<String>,
     /// Looked up under the service manager's root.
@@ -216,7 +216,7 @@ pub struct Probes {
 }
 
 /// A `Paths` entry without its `-` (ignore if missing) prefix, and whether it had one.
-pub fn strip_optional(path: &str) -> (&str, bool) {
+pub(crate) fn strip_optional(path: &str) -> (&str, bool) {
     match path.strip_prefix('-') {
         Some(rest) => (rest, true),
         None => (path, false),
@@ -224,7 +224,7 @@ pub fn strip_optional(path: &str) -> (&str, bool) {
 }
 
 /// A `BindPaths=` entry: `[-]SOURCE[:DEST[:OPTIONS]]`, DEST defaulting to SOURCE.
-pub fn bind_entry(entry: &str) -> (&str, &str, bool) {
+pub(crate) fn bind_entry(entry: &str) -> (&str, &str, bool) {
     let (entry, optional) = strip_optional(entry);
     let mut parts = entry.splitn(3, ':');
     let source = parts.next().unwrap_or(entry);
@@ -247,7 +247,7 @@ fn text(d: &Directive) -> Option<&str> {
 }
 
 /// The service user named by the directives (`User=`), if any.
-pub fn service_user(directives: &[Directive]) -> Option<&str> {
+pub(crate) fn service_user(directives: &[Directive]) -> Option<&str> {
     directives
         .iter()
         .find(|d| d.name == Name::User)
@@ -255,7 +255,7 @@ pub fn service_user(directives: &[Directive]) -> Option<&str> {
 }
 
 /// Which paths the checks of `directives` look at.
-pub fn probes(directives: &[Directive], accounts: &Accounts) -> Probes {
+pub(crate) fn probes(directives: &[Directive], accounts: &Accounts) -> Probes {
     let mut p = Probes::default();
     p.unit
         .extend(FIXED_UNIT_PATHS.iter().map(|s| (*s).to_owned()));
@@ -336,7 +336,7 @@ fn effective(status: &str, field: &str) -> Option<u32> {
 }
 
 /// The device names of a `/proc/net/dev` file (after its two header lines).
-pub fn parse_net_dev(text: &str) -> Vec<String> {
+pub(crate) fn parse_net_dev(text: &str) -> Vec<String> {
     text.lines()
         .skip(2)
         .filter_map(|l| l.split_once(':').map(|(name, _)| name.trim().to_owned()))
@@ -412,7 +412,7 @@ fn read_system(proc_root: &Path) -> SystemFacts {
 ///
 /// Like [`inspect::inspect`], it confirms after the last read that `main` is still the same
 /// process, and reports [`InspectError::Restarted`] otherwise.
-pub fn gather(
+pub(crate) fn gather(
     unit: &str,
     main: &ProcessHandle,
     roots: &Roots,

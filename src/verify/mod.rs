@@ -24,8 +24,8 @@
 //!   reading the BPF programs needs `ptrace(PTRACE_SECCOMP_GET_FILTER)`, which stops the
 //!   process. The evidence says so.
 
-pub mod facts;
-pub mod report;
+pub(crate) mod facts;
+pub(crate) mod report;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -39,12 +39,12 @@ use crate::directive::{
 use crate::inspect::cgroup::CgroupVersion;
 use crate::inspect::mounts::{Difference, MountReport};
 use crate::inspect::{SeccompMode, SECUREBITS_NOT_READABLE};
-pub use facts::Facts;
+pub(crate) use facts::Facts;
 
 /// The verdict on one directive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Status {
+pub(crate) enum Status {
     /// The kernel's state is what the directive asks for.
     Pass,
     /// It is not.
@@ -55,7 +55,7 @@ pub enum Status {
 
 impl Status {
     /// `PASS`, `FAIL`, `NOT CHECKABLE`.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Status::Pass => "PASS",
             Status::Fail => "FAIL",
@@ -67,7 +67,7 @@ impl Status {
 /// The verdict on one directive of the policy, with its evidence. The field names are stable
 /// JSON keys.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Finding {
+pub(crate) struct Finding {
     /// The policy key, `resources.memory_max`.
     pub key: String,
     /// The directive it became, `MemoryMax`.
@@ -85,7 +85,7 @@ pub struct Finding {
 
 /// How a directive is verified.
 #[derive(Clone, Copy)]
-pub enum Rule {
+pub(crate) enum Rule {
     /// Compare the directive with the facts.
     Check(fn(&Directive, &Context<'_>) -> Outcome),
     /// The reason it cannot be checked from outside the process.
@@ -94,7 +94,7 @@ pub enum Rule {
 
 /// What a check sees: the facts, and every directive of the policy (some directives change
 /// what others do: `ProtectClock=` drops capabilities from the bounding set).
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     /// The facts.
     pub facts: &'a Facts,
     /// All directives of the policy.
@@ -103,7 +103,7 @@ pub struct Context<'a> {
 
 /// A check's verdict.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     status: Status,
     evidence: String,
     file: Option<PathBuf>,
@@ -142,7 +142,7 @@ impl Outcome {
 
 /// The rule for a directive. The match is exhaustive: a new directive does not compile
 /// until it has a check or the reason it cannot have one.
-pub fn rule(directive: Name) -> Rule {
+pub(crate) fn rule(directive: Name) -> Rule {
     use Name as N;
     use Rule::{Check, NotCheckable};
     match directive {
@@ -208,7 +208,7 @@ pub fn rule(directive: Name) -> Rule {
 }
 
 /// Verify every directive against the facts, in the directives' order.
-pub fn verify(directives: &[Directive], facts: &Facts) -> Vec<Finding> {
+pub(crate) fn verify(directives: &[Directive], facts: &Facts) -> Vec<Finding> {
     let cx = Context {
         facts,
         all: directives,
@@ -267,9 +267,10 @@ fn bytes(n: u64) -> String {
 
 /// The file name of a cgroup evidence file (`memory.limit_in_bytes`).
 fn file_name(path: Option<&PathBuf>) -> String {
-    path.and_then(|p| p.file_name())
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "(no file)".to_owned())
+    path.and_then(|p| p.file_name()).map_or_else(
+        || "(no file)".to_owned(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 /// The CPUs of a CPU list the kernel wrote (`cpuset.cpus.effective`, `Cpus_allowed_list`);
@@ -783,7 +784,7 @@ fn few(mask: u64) -> String {
 }
 
 /// A capability set in few words: `none`, `all`, `all but CAP_NET_ADMIN`, or its names.
-pub fn describe_caps(mask: u64, all: u64) -> String {
+pub(crate) fn describe_caps(mask: u64, all: u64) -> String {
     let missing = all & !mask;
     if mask == 0 {
         "none".to_owned()
@@ -1023,7 +1024,7 @@ fn private_tmp(d: &Directive, cx: &Context<'_>) -> Outcome {
     for p in existing(cx, &["/tmp", "/var/tmp"]) {
         match mount_of(cx, &p) {
             Some(m) if m.mount_point == p && m.root.contains("/systemd-private-") => {
-                private.push(p)
+                private.push(p);
             }
             Some(m) => shared.push(format!("{p} is the host's ({})", m_short(m))),
             None => shared.push(format!("{p}: no mount holds it")),
@@ -1219,7 +1220,7 @@ fn bind_paths(d: &Directive, cx: &Context<'_>) -> Outcome {
                     if read_only { ", read-only" } else { "" }
                 )),
             (Some(_), _, Some(m)) if read_only && !is_ro(m) => {
-                bad.push(format!("{dest} is writable ({})", m_short(m)))
+                bad.push(format!("{dest} is writable ({})", m_short(m)));
             }
             (Some(_), _, _) => bad.push(format!("{dest} is not a bind mount of {source}")),
         }

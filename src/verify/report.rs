@@ -9,7 +9,7 @@ use super::{Finding, Status};
 
 /// What `sandgen verify` reports about one unit; `--json` serialises it as it is.
 #[derive(Debug, Serialize)]
-pub struct Report<'a> {
+pub(crate) struct Report<'a> {
     /// The unit.
     pub unit: &'a str,
     /// Its main process.
@@ -31,7 +31,7 @@ pub struct Report<'a> {
 impl<'a> Report<'a> {
     /// The report of `checks` on `unit`, whose main process is `main_pid`, against `policy`
     /// (a policy file, or with `policy_recorded` the unit file that records it).
-    pub fn new(
+    pub(crate) fn new(
         unit: &'a str,
         main_pid: u32,
         policy: &'a str,
@@ -52,7 +52,7 @@ impl<'a> Report<'a> {
     }
 
     /// Where the policy came from, in words.
-    pub fn policy_source(&self) -> String {
+    pub(crate) fn policy_source(&self) -> String {
         if self.policy_recorded {
             format!("the policy recorded in {}", self.policy)
         } else {
@@ -61,7 +61,7 @@ impl<'a> Report<'a> {
     }
 
     /// A table for a terminal: one row a finding, then the tally.
-    pub fn to_text(&self) -> String {
+    pub(crate) fn to_text(&self) -> String {
         let unit = self.unit;
         let mut out = format!(
             "{unit} (main PID {}) against {}:\n",
@@ -89,7 +89,7 @@ impl<'a> Report<'a> {
     }
 
     /// The verdict when a check failed: which keys.
-    pub fn failure(&self) -> Option<String> {
+    pub(crate) fn failure(&self) -> Option<String> {
         if self.fail == 0 {
             return None;
         }

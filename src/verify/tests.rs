@@ -10,6 +10,7 @@ use super::*;
 use crate::data::syscalls::SyscallTable;
 use crate::diagnostic::Source;
 use crate::directive::table::SPECS;
+use crate::directive::Spec;
 use crate::inspect::cgroup::CgroupState;
 use crate::inspect::mounts::{compare, parse_mountinfo, Mount};
 use crate::inspect::process::{CapabilityMasks, Seccomp};
@@ -282,7 +283,7 @@ fn every_key_is_tested_and_every_reason_says_why() {
     // That every directive has a rule is the compiler's job (`rule` matches on `Name`).
     // The test policies below name every key of the table, so the next test covers them all.
     let named: BTreeSet<String> = every_directive().iter().map(|d| d.origin.clone()).collect();
-    let table: BTreeSet<String> = SPECS.iter().map(|s| s.path()).collect();
+    let table: BTreeSet<String> = SPECS.iter().map(Spec::path).collect();
     let untested: Vec<&String> = table.difference(&named).collect();
     assert!(
         untested.is_empty(),
