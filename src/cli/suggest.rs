@@ -68,6 +68,10 @@ pub(crate) struct SuggestArgs {
     /// Replace `[seccomp] allow` in the --policy file with the suggestion, keeping the rest.
     #[arg(long, requires = "policy")]
     write: bool,
+    /// The tightest list: only the calls the trace saw, without the variants other libc
+    /// versions use for the same operations (a list that may die at the next libc upgrade).
+    #[arg(long)]
+    exact: bool,
     /// Print one JSON object instead of TOML.
     #[arg(long)]
     json: bool,
@@ -166,7 +170,11 @@ pub(crate) fn suggest(conn: &Manager, args: SuggestArgs) -> Result<()> {
         note(&format!("strace output kept in {}", file.display()));
     }
 
-    let mut suggestion = core::suggest(&trace.syscalls, table);
+    let mut suggestion = if args.exact {
+        core::suggest_exact(&trace.syscalls, table)
+    } else {
+        core::suggest(&trace.syscalls, table)
+    };
     let stopped = args.stop_after.is_some() && trace.exit_status == stopped_by_sandgen();
     if stopped {
         note("the command was stopped by --stop-after, as asked");

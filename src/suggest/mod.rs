@@ -36,12 +36,18 @@
 //!    creation being a usual first step of kernel exploits, and `kill` with fork and wait),
 //!    `@resources` (raise rlimits, change scheduling and memory policy), and the composites
 //!    `@system-service` and `@known`.
-//! 4. **Observed names systemd does not know** (newer than its table, or strace's
+//! 4. **The variants of the calls it made** ([`families`]): where libc versions implement one
+//!    operation with different calls (`newfstatat` or `fstat`, `clone` or `clone3`), the
+//!    whole family is allowed, as long as each added call is inside `@system-service` and in
+//!    no dangerous group; so a list traced under one libc survives the next. `--exact`
+//!    ([`suggest_exact`]) skips this step.
+//! 5. **Observed names systemd does not know** (newer than its table, or strace's
 //!    `syscall_0x1c3`) cannot be listed: [`Suggestion::unlisted`] reports them, and the filter
 //!    will refuse them.
 //!
 //! What that guarantees (tested over random workloads), with `E` the calls the list allows,
-//! `O` the listable observed calls and `S` the expansion of `@system-service`:
+//! `O` the listable observed calls and their family variants, and `S` the expansion of
+//! `@system-service`:
 //! - `O ⊆ E`: the workload's own calls are all allowed;
 //! - `E ⊆ S ∪ O`: nothing outside `@system-service` is allowed unless the workload made it;
 //! - `E ∩ D ⊆ O`, with `D` the calls of [`DANGEROUS_GROUPS`]: no dangerous call unless the
@@ -57,6 +63,7 @@
 //! [`widen`] the list by the call that was refused.
 
 pub mod closed_loop;
+pub mod families;
 pub mod write;
 
 use std::collections::BTreeSet;
@@ -165,21 +172,45 @@ pub struct Suggestion {
     pub outside_system_service: Vec<String>,
     /// Names [`widen`] added after the trace, in order.
     pub widened: Vec<String>,
+    /// Calls allowed because the trace saw another call of their family
+    /// ([`families::FAMILIES`]): the variants other libc versions use. Empty with
+    /// [`suggest_exact`].
+    pub variants: Vec<String>,
+    /// Whether the list is exact: no family variants.
+    pub exact: bool,
 }
 
-/// Map the syscalls a workload made onto `table`'s groups (see the module docs).
+/// Map the syscalls a workload made onto `table`'s groups (see the module docs), with the
+/// variants other libc versions use for the same operations ([`families`]): a list that
+/// survives a libc upgrade.
 pub fn suggest(observed: &BTreeSet<String>, table: &SyscallTable) -> Suggestion {
-    build(observed.clone(), Vec::new(), table)
+    build(observed.clone(), Vec::new(), table, false)
 }
 
-fn build(observed: BTreeSet<String>, widened: Vec<String>, table: &SyscallTable) -> Suggestion {
-    let needed: BTreeSet<&String> = observed.iter().chain(&widened).collect();
+/// [`suggest`] without the family variants: the tightest list, for this libc only.
+pub fn suggest_exact(observed: &BTreeSet<String>, table: &SyscallTable) -> Suggestion {
+    build(observed.clone(), Vec::new(), table, true)
+}
+
+fn build(
+    observed: BTreeSet<String>,
+    widened: Vec<String>,
+    table: &SyscallTable,
+    exact: bool,
+) -> Suggestion {
+    let mut needed: BTreeSet<&String> = observed.iter().chain(&widened).collect();
     let default = table.expand(DEFAULT_GROUP);
     let service = table.expand(SYSTEM_SERVICE_GROUP);
     let dangerous: BTreeSet<String> = DANGEROUS_GROUPS
         .iter()
         .flat_map(|g| table.expand(g))
         .collect();
+    let variants = if exact {
+        Vec::new()
+    } else {
+        families::variants(&needed, table, &service, &dangerous)
+    };
+    needed.extend(&variants);
 
     let mut allow: BTreeSet<String> = BTreeSet::new();
     let mut allowed = default.clone();
@@ -234,13 +265,15 @@ fn build(observed: BTreeSet<String>, widened: Vec<String>, table: &SyscallTable)
         .collect();
 
     Suggestion {
-        observed,
         allow: allow.into_iter().collect(),
         groups_used,
         singles,
         unlisted,
         outside_system_service,
         widened,
+        variants,
+        exact,
+        observed,
     }
 }
 
@@ -298,7 +331,12 @@ pub fn widen(
     }
     let mut widened = suggestion.widened.clone();
     widened.push(refused.to_owned());
-    Ok(build(suggestion.observed.clone(), widened, table))
+    Ok(build(
+        suggestion.observed.clone(),
+        widened,
+        table,
+        suggestion.exact,
+    ))
 }
 
 impl Suggestion {
@@ -404,6 +442,8 @@ pub struct SuggestReport {
     pub outside_system_service: Vec<String>,
     /// Names added by widening after the trace.
     pub widened: Vec<String>,
+    /// Calls allowed as variants of observed ones (other libc versions' calls).
+    pub variants: Vec<String>,
     /// A process ran a non-native ABI.
     pub non_native_abi: bool,
     /// How many processes and threads were traced.
@@ -437,6 +477,7 @@ impl SuggestReport {
             unlisted: suggestion.unlisted.clone(),
             outside_system_service: suggestion.outside_system_service.clone(),
             widened: suggestion.widened.clone(),
+            variants: suggestion.variants.clone(),
             non_native_abi: trace.non_native_abi,
             processes: trace.processes,
             seccomp_toml: suggestion.seccomp_toml(),
@@ -507,6 +548,14 @@ impl SuggestReport {
                 self.widened.join(", ")
             );
         }
+        if !self.variants.is_empty() {
+            let _ = writeln!(
+                out,
+                "# Also allowed, as other libc versions' calls for what it did (--exact leaves \
+                 them out): {}.",
+                self.variants.join(", ")
+            );
+        }
         out.push_str(&self.seccomp_toml);
         let _ = writeln!(
             out,
@@ -566,7 +615,7 @@ mod tests {
     #[test]
     fn true_gets_basic_io_and_single_file_calls() {
         let table = SyscallTable::built_in();
-        let s = suggest(&set(TRUE), &table);
+        let s = suggest_exact(&set(TRUE), &table);
         assert_eq!(
             s.allow,
             ["@basic-io", "@default", "access", "newfstatat", "openat"]
@@ -590,7 +639,7 @@ mod tests {
     #[test]
     fn dangerous_calls_are_single_never_their_group() {
         let table = SyscallTable::built_in();
-        let s = suggest(
+        let s = suggest_exact(
             &set(&["read", "ptrace", "mount", "unshare", "clone", "kill"]),
             &table,
         );
@@ -623,11 +672,11 @@ mod tests {
             .collect();
         let quarter = fs.len().div_ceil(4);
         let few: BTreeSet<String> = fs.iter().take(quarter - 1).cloned().collect();
-        assert!(!suggest(&few, &table)
+        assert!(!suggest_exact(&few, &table)
             .allow
             .contains(&"@file-system".to_owned()));
         let enough: BTreeSet<String> = fs.iter().take(quarter).cloned().collect();
-        let s = suggest(&enough, &table);
+        let s = suggest_exact(&enough, &table);
         assert!(s.allow.contains(&"@file-system".to_owned()));
         assert!(s.singles.iter().all(|n| !fs.contains(n)));
     }
@@ -636,7 +685,7 @@ mod tests {
     fn default_members_need_no_entry_and_unknown_names_are_reported() {
         let table = SyscallTable::built_in();
         // uretprobe is in 252's @default but not in its @known: covered, not unlisted.
-        let s = suggest(
+        let s = suggest_exact(
             &set(&["execve", "uretprobe", "syscall_0x1c3", "frobnicate"]),
             &table,
         );
@@ -647,7 +696,7 @@ mod tests {
     #[test]
     fn widen_adds_the_refused_call_or_says_why_not() {
         let table = SyscallTable::built_in();
-        let s = suggest(&set(TRUE), &table);
+        let s = suggest_exact(&set(TRUE), &table);
         let wider = widen(&s, "socket", &table).unwrap();
         assert!(wider.allow.contains(&"socket".to_owned()));
         assert_eq!(wider.widened, ["socket"]);
@@ -691,5 +740,33 @@ mod tests {
             ]),
             r"sh -c 'ls / | wc -l' 'it'\''s'"
         );
+    }
+
+    #[test]
+    fn by_default_a_call_brings_its_libc_variants_and_exact_does_not() {
+        let table = SyscallTable::built_in();
+        // What dd made under glibc 2.36: newfstatat, where glibc 2.41 calls fstat.
+        let dd = set(&["newfstatat", "openat", "read", "write", "clone"]);
+        let generic = suggest(&dd, &table);
+        let allowed = generic.allowed_syscalls(&table);
+        for variant in ["fstat", "stat", "lstat", "statx", "open", "clone3"] {
+            assert!(
+                allowed.contains(variant),
+                "{variant} in {:?}",
+                generic.allow
+            );
+            assert!(generic.variants.contains(&variant.to_owned()), "{variant}");
+        }
+        // Only calls inside @system-service and outside the dangerous groups are added.
+        let service = table.expand(SYSTEM_SERVICE_GROUP);
+        assert!(generic.variants.iter().all(|v| service.contains(v)));
+        let exact = suggest_exact(&dd, &table);
+        assert!(exact.variants.is_empty());
+        assert!(!exact.allowed_syscalls(&table).contains("fstat"));
+        // Widening keeps the choice.
+        let widened = widen(&generic, "getcwd", &table).expect("widen");
+        assert!(widened.variants.contains(&"fstat".to_owned()));
+        let widened = widen(&exact, "getcwd", &table).expect("widen");
+        assert!(widened.variants.is_empty());
     }
 }
