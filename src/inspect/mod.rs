@@ -241,6 +241,25 @@ pub fn inspect(
     })
 }
 
+/// A file's identity: the device and inode `stat(2)` reports. It holds across bind mounts,
+/// chroots and `/proc/PID/...` links, where paths do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct FileId {
+    /// `st_dev`.
+    pub dev: u64,
+    /// `st_ino`.
+    pub ino: u64,
+}
+
+/// The identity of the file at `path` (links followed, `/proc/PID/exe` too), if it exists.
+pub(crate) fn file_id(path: &Path) -> Option<FileId> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| FileId {
+        dev: m.dev(),
+        ino: m.ino(),
+    })
+}
+
 /// Read a whole text file of the kernel. `pid` is the process the file belongs to (for files
 /// under `/proc/PID`): a missing file then means the process is gone.
 pub(crate) fn read_text(path: &Path, pid: Option<u32>) -> Result<String, ReadError> {

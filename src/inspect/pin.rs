@@ -209,14 +209,6 @@ pub fn pin(client: &dyn Systemd, holder: Option<u32>, unit: &str) -> Result<Pinn
 /// at once.
 const EXEC_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The identity of a process's executable (`/proc/PID/exe`, followed), if it can be read.
-fn exe_id(pid: u32) -> Option<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(format!("/proc/{pid}/exe"))
-        .ok()
-        .map(|m| (m.dev(), m.ino()))
-}
-
 /// Wait until the pinned process has exec'd its command. systemd forks the main process and
 /// reports its PID as MainPID at once; the child is still systemd (same name, same
 /// executable), then renames itself `(COMMAND)`, applies the sandbox (namespaces,
@@ -231,13 +223,14 @@ fn wait_for_exec(
     timeout: Duration,
 ) -> Result<(), PinError> {
     let comm_path = PathBuf::from(format!("/proc/{}/comm", handle.pid()));
-    let manager_exe = exe_id(manager);
+    let exe = |pid: u32| super::file_id(Path::new(&format!("/proc/{pid}/exe")));
+    let manager_exe = exe(manager);
     let deadline = Instant::now() + timeout;
     loop {
         let comm = std::fs::read_to_string(&comm_path).unwrap_or_default();
         let comm = comm.trim_end();
         let renamed = comm.len() > 2 && comm.starts_with('(') && comm.ends_with(')');
-        let forked = renamed || (manager_exe.is_some() && exe_id(handle.pid()) == manager_exe);
+        let forked = renamed || (manager_exe.is_some() && exe(handle.pid()) == manager_exe);
         if !handle.still_same()? {
             return Err(PinError::exited(unit, handle.pid()));
         }
@@ -354,14 +347,10 @@ mod tests {
         let (mut manager, mut child) = (spawn(), spawn());
         // Right after spawn() a child may still run this test's executable: wait for both
         // to have exec'd sleep.
-        let sleep = std::fs::metadata("/bin/sleep").map(|m| {
-            use std::os::unix::fs::MetadataExt;
-            (m.dev(), m.ino())
-        });
+        let sleep = crate::inspect::file_id(Path::new("/bin/sleep"));
+        let exe = |pid: u32| crate::inspect::file_id(Path::new(&format!("/proc/{pid}/exe")));
         let deadline = Instant::now() + Duration::from_secs(60);
-        while exe_id(manager.id()) != sleep.as_ref().ok().copied()
-            || exe_id(child.id()) != sleep.as_ref().ok().copied()
-        {
+        while sleep.is_none() || exe(manager.id()) != sleep || exe(child.id()) != sleep {
             assert!(Instant::now() < deadline, "sleep never started");
             std::thread::sleep(Duration::from_millis(5));
         }

@@ -13,14 +13,14 @@
 //! so the checks in [`super`] only ever look up what was gathered.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::directive::{Directive, DirectiveValue, Name};
 use crate::inspect::process::status_field;
-use crate::inspect::{self, InspectError, Inspection, ProcessHandle, ReadError, Roots};
+pub(crate) use crate::inspect::FileId;
+use crate::inspect::{self, file_id, InspectError, Inspection, ProcessHandle, ReadError, Roots};
 
 /// The namespace types compared with the service manager's (`/proc/PID/ns/*`).
 pub(crate) const NAMESPACES: &[&str] = &["mnt", "net", "ipc", "uts", "pid", "user", "cgroup"];
@@ -44,15 +44,6 @@ const FIXED_UNIT_PATHS: &[&str] = &[
     "/proc/sys",
     "/sys",
 ];
-
-/// A file's identity: the device and inode `stat(2)` reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub(crate) struct FileId {
-    /// `st_dev`.
-    pub dev: u64,
-    /// `st_ino`.
-    pub ino: u64,
-}
 
 /// What the main process's own files say beyond [`Inspection`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -293,13 +284,6 @@ pub(crate) fn probes(directives: &[Directive], accounts: &Accounts) -> Probes {
         }
     }
     p
-}
-
-fn file_id(path: &Path) -> Option<FileId> {
-    std::fs::metadata(path).ok().map(|m| FileId {
-        dev: m.dev(),
-        ino: m.ino(),
-    })
 }
 
 /// `base` joined with an absolute `path` (`/proc/42/root` + `/tmp`).
