@@ -285,6 +285,17 @@ fn policy(dir: &Path, rel: &str, name: Option<&str>) {
     std::fs::write(&path, format!("[service]\n{name}exec = [\"/bin/true\"]\n")).expect("write");
 }
 
+/// `sandgen render --out-dir DIR POLICIES...` in `d`, which must fail (exit 1, nothing on
+/// stdout); its stderr.
+fn render_into(d: &Path, dir: &str, policies: &[&str]) -> String {
+    let mut args = vec!["render", "--systemd-version", "252", "--out-dir", dir];
+    args.extend_from_slice(policies);
+    let out = output(d, &args);
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+    assert!(out.stdout.is_empty(), "{args:?}");
+    stderr(&out)
+}
+
 /// `--out-dir` is all or nothing: two policies with the same unit name are an error, and
 /// when one unit cannot be written, none is.
 #[test]
@@ -294,21 +305,8 @@ fn out_dir_writes_all_units_or_none() {
     policy(d, "a/same.toml", None);
     policy(d, "b/same.toml", None);
     std::fs::create_dir(d.join("od")).expect("mkdir");
-    let out = output(
-        d,
-        &[
-            "render",
-            "--systemd-version",
-            "252",
-            "--out-dir",
-            "od",
-            "a/same.toml",
-            "b/same.toml",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(
-        stderr(&out),
+        render_into(d, "od", &["a/same.toml", "b/same.toml"]),
         "error: a/same.toml and b/same.toml both render same.service; nothing was written \
          (give one of them another [service] name)\n"
     );
@@ -317,21 +315,8 @@ fn out_dir_writes_all_units_or_none() {
     policy(d, "a.toml", None);
     policy(d, "b.toml", None);
     std::fs::create_dir(d.join("od/b.service")).expect("mkdir");
-    let out = output(
-        d,
-        &[
-            "render",
-            "--systemd-version",
-            "252",
-            "--out-dir",
-            "od",
-            "a.toml",
-            "b.toml",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(
-        stderr(&out),
+        render_into(d, "od", &["a.toml", "b.toml"]),
         "error: refusing to replace od/b.service: it is a directory, and sandgen only replaces \
          regular files; nothing was written\n"
     );
@@ -341,21 +326,8 @@ fn out_dir_writes_all_units_or_none() {
         .collect();
     assert_eq!(left, vec![std::ffi::OsString::from("b.service")]);
 
-    let out = output(
-        d,
-        &[
-            "render",
-            "--systemd-version",
-            "252",
-            "--out-dir",
-            "missing",
-            "a.toml",
-            "b.toml",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(1));
     assert_eq!(
-        stderr(&out),
+        render_into(d, "missing", &["a.toml", "b.toml"]),
         "error: --out-dir missing: no such directory; nothing was written\n"
     );
 }
