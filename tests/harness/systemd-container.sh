@@ -22,6 +22,7 @@
 #                                socket; systemd's private socket refuses host clients)
 #        SANDGEN_TEST_ROOT       the overlay root as seen from the host (write units to
 #                                etc/systemd/system here; bind mounts are not under it)
+#        SANDGEN_TEST_SYSTEMD    the major version of the systemd it boots
 #   systemd-container.sh list            names of containers with any state left
 #   systemd-container.sh deps            apt-get install what is missing (needs root)
 #
@@ -107,6 +108,8 @@ print_env() {
   printf 'SANDGEN_TEST_INIT_PID=%q\n' "$1"
   printf 'SANDGEN_TEST_BUS=%q\n' "unix:path=/proc/$1/root/run/dbus/system_bus_socket"
   printf 'SANDGEN_TEST_ROOT=%q\n' "$R"
+  # The systemd it boots is the host's: tests check that this is the one that answers.
+  printf 'SANDGEN_TEST_SYSTEMD=%q\n' "$(systemctl --version | awk 'NR == 1 { print $2 }')"
 }
 
 package_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }

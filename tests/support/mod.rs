@@ -9,6 +9,13 @@
 //! PID 1, and PIDs systemd reports are valid there. From the host, the system bus is
 //! [`Container::bus`]; PIDs it reports are container PIDs.
 //!
+//! Two lanes run the same test binaries. The container lane is the above: systemd 252 on
+//! the host's hybrid cgroups. The guest lane (`tests/harness/v2vm.sh`) runs them inside a
+//! qemu guest whose PID 1 is systemd 257 on pure cgroup v2, with the checkout shared at the
+//! same path: there the "container" is the machine the test runs on (`init_pid` 1, `root`
+//! `/`, the local system bus). [`Container::systemd`] says which systemd answers; write a
+//! test once and let it expect what that systemd and the cgroup layout should do.
+//!
 //! Tests share the one container and run in parallel: give every unit a unique name
 //! ([`unit_name`]) and install it with [`Container::install_unit`], whose guard removes
 //! it again even when the test panics. Never skip when the container is missing: fail.
@@ -43,6 +50,9 @@ pub struct Container {
     /// The container's root file system as seen from the host (`SANDGEN_TEST_ROOT`).
     /// Bind mounts inside the container (the checkout) are not visible under it.
     pub root: PathBuf,
+    /// The major version of the systemd the harness booted (`SANDGEN_TEST_SYSTEMD`): 252
+    /// in the container lane, 257 in the guest lane (`tests/harness/v2vm.sh`).
+    pub systemd: u32,
 }
 
 impl Container {
@@ -63,11 +73,16 @@ impl Container {
             "container {name}: host PID {init_pid} is not systemd (comm {comm:?}), the container \
              is gone: {HOW_TO_RUN}"
         );
+        let version = var("SANDGEN_TEST_SYSTEMD");
+        let systemd: u32 = version.parse().unwrap_or_else(|e| {
+            panic!("SANDGEN_TEST_SYSTEMD={version:?} is not a version ({e}): {HOW_TO_RUN}")
+        });
         let container = Container {
             name,
             init_pid,
             bus: var("SANDGEN_TEST_BUS"),
             root: PathBuf::from(var("SANDGEN_TEST_ROOT")),
+            systemd,
         };
         assert!(
             container.root.join("etc/systemd/system").is_dir(),
@@ -181,6 +196,14 @@ impl Container {
         out.stdout
     }
 
+    /// Whether the machine's cgroups are pure v2 (`/sys/fs/cgroup` is cgroup2fs), as in the
+    /// guest lane; the container lane has the host's hybrid layout (v1 controllers).
+    pub fn cgroup_v2(&self) -> bool {
+        self.exec_ok(&["stat", "-f", "-c", "%T", "/sys/fs/cgroup"])
+            .trim()
+            == "cgroup2fs"
+    }
+
     /// Whether `path` exists inside the container.
     pub fn exists(&self, path: &str) -> bool {
         self.exec(&["test", "-e", path]).status.success()
@@ -193,26 +216,49 @@ impl Container {
     /// sets up the sandbox, and only after the exec the command's name. Whatever is read of
     /// the process before that is systemd's state, not the sandbox's.
     pub fn wait_for_comm(&self, unit: &str, comm: &str) -> u32 {
-        self.wait_for_main_process(unit, &format!("run {comm}"), |now| now == comm)
+        self.wait_for_main_process(unit, &format!("run {comm}"), |now, _| now == comm)
     }
 
     /// The container PID of `unit`'s main process once it has exec'd the unit's command,
     /// whatever that is named: its name is neither systemd's (forked, not renamed yet) nor
     /// systemd's `(COMMAND)` (the sandbox being set up). See [`Container::wait_for_comm`].
+    ///
+    /// systemd 255 and later run `systemd-executor` between the fork and the exec (exec'd
+    /// from a file descriptor, so its name is a number such as `9`): a process whose
+    /// executable is systemd's or its executor's has not exec'd the command yet.
     pub fn wait_for_exec(&self, unit: &str) -> u32 {
-        self.wait_for_main_process(unit, "exec its command", |now| {
-            !now.is_empty() && now != "systemd" && !(now.starts_with('(') && now.ends_with(')'))
+        self.wait_for_main_process(unit, "exec its command", |comm, exe| {
+            let systemds = ["/systemd", "/systemd-executor"];
+            let parenthesised = comm.starts_with('(') && comm.ends_with(')');
+            let systemds_own = systemds.iter().any(|s| exe.ends_with(s));
+            !(comm.is_empty() || parenthesised || systemds_own)
         })
     }
 
-    fn wait_for_main_process(&self, unit: &str, what: &str, ran: impl Fn(&str) -> bool) -> u32 {
+    /// Waits until `unit`'s main process passes `ran(comm, exe)`, and returns its PID.
+    fn wait_for_main_process(
+        &self,
+        unit: &str,
+        what: &str,
+        ran: impl Fn(&str, &str) -> bool,
+    ) -> u32 {
         wait_for(&format!("{unit} to {what}"), WAIT, || {
             let pid: u32 = self.property(unit, "MainPID").parse().ok()?;
             if pid == 0 {
                 return None;
             }
-            let comm = self.exec(&["cat", &format!("/proc/{pid}/comm")]).stdout;
-            ran(String::from_utf8_lossy(&comm).trim_end()).then_some(pid)
+            let proc = format!("/proc/{pid}");
+            let out = self.exec(&[
+                "sh",
+                "-c",
+                "cat \"$1/comm\"; readlink \"$1/exe\"",
+                "sh",
+                &proc,
+            ]);
+            let out = String::from_utf8_lossy(&out.stdout);
+            let mut lines = out.lines();
+            let (comm, exe) = (lines.next().unwrap_or(""), lines.next().unwrap_or(""));
+            ran(comm, exe).then_some(pid)
         })
     }
 
