@@ -211,11 +211,12 @@ const EXEC_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Wait until the pinned process has exec'd its command. systemd forks the main process and
 /// reports its PID as MainPID at once; the child is still systemd (same name, same
-/// executable), then renames itself `(COMMAND)`, applies the sandbox (namespaces,
+/// executable; from systemd 255 it then runs `systemd-executor`, see [`executor`]), then
+/// renames itself `(COMMAND)`, applies the sandbox (namespaces,
 /// capabilities, seccomp) and execs: the state read before the exec is not the sandbox yet.
 /// The exec happens after the sandbox is complete, so once the process runs another
-/// executable than its service manager and its name is not parenthesised, everything read
-/// is the sandboxed state. `manager` is the service manager's PID.
+/// executable than its service manager and its executor, and its name is not parenthesised,
+/// everything read is the sandboxed state. `manager` is the service manager's PID.
 fn wait_for_exec(
     unit: &str,
     handle: &ProcessHandle,
@@ -224,13 +225,16 @@ fn wait_for_exec(
 ) -> Result<(), PinError> {
     let comm_path = PathBuf::from(format!("/proc/{}/comm", handle.pid()));
     let exe = |pid: u32| super::file_id(Path::new(&format!("/proc/{pid}/exe")));
-    let manager_exe = exe(manager);
+    let managers: Vec<_> = [exe(manager), executor(manager)]
+        .into_iter()
+        .flatten()
+        .collect();
     let deadline = Instant::now() + timeout;
     loop {
         let comm = std::fs::read_to_string(&comm_path).unwrap_or_default();
         let comm = comm.trim_end();
         let renamed = comm.len() > 2 && comm.starts_with('(') && comm.ends_with(')');
-        let forked = renamed || (manager_exe.is_some() && exe(handle.pid()) == manager_exe);
+        let forked = renamed || exe(handle.pid()).is_some_and(|id| managers.contains(&id));
         if !handle.still_same()? {
             return Err(PinError::exited(unit, handle.pid()));
         }
@@ -247,6 +251,20 @@ fn wait_for_exec(
         }
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// The file of systemd's executor, beside the manager's own binary: systemd 255 and later
+/// spawn a service through `systemd-executor` (exec'd from a file descriptor, so its comm
+/// is a number such as `9`), which sets up the sandbox and then execs the command. Looked up
+/// in the manager's root, which is not this process's when systemd runs in a container.
+fn executor(manager: u32) -> Option<super::FileId> {
+    let exe = std::fs::read_link(format!("/proc/{manager}/exe")).ok()?;
+    let dir = exe.parent()?.strip_prefix("/").ok()?;
+    super::file_id(
+        &Path::new(&format!("/proc/{manager}/root"))
+            .join(dir)
+            .join("systemd-executor"),
+    )
 }
 
 /// Whether cgroup `path` (as sandgen sees it) is `unit_cgroup` (as systemd names it) or below:
