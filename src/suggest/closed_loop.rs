@@ -248,7 +248,9 @@ impl<'a> ClosedLoop<'a> {
             }
         }
         let mut evidence = None;
-        if refused.is_empty() && (!same || !log_says) {
+        // A kill the log records but nothing can name is a refusal all the same: the run
+        // may end as traced (a child killed, its parent going on), and only a trace tells.
+        if refused.is_empty() && (!same || !log_says || !unnamed.is_empty()) {
             // The kernel named nothing the list refuses, or cannot say: look with a trace.
             let again = second_trace()?;
             let allowed = self.suggestion.allowed_syscalls(self.table);
@@ -290,6 +292,12 @@ impl<'a> ClosedLoop<'a> {
                     "; the kernel log could not say whether a call was refused, a second \
                      trace found no call the list lacks",
                 );
+            } else if !unnamed.is_empty() {
+                message.push_str(&format!(
+                    "; the kernel logged {} refused (no table names it), a second trace found \
+                     no call the list lacks",
+                    unnamed.join(", ")
+                ));
             }
             self.rounds.push(round);
             return Ok(self.done(true, message, false));
@@ -531,6 +539,34 @@ mod tests {
             verification.message.ends_with(
                 "; the kernel log could not say whether a call was refused, a second trace \
                  found no call the list lacks"
+            ),
+            "{}",
+            verification.message
+        );
+    }
+
+    #[test]
+    fn a_refusal_nothing_names_is_looked_for_with_a_second_trace() {
+        let (trace, table) = fixture();
+        let mut closed = start(&["/bin/sh"], &trace, &table);
+        // A child is killed at a call no table names (999), and the shell goes on to end
+        // as traced: not a pass, a second trace must look (here it finds `mount`).
+        let facts = run(0, ExitStatusInfo::exited(0), Some(vec![record("sh", 999)]));
+        let step = closed.judge(&facts, &name_of, || {
+            Ok::<_, String>(["read", "mount"].into_iter().map(str::to_owned).collect())
+        });
+        let Ok(Step::Widened { run: 1, refused }) = step else {
+            panic!("{step:?}")
+        };
+        assert_eq!(refused, ["mount"]);
+        let facts = run(1, ExitStatusInfo::exited(0), Some(vec![record("sh", 999)]));
+        let second = || Ok::<_, String>(trace.syscalls.clone());
+        let (verification, _) = done(closed.judge(&facts, &name_of, second));
+        assert!(verification.passed);
+        assert!(
+            verification.message.ends_with(
+                "; the kernel logged syscall 999 of arch 0xc000003e refused (no table names \
+                 it), a second trace found no call the list lacks"
             ),
             "{}",
             verification.message

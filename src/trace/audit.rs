@@ -158,28 +158,43 @@ impl SyscallNumbers {
         Self { names }
     }
 
-    /// The table for `arch` (an `AUDIT_ARCH_*` value) from the kernel headers under `root`
-    /// (`/` on a real host), or `None` when the headers are not installed or the ABI is not
-    /// one sandgen knows the header of (x86_64, i386, aarch64).
+    /// The table for `arch` (an `AUDIT_ARCH_*` value): the kernel headers under `root` (`/`
+    /// on a real host) where they are installed, else the numbers built into sandgen (Linux
+    /// 6.1's headers, `src/data/syscall-numbers/`): most machines have no kernel headers, and
+    /// a refused call must be named all the same. `None` only for an ABI sandgen does not
+    /// know (x86_64, i386 and aarch64 it knows).
     pub fn for_audit_arch(arch: u32, root: &Path) -> Option<Self> {
-        let candidates: &[&str] = match arch {
-            AUDIT_ARCH_X86_64 => &[
-                "usr/include/x86_64-linux-gnu/asm/unistd_64.h",
-                "usr/include/asm/unistd_64.h",
-            ],
-            AUDIT_ARCH_I386 => &[
-                "usr/include/x86_64-linux-gnu/asm/unistd_32.h",
-                "usr/include/i386-linux-gnu/asm/unistd_32.h",
-                "usr/include/asm/unistd_32.h",
-            ],
-            AUDIT_ARCH_AARCH64 => &["usr/include/asm-generic/unistd.h"],
-            _ => &[],
+        let (candidates, built_in): (&[&str], &str) = match arch {
+            AUDIT_ARCH_X86_64 => (
+                &[
+                    "usr/include/x86_64-linux-gnu/asm/unistd_64.h",
+                    "usr/include/asm/unistd_64.h",
+                ],
+                include_str!("../data/syscall-numbers/x86_64.h"),
+            ),
+            AUDIT_ARCH_I386 => (
+                &[
+                    "usr/include/x86_64-linux-gnu/asm/unistd_32.h",
+                    "usr/include/i386-linux-gnu/asm/unistd_32.h",
+                    "usr/include/asm/unistd_32.h",
+                ],
+                include_str!("../data/syscall-numbers/i386.h"),
+            ),
+            AUDIT_ARCH_AARCH64 => (
+                &["usr/include/asm-generic/unistd.h"],
+                include_str!("../data/syscall-numbers/aarch64.h"),
+            ),
+            _ => return None,
         };
-        candidates
+        let mut table = Self::parse_unistd_header(built_in);
+        // The machine's headers may be newer than the built-in ones: theirs win.
+        if let Some(text) = candidates
             .iter()
             .find_map(|p| std::fs::read_to_string(root.join(p)).ok())
-            .map(|text| Self::parse_unistd_header(&text))
-            .filter(|table| !table.names.is_empty())
+        {
+            table.names.extend(Self::parse_unistd_header(&text).names);
+        }
+        Some(table).filter(|table| !table.names.is_empty())
     }
 
     /// The name of syscall `number`.
@@ -649,9 +664,21 @@ mod tests {
             assert_eq!(table.name(63), Some("uname"));
             assert_eq!(table.name(41), Some("socket"));
         }
-        assert_eq!(
-            SyscallNumbers::for_audit_arch(AUDIT_ARCH_X86_64, Path::new("/nonexistent")),
-            None
-        );
+    }
+
+    #[test]
+    fn without_kernel_headers_the_built_in_numbers_name_the_call() {
+        // A Debian 13 machine without linux-libc-dev: coreutils 9.7's mkdir was killed at
+        // statfs (137) there, and the record must still say so.
+        let root = Path::new("/nonexistent");
+        let x86_64 = SyscallNumbers::for_audit_arch(AUDIT_ARCH_X86_64, root).expect("built in");
+        assert_eq!(x86_64.name(137), Some("statfs"));
+        assert_eq!(x86_64.name(83), Some("mkdir"));
+        assert_eq!(x86_64.name(435), Some("clone3"));
+        let i386 = SyscallNumbers::for_audit_arch(AUDIT_ARCH_I386, root).expect("built in");
+        assert_eq!(i386.name(39), Some("mkdir"));
+        let aarch64 = SyscallNumbers::for_audit_arch(AUDIT_ARCH_AARCH64, root).expect("built in");
+        assert_eq!(aarch64.name(34), Some("mkdirat"));
+        assert_eq!(SyscallNumbers::for_audit_arch(0x4000_0028, root), None);
     }
 }
