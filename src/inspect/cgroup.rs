@@ -150,6 +150,9 @@ pub struct CgroupState {
     /// `blkio.weight` (10..1000, default 500); `None` on v2, and on v1 when the disks' I/O
     /// scheduler has no weights.
     pub blkio_weight: Option<u64>,
+    /// Whether the kernel has the cgroup frozen (`sandgen freeze`): v2 `frozen` of
+    /// `cgroup.events`, v1 `freezer.state` FROZEN; `None` when neither can be read.
+    pub frozen: Option<bool>,
     /// For each key above that was read, the file it came from (evidence for `verify`).
     pub files: BTreeMap<&'static str, PathBuf>,
 }
@@ -399,6 +402,9 @@ impl Reader {
                 None => self.keyed("io_weight", dir, "io.bfq.weight", "default")?,
             },
             blkio_weight: None,
+            frozen: self
+                .keyed("frozen", dir, "cgroup.events", "frozen")?
+                .map(|f| f == 1),
             files: self.files,
         })
     }
@@ -411,6 +417,7 @@ impl Reader {
         // A controller without a hierarchy reads as all files missing.
         let (memory, cpu) = (dir("memory"), dir("cpu"));
         let (pids, cpuset, blkio) = (dir("pids"), dir("cpuset"), dir("blkio"));
+        let freezer = dir("freezer");
         let (memory, cpu) = (memory.as_deref(), cpu.as_deref());
         let (pids, cpuset, blkio) = (pids.as_deref(), cpuset.as_deref(), blkio.as_deref());
         let memory_max = self
@@ -452,6 +459,10 @@ impl Reader {
                 Some(weight) => Some(weight),
                 None => self.number("blkio_weight", blkio, "blkio.weight")?,
             },
+            // THAWED, FREEZING or FROZEN: only FROZEN is frozen.
+            frozen: self
+                .text("frozen", freezer.as_deref(), "freezer.state")?
+                .map(|state| state == "FROZEN"),
             files: self.files,
         })
     }

@@ -309,6 +309,14 @@ fn cgroup_text(c: &CgroupState) -> String {
         ),
         file(&["tasks_current", "tasks_max"]),
     ));
+    rows.push((
+        "frozen",
+        c.frozen.map_or_else(
+            || "?".to_owned(),
+            |f| if f { "yes" } else { "no" }.to_owned(),
+        ),
+        file(&["frozen"]),
+    ));
     let width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
     let mut out = format!("cgroup {} (cgroup v{}):\n", c.path, version(c));
     for (name, value, files) in rows {
@@ -430,6 +438,7 @@ cgroup /system.slice/heat.service (cgroup v1):
   CPU quota   50% of one CPU             cpu.cfs_quota_us
   cpuset      0-1                        cpuset.cpus of {}
   tasks       2 of 16                    pids.current, pids.max
+  frozen      ?
 ",
                 fixture("cgroup-v1/sys/fs/cgroup/cpuset").display()
             )
@@ -453,6 +462,7 @@ cgroup /system.slice/heat.service (cgroup v2):
   CPU quota   50% of one CPU           cpu.max
   cpuset      1                        cpuset.cpus.effective
   tasks       2 of 16                  pids.current, pids.max
+  frozen      yes                      cgroup.events
 "
         );
         let caps = caps_text(&got);

@@ -229,6 +229,7 @@ fn bare() -> Facts {
                 memory_swap_max: None,
                 io_weight: Some(100),
                 blkio_weight: None,
+                frozen: Some(false),
                 files: BTreeMap::new(),
             },
             pids: vec![],
