@@ -3,7 +3,8 @@
 #
 #   benches/inspect.sh [ROUNDS]        (as root; default 15 rounds)
 #
-# Boots its own systemd container (tests/harness/systemd-container.sh), builds sandgen in
+# Boots its own systemd container (tests/harness/systemd-container.sh, or with
+# SANDGEN_BENCH_LANE=guest the systemd 257 guest of tests/harness/v2vm.sh: benches/lane.sh), builds sandgen in
 # release mode, starts policies/heat.toml there, and times inside the container, interleaved
 # round by round:
 #   sandgen    sandgen inspect bench-heat --json          (every section, one JSON object)
@@ -19,14 +20,14 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROUNDS=${1:-15}
-HARNESS=tests/harness/systemd-container.sh
+# shellcheck source=benches/lane.sh
+. benches/lane.sh
 NAME=sandgen-bench-inspect-$$
 
 cargo build --release --locked -q
 BIN=$PWD/target/release/sandgen
 trap '"$HARNESS" down "$NAME" >/dev/null 2>&1 || true' EXIT
-eval "$("$HARNESS" up "$NAME")"
-inside() { "$HARNESS" exec "$NAME" "$@"; }
+lane_up
 
 POL=$PWD/target/bench-heat.toml
 cp policies/heat.toml "$POL"
@@ -79,7 +80,7 @@ inside systemctl stop "$UNIT" >/dev/null 2>&1 || true
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.1f", m / 1000}'; }
 m() { echo "${T[$1]}" | median; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
-echo "rounds: $ROUNDS (medians, ms, measured inside the container)"
+echo "rounds: $ROUNDS (medians, ms, measured inside $LANE)"
 printf '%-52s %8s %8s %7s\n' "scenario" "sandgen" "shell" "ratio"
 printf '%-52s %8s %8s %7s\n' "inspect --json vs the pipeline (goal <= 0.5x)" "$(m sandgen)" "$(m pipeline)" "$(ratio "$(m sandgen)" "$(m pipeline)")"
 printf '%-52s %8s %8s %7s\n' "inspect (human summary)" "$(m summary)" "-" "-"

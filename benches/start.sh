@@ -3,7 +3,8 @@
 #
 #   benches/start.sh [ROUNDS]        (as root; default 15 rounds)
 #
-# Boots its own systemd container (tests/harness/systemd-container.sh), builds sandgen in
+# Boots its own systemd container (tests/harness/systemd-container.sh, or with
+# SANDGEN_BENCH_LANE=guest the systemd 257 guest of tests/harness/v2vm.sh: benches/lane.sh), builds sandgen in
 # release mode, and times inside the container, interleaved round by round:
 #   changed    the unit file differs from the installed one:
 #              sandgen start --settle 0 POLICY   vs   cp UNIT /etc/systemd/system && systemctl daemon-reload && systemctl start
@@ -19,14 +20,14 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROUNDS=${1:-15}
-HARNESS=tests/harness/systemd-container.sh
+# shellcheck source=benches/lane.sh
+. benches/lane.sh
 NAME=sandgen-bench-$$
 
 cargo build --release --locked -q
 BIN=$PWD/target/release/sandgen
 trap '"$HARNESS" down "$NAME" >/dev/null 2>&1 || true' EXIT
-eval "$("$HARNESS" up "$NAME")"
-inside() { "$HARNESS" exec "$NAME" "$@"; }
+lane_up
 
 POL=$PWD/target/bench-heat.toml
 UNIT_SRC=$PWD/target/bench-heat.service
@@ -45,11 +46,11 @@ for r in $(seq "$ROUNDS"); do
   sed -i "s/^description = .*/description = \"bench heat $r\"/" "$POL"
   reset; read -r us rc < <(timed "$BIN" -q start --settle 0 "$POL" --unit-dir /etc/systemd/system); [ "$rc" = 0 ] || { echo "sandgen start failed" >&2; exit 1; }
   add sandgen_changed "$us"
-  "$BIN" render "$POL" --systemd-version 252 | sed 's/bench heat [0-9]*/bench heat x'"$r"'/' > "$UNIT_SRC"
+  "$BIN" render "$POL" --systemd-version "$SANDGEN_TEST_SYSTEMD" | sed 's/bench heat [0-9]*/bench heat x'"$r"'/' > "$UNIT_SRC"
   reset; read -r us rc < <(timed sh -c "cp $UNIT_SRC /etc/systemd/system/bench-heat.service && systemctl daemon-reload && systemctl start bench-heat.service")
   add systemctl_changed "$us"
   # unchanged: same file as installed.
-  "$BIN" render "$POL" --systemd-version 252 > "$UNIT_SRC"; inside cp "$UNIT_SRC" /etc/systemd/system/bench-heat.service; inside systemctl daemon-reload
+  "$BIN" render "$POL" --systemd-version "$SANDGEN_TEST_SYSTEMD" > "$UNIT_SRC"; inside cp "$UNIT_SRC" /etc/systemd/system/bench-heat.service; inside systemctl daemon-reload
   reset; read -r us rc < <(timed "$BIN" -q start --settle 0 "$POL"); add sandgen_unchanged "$us"
   reset; read -r us rc < <(timed sh -c "systemctl daemon-reload && systemctl start bench-heat.service"); add systemctl_unchanged "$us"
   reset; read -r us rc < <(timed "$BIN" -q run --settle 0 --unit heat-run "$POL"); add sandgen_run "$us"
@@ -57,7 +58,7 @@ for r in $(seq "$ROUNDS"); do
   # running: change the file under a running unit.
   sed -i "s/^description = .*/description = \"bench heat running $r\"/" "$POL"
   read -r us rc < <(timed "$BIN" -q start --settle 0 "$POL"); add sandgen_running "$us"
-  "$BIN" render "$POL" --systemd-version 252 | sed 's/bench heat running [0-9]*/bench heat y'"$r"'/' > "$UNIT_SRC"
+  "$BIN" render "$POL" --systemd-version "$SANDGEN_TEST_SYSTEMD" | sed 's/bench heat running [0-9]*/bench heat y'"$r"'/' > "$UNIT_SRC"
   read -r us rc < <(timed sh -c "cp $UNIT_SRC /etc/systemd/system/bench-heat.service && systemctl daemon-reload && systemctl start bench-heat.service")
   add systemctl_running "$us"
 done
@@ -66,7 +67,7 @@ reset
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.1f", m / 1000}'; }
 m() { echo "${T[$1]}" | median; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
-echo "rounds: $ROUNDS (medians, ms, measured inside the container)"
+echo "rounds: $ROUNDS (medians, ms, measured inside $LANE)"
 printf '%-46s %8s %8s %7s\n' "scenario" "sandgen" "systemctl" "ratio"
 printf '%-46s %8s %8s %7s\n' "start, unit file changed (goal <= 0.8x)" "$(m sandgen_changed)" "$(m systemctl_changed)" "$(ratio "$(m sandgen_changed)" "$(m systemctl_changed)")"
 printf '%-46s %8s %8s %7s\n' "start, unit file unchanged (reload skipped)" "$(m sandgen_unchanged)" "$(m systemctl_unchanged)" "$(ratio "$(m sandgen_unchanged)" "$(m systemctl_unchanged)")"

@@ -6,7 +6,8 @@
 #
 # The command is `dd if=/dev/zero of=/dev/null bs=1 count=COUNT`: two system calls per byte,
 # so it is almost nothing but syscall entries and exits, the worst case for ptrace. Boots
-# its own systemd container (tests/harness/systemd-container.sh), builds sandgen in release
+# its own systemd container (tests/harness/systemd-container.sh, or with
+# SANDGEN_BENCH_LANE=guest the systemd 257 guest of tests/harness/v2vm.sh: benches/lane.sh), builds sandgen in release
 # mode, and times inside the container, interleaved round by round:
 #   plain      dd alone
 #   strace     strace -f -q -o FILE -- dd            (the tracer alone, no sandgen)
@@ -21,14 +22,14 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROUNDS=${1:-5}
 COUNT=${2:-200000}
-HARNESS=tests/harness/systemd-container.sh
+# shellcheck source=benches/lane.sh
+. benches/lane.sh
 NAME=sandgen-bench-suggest-$$
 
 cargo build --release --locked -q
 BIN=$PWD/target/release/sandgen
 trap '"$HARNESS" down "$NAME" >/dev/null 2>&1 || true' EXIT
-eval "$("$HARNESS" up "$NAME")"
-inside() { "$HARNESS" exec "$NAME" "$@"; }
+lane_up
 
 DD=(/usr/bin/dd if=/dev/zero of=/dev/null bs=1 "count=$COUNT")
 # Time one command inside the container, in µs; the clock runs inside, so nsenter's own
@@ -55,7 +56,7 @@ inside rm -f /run/bench-suggest.strace
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.3f", m / 1000000}'; }
 m() { echo "${T[$1]}" | median; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0fx", a / b }'; }
-echo "dd if=/dev/zero of=/dev/null bs=1 count=$COUNT; rounds: $ROUNDS (medians, seconds, measured inside the container)"
+echo "dd if=/dev/zero of=/dev/null bs=1 count=$COUNT; rounds: $ROUNDS (medians, seconds, measured inside $LANE)"
 printf '%-52s %10s %8s\n' "what" "seconds" "vs plain"
 printf '%-52s %10s %8s\n' "dd alone" "$(m plain)" "1x"
 printf '%-52s %10s %8s\n' "strace -f -q -o FILE -- dd" "$(m strace)" "$(ratio "$(m strace)" "$(m plain)")"

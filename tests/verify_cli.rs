@@ -133,6 +133,14 @@ fn every_demo_policy_starts_and_passes_verify() {
                 "exec = [\"/usr/sbin/ip\", \"link\", \"set\", \"lo\", \"down\"]",
                 "exec = [\"/bin/sh\", \"-c\", \"/usr/sbin/ip link set lo down; exec sleep infinity\"]",
             ),
+            // On cgroup v2 systemd stops the hog's unit at its OOM kill (Result=oom-kill,
+            // tested in tests/service.rs), so there would be nothing left to verify: the
+            // same limits on a process that stays.
+            "memhog" => replaced(
+                &demo(name),
+                "exec = [\"/bin/sh\", \"-c\", \"free -m; /usr/bin/tail /dev/zero; echo \\\"child exited with status $?\\\"; exec sleep infinity\"]",
+                "exec = [\"/bin/sleep\", \"infinity\"]",
+            ),
             _ => demo(name),
         };
         let unit = unit_name(name, "service");
@@ -257,9 +265,17 @@ fn verify_names_every_key_a_unit_without_a_sandbox_does_not_have() {
     .collect();
     // The unit runs exactly this command.
     expected.insert("service.exec", "pass");
-    // This container's nspawn mounts /proc/sys and /sys read-only for every process in it,
-    // and the unit sees the service manager's /proc, /sys and /dev: in force anyway.
-    expected.insert("filesystem.protect_kernel_tunables", "pass");
+    // The unit sees the service manager's /proc/sys and /sys: nspawn (the container lane)
+    // mounts them read-only for every process in it, so the check passes there anyway; a
+    // machine of its own (the guest lane) has them read-write, so it fails.
+    let managers_proc_sys_ro = String::from_utf8_lossy(&s.container.read_file("/proc/1/mountinfo"))
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .any(|f| f.len() > 5 && f[4] == "/proc/sys" && f[5].split(',').any(|o| o == "ro"));
+    expected.insert(
+        "filesystem.protect_kernel_tunables",
+        if managers_proc_sys_ro { "pass" } else { "fail" },
+    );
     expected.insert("filesystem.mount_api_vfs", "pass");
     // systemd 252 applies these only on cgroup v2.
     for key in [
@@ -393,6 +409,70 @@ fn verify_fails_a_sandboxed_unit_on_the_values_that_differ() {
             "nothing of its kind is mounted on /proc /sys /dev".to_owned()
         )
     );
+}
+
+/// Every resource directive on a live unit, read back from its cgroup. On cgroup v2 (the
+/// guest lane) each one is applied and must PASS, with the kernel's own value in `inspect`;
+/// on the container lane's v1 controllers systemd 252 applies only some, and the others must
+/// say NOT CHECKABLE, never PASS.
+#[test]
+fn resource_limits_pass_where_the_kernel_applies_them() {
+    let s = Sandgen::new();
+    let unit = unit_name("limits", "service");
+    let _cleanup = s.start(
+        &unit,
+        "[service]\nexec = [\"/bin/sleep\", \"infinity\"]\n[resources]\nmemory_max = \"64M\"\n\
+         memory_high = \"48M\"\nmemory_low = \"16M\"\nmemory_swap_max = \"0\"\ncpu_weight = 50\n\
+         cpu_quota = \"20%\"\nallowed_cpus = \"1\"\ntasks_max = 8\nio_weight = 200\n",
+    );
+    s.wait_for_comm(&unit, "sleep");
+    let (json, _) = s.verify(&[&unit], 0);
+    let got = statuses(&json);
+    let v2 = s.container.cgroup_v2();
+    let applied_on_v1 = [
+        "resources.memory_max",
+        "resources.cpu_weight",
+        "resources.cpu_quota",
+        "resources.tasks_max",
+    ];
+    let v2_only = [
+        "resources.memory_high",
+        "resources.memory_low",
+        "resources.memory_swap_max",
+        "resources.allowed_cpus",
+    ];
+    for key in applied_on_v1 {
+        assert_eq!(status_of(&got, key), "pass", "{key}: {:?}", got[key]);
+    }
+    for key in v2_only {
+        let want = if v2 { "pass" } else { "not_checkable" };
+        assert_eq!(status_of(&got, key), want, "{key}: {:?}", got[key]);
+    }
+    // I/O weights need a disk scheduler that has them (BFQ on v1, the io controller on v2).
+    let io = &got["resources.io_weight"];
+    assert!(
+        io.0 == "pass" || (io.0 == "not_checkable" && io.1.contains("no I/O weight file")),
+        "{io:?}"
+    );
+
+    let inspect = s.json(&["inspect", &unit, "--json"]);
+    let cgroup = &inspect["cgroup"];
+    assert_eq!(cgroup["version"], if v2 { 2 } else { 1 }, "{cgroup:#}");
+    assert_eq!(cgroup["memory_max"], 64u64 << 20, "{cgroup:#}");
+    assert_eq!(cgroup["tasks_max"], 8, "{cgroup:#}");
+    if v2 {
+        assert_eq!(cgroup["frozen"], false, "{cgroup:#}");
+        assert_eq!(cgroup["memory_high"], 48u64 << 20, "{cgroup:#}");
+        assert_eq!(cgroup["memory_low"], 16u64 << 20, "{cgroup:#}");
+        assert_eq!(cgroup["memory_swap_max"], 0, "{cgroup:#}");
+        assert_eq!(cgroup["cpu_weight"], 50, "{cgroup:#}");
+        assert_eq!(cgroup["cpu_quota"], 20.0, "{cgroup:#}");
+        assert_eq!(cgroup["cpuset"], "1", "{cgroup:#}");
+    } else {
+        // systemd writes CPUWeight= as cpu.shares = weight * 1024 / 100 on v1.
+        assert_eq!(cgroup["cpu_shares"], 512, "{cgroup:#}");
+        assert_eq!(cgroup["memory_high"], Value::Null, "{cgroup:#}");
+    }
 }
 
 fn status_of<'a>(got: &'a BTreeMap<String, (String, String)>, key: &str) -> &'a str {
