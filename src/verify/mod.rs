@@ -1114,11 +1114,13 @@ fn private_tmp(d: &Directive, cx: &Context<'_>) -> Outcome {
     }
     let private = private.join("; ");
     if !requested {
-        return if private.is_empty() {
+        let paths = [connected.as_slice(), own_tmpfs.as_slice()].concat();
+        return if paths.is_empty() {
             pass("not requested; /tmp is the host's")
         } else {
             pass(format!(
-                "not requested; {private} anyway (implied by another setting)"
+                "not requested; {} private anyway (implied by another setting)",
+                paths.join(" and ")
             ))
         };
     }
