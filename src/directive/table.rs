@@ -380,6 +380,36 @@ mod tests {
         }
     }
 
+    /// Lowering follows `Older::Mode` from mode to mode: each must name another mode of the
+    /// same row that is older, so the chain ends; no mode predates its directive.
+    #[test]
+    fn older_modes_are_older_modes_of_the_row() {
+        for s in SPECS {
+            let Kind::BoolOrWord(modes) = s.kind else {
+                continue;
+            };
+            for m in modes.modes {
+                if let Older::Mode(older, _) = m.older {
+                    let o = modes.find(older).unwrap_or_else(|| {
+                        panic!("{}: {} falls back to unknown {older}", s.path(), m.word)
+                    });
+                    assert!(
+                        o.since < m.since,
+                        "{}: {older} is not older than {}",
+                        s.path(),
+                        m.word
+                    );
+                }
+                assert!(
+                    m.since == 0 || m.since > s.since,
+                    "{}: {}",
+                    s.path(),
+                    m.word
+                );
+            }
+        }
+    }
+
     #[test]
     fn keys_are_snake_case() {
         for s in SPECS {

@@ -168,8 +168,8 @@ fn lower_mode(
                 why = Some(because);
                 match modes.find(older) {
                     Some(m) => mode = m,
-                    // A table row naming a mode it does not have: write the word as it
-                    // is and let systemd's refusal show, rather than guess.
+                    // Ruled out by the table's test `older_modes_are_older_modes_of_the_row`;
+                    // were it not, systemd's own refusal of the word would show.
                     None => break DirectiveValue::Word(word.to_owned()),
                 }
             }
