@@ -40,9 +40,21 @@ fn floor_char_boundary(s: &str, mut at: usize) -> usize {
     at
 }
 
-/// One error in a policy file, located by a byte span.
+/// How serious a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// The policy is refused.
+    Error,
+    /// The policy is accepted, but sandgen wrote something other than it says (a mode the
+    /// target systemd lacks, written as an older form that is as strict).
+    Warning,
+}
+
+/// One error (or warning) in a policy file, located by a byte span.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
     /// The file it is about.
     pub file: String,
     /// 1-based line.
@@ -68,6 +80,7 @@ impl Diagnostic {
         let start = floor_char_boundary(&source.text, span.start.min(end));
         let on_line = source.text[start..end].split('\n').next().unwrap_or("");
         Diagnostic {
+            severity: Severity::Error,
             file: source.name.clone(),
             line,
             col,
@@ -76,6 +89,12 @@ impl Diagnostic {
             source_line,
             width: on_line.chars().count().max(1),
         }
+    }
+
+    /// The same diagnostic as a warning.
+    pub fn as_warning(mut self) -> Self {
+        self.severity = Severity::Warning;
+        self
     }
 
     /// The same diagnostic with a suggestion.
@@ -99,7 +118,11 @@ const SHOWN_UNDER: usize = 80;
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let gutter = " ".repeat(self.line.to_string().len());
-        writeln!(f, "error: {}", self.message)?;
+        let label = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        writeln!(f, "{label}: {}", self.message)?;
         writeln!(f, "{gutter}--> {}:{}:{}", self.file, self.line, self.col)?;
         writeln!(f, "{gutter} |")?;
         let chars: Vec<char> = self.source_line.chars().collect();

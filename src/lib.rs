@@ -46,6 +46,9 @@ pub struct Loaded {
     pub policy: Policy,
     /// Its directives, in the order of the directive table.
     pub directives: Vec<Directive>,
+    /// Where the directives say something other than the policy for this systemd (a mode
+    /// written as an older one that is as strict): to show the user, never an error.
+    pub warnings: Vec<diagnostic::Diagnostic>,
 }
 
 impl Loaded {
@@ -77,8 +80,12 @@ pub fn load_policy(
     target: u32,
 ) -> Result<Loaded, Diagnostics> {
     let policy = policy::parse(Source::new(name, text), cx)?;
-    let directives = policy::lower(&policy, target)?;
-    Ok(Loaded { policy, directives })
+    let lowered = policy::lower(&policy, target)?;
+    Ok(Loaded {
+        policy,
+        directives: lowered.directives,
+        warnings: lowered.warnings,
+    })
 }
 
 /// [`load_policy`] with facts that need no host: the built-in system call table of systemd

@@ -33,7 +33,7 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use sandgen::data::{address_families, architectures, capabilities, errno, syscalls};
 use sandgen::directive::table::{SPECS, TABLES};
-use sandgen::directive::{DirectiveValue, Kind, Spec};
+use sandgen::directive::{DirectiveValue, Kind, Mode, Older, Spec};
 use sandgen::policy::Value;
 use toml_text::toml_string;
 
@@ -222,10 +222,18 @@ fn value_for(spec: &'static Spec, programs: &Programs, hostility: u32) -> BoxedS
     let h = hostility;
     match spec.kind {
         Kind::Bool => pick(raw(&["true", "false"]), quoted(&["yes", "true"]), h),
-        Kind::BoolOrWord(words) => {
+        Kind::BoolOrWord(modes) => {
+            // A mode newer than the target is written as an older form where one is as
+            // strict (valid), and refused otherwise.
+            let (known, newer): (Vec<&Mode>, Vec<&Mode>) = modes
+                .modes
+                .iter()
+                .partition(|m| m.since <= TARGET || !matches!(m.older, Older::Refuse(_)));
             let mut valid = raw(&["true", "false"]);
-            valid.extend(quoted(words));
-            pick(valid, quoted(&["yes", "Read-Only", " tmpfs"]), h)
+            valid.extend(quoted(&known.iter().map(|m| m.word).collect::<Vec<_>>()));
+            let mut refused = quoted(&["yes", "Read-Only", " tmpfs"]);
+            refused.extend(quoted(&newer.iter().map(|m| m.word).collect::<Vec<_>>()));
+            pick(valid, refused, h)
         }
         Kind::Word(words) => pick(
             quoted(words),

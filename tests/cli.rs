@@ -86,7 +86,7 @@ fn key_in_the_wrong_table_names_the_right_one() {
 fn wrong_type() {
     assert_eq!(
         refused(&with_exec("[filesystem]\nprivate_tmp = \"yes\"\n")),
-        "error: `filesystem.private_tmp` expects true or false, found a string\n --> bad.toml:4:15\n  |\n4 | private_tmp = \"yes\"\n  |               ^^^^^\n  = help: write private_tmp = true (a TOML boolean, without quotes)\nerror: 1 policy is invalid; nothing was written\n"
+        "error: `filesystem.private_tmp` expects true, false, \"disconnected\", found a string\n --> bad.toml:4:15\n  |\n4 | private_tmp = \"yes\"\n  |               ^^^^^\n  = help: write private_tmp = true (a TOML boolean, without quotes)\nerror: 1 policy is invalid; nothing was written\n"
     );
 }
 
@@ -430,6 +430,52 @@ fn directive_newer_than_the_target_names_its_version() {
         refused(&with_exec("[namespaces]\nprivate_pids = true\n")),
         "error: `namespaces.private_pids` needs systemd 257 (PrivatePIDs= was added in version 257); the target systemd is 252\n --> bad.toml:4:1\n  |\n4 | private_pids = true\n  | ^^^^^^^^^^^^\n  = help: remove it, or target a newer systemd with --systemd-version\nerror: 1 policy is invalid; nothing was written\n"
     );
+}
+
+#[test]
+fn a_mode_newer_than_the_target_is_refused_or_written_as_strict_with_a_warning() {
+    assert_eq!(
+        refused(&with_exec("[filesystem]\nprotect_control_groups = \"strict\"\n")),
+        "error: `filesystem.protect_control_groups` = \"strict\" needs systemd 257 (ProtectControlGroups=strict was added in version 257); the target systemd is 252\n --> bad.toml:4:26\n  |\n4 | protect_control_groups = \"strict\"\n  |                          ^^^^^^^^\n  = help: true is the closest older form, but without a cgroup namespace the service sees the host's whole cgroup tree: write true if that is acceptable, or target systemd 257 or later with --systemd-version\nerror: 1 policy is invalid; nothing was written\n"
+    );
+    // Written as the older, stricter form: check and render both say so on stderr, and
+    // the unit has what the warning names.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("p.toml"),
+        with_exec("[namespaces]\nprivate_users = \"identity\"\n"),
+    )
+    .expect("write policy");
+    let warning = "warning: `namespaces.private_users` = \"identity\" needs systemd 257; for systemd 252 it is written as PrivateUsers=yes, which is stricter: only root and the service's own user are mapped, so other users' files appear owned by nobody\n --> p.toml:4:17\n  |\n4 | private_users = \"identity\"\n  |                 ^^^^^^^^^^\n  = help: target systemd 257 or later with --systemd-version to write PrivateUsers=identity\n";
+    for command in ["check", "render"] {
+        let out = sandgen(dir.path(), &[command, "--systemd-version", "252", "p.toml"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stderr), warning, "{command}");
+        let stdout = String::from_utf8(out.stdout).expect("utf-8");
+        if command == "render" {
+            assert!(stdout.contains("\nPrivateUsers=yes\n"), "{stdout}");
+        }
+    }
+    // For a systemd that has the mode: written as it is, without a word; -q silences it.
+    let out = sandgen(
+        dir.path(),
+        &["render", "--systemd-version", "257", "p.toml"],
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\nPrivateUsers=identity\n"));
+    let out = sandgen(
+        dir.path(),
+        &["-q", "check", "--systemd-version", "252", "p.toml"],
+    );
+    assert!(out.status.success() && out.stderr.is_empty());
 }
 
 #[test]

@@ -268,10 +268,23 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// Read one policy file and load it for `host`.
+/// Read one policy file and load it for `host`; its warnings go to stderr.
 pub(crate) fn load(host: &Host, path: &Path) -> Result<Loaded> {
     let text = output::read_policy(path)?;
-    Ok(host.load(&path.display().to_string(), text)?)
+    let loaded = host.load(&path.display().to_string(), text)?;
+    warn_about(&loaded);
+    Ok(loaded)
+}
+
+/// Show a loaded policy's warnings (what its unit says differently for the target systemd)
+/// on stderr, located like errors, unless `-q`.
+pub(crate) fn warn_about(loaded: &Loaded) {
+    if QUIET.load(Ordering::Relaxed) {
+        return;
+    }
+    for w in &loaded.warnings {
+        output::err_text(&format!("{w}\n"));
+    }
 }
 
 /// A loaded policy and its unit file text.
@@ -373,7 +386,10 @@ fn render(args: RenderArgs) -> Result<()> {
 fn check(args: CheckArgs) -> Result<()> {
     let host = Host::new(args.target.systemd_version);
     let loaded = load_all(&args.policies, &host, "")?;
-    for Loaded { policy, directives } in loaded {
+    for Loaded {
+        policy, directives, ..
+    } in loaded
+    {
         let uses_syscalls = policy
             .settings
             .iter()

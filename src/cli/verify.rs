@@ -76,8 +76,10 @@ fn recorded_policy(conn: &Manager, host: &Host, status: &UnitStatus) -> Result<P
     }
     // The file name of the source gives the unit name when the policy names none.
     let name = format!("{} (recorded policy)", status.fragment_path);
+    let loaded = host.load(&name, policy)?;
+    super::warn_about(&loaded);
     Ok(PolicyToCheck {
-        loaded: host.load(&name, policy)?,
+        loaded,
         file: status.fragment_path.clone(),
         recorded: true,
     })

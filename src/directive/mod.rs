@@ -42,8 +42,8 @@ impl UnitSection {
 pub enum Kind {
     /// `true`/`false`, written `yes`/`no`.
     Bool,
-    /// `true` (written `yes`), `false` (`no`), or one of the listed words.
-    BoolOrWord(&'static [&'static str]),
+    /// `true` (written `yes`), `false` (`no`), or one of the listed modes.
+    BoolOrWord(Modes),
     /// One of the listed words.
     Word(&'static [&'static str]),
     /// Free single-line text; specifiers are expanded by systemd.
@@ -94,6 +94,69 @@ pub enum Kind {
     SecureBits,
     /// An octal file mode mask such as `"0077"`.
     UMask,
+}
+
+/// The words a bool-or-word directive takes besides `yes`/`no`, and how it travels over
+/// D-Bus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Modes {
+    /// The words (`strict`, `read-only`, ...), each with the systemd that knows it.
+    pub modes: &'static [Mode],
+    /// The D-Bus property shape.
+    pub bus: BoolBus,
+}
+
+impl Modes {
+    /// The mode written `word`, if the directive has one.
+    pub fn find(&self, word: &str) -> Option<&'static Mode> {
+        self.modes.iter().find(|m| m.word == word)
+    }
+
+    /// The words, in table order.
+    pub fn words(&self) -> Vec<&'static str> {
+        self.modes.iter().map(|m| m.word).collect()
+    }
+}
+
+/// One word of a bool-or-word directive (`ProtectControlGroups=strict`) and the first
+/// systemd version that knows it: a mode can be newer than its directive
+/// (`ProtectControlGroups=yes` is from 232, `=strict` from 257), so lowering checks the
+/// version of the value as well as the directive's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mode {
+    /// The word as written in the unit file.
+    pub word: &'static str,
+    /// The systemd version that introduced it; 0 when it is as old as its directive.
+    pub since: u32,
+    /// What a target older than `since` gets instead.
+    pub older: Older,
+}
+
+/// What lowering writes for a target systemd older than a [`Mode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Older {
+    /// Refused, with the version that would take it: no older form is as strict. The text
+    /// (the help of the error) says what the closest older form loses.
+    Refuse(&'static str),
+    /// Written as `yes`, which is as strict or stricter, with a warning. The text follows
+    /// "written as Directive=yes, " and says what changes: "which is stricter: ...".
+    Yes(&'static str),
+    /// Written as the older mode named first (which may itself be newer than the target
+    /// and fall back further), with a warning; the text as for [`Older::Yes`].
+    Mode(&'static str, &'static str),
+}
+
+/// How a bool-or-word directive is sent as a transient unit property
+/// (org.freedesktop.systemd1(5)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoolBus {
+    /// One string property holding `yes`, `no` or the word (`ProtectHome`,
+    /// `ProtectSystem`, `PrivatePIDs`).
+    String,
+    /// A boolean property for `yes`/`no`, and the word in the string property named
+    /// `<Directive>Ex`: the directives that were booleans before they had modes
+    /// (`PrivateTmpEx`, `PrivateUsersEx`, `ProtectControlGroupsEx`, `ProtectHostnameEx`).
+    BoolAndEx,
 }
 
 impl Kind {

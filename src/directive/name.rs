@@ -38,7 +38,8 @@ names! {
     // Written by sandgen for its own tracing units only (no policy key).
     RuntimeDirectory,
     // Resource control.
-    MemoryMax, MemoryLimit, MemoryHigh, MemoryLow, MemorySwapMax, CPUWeight, CPUShares,
+    MemoryMax, MemoryLimit, MemoryHigh, MemoryLow, MemorySwapMax, MemoryZSwapMax,
+    MemoryZSwapWriteback, CPUWeight, CPUShares,
     CPUQuota, AllowedCPUs, CPUAffinity, IOWeight, TasksMax,
     // Capabilities.
     CapabilityBoundingSet, AmbientCapabilities, NoNewPrivileges, SecureBits,

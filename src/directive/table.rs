@@ -9,10 +9,114 @@
 //! Rows are in output order: the rendered unit lists directives in this order, so related
 //! settings stay together and the output is deterministic.
 
-use super::{Emit, Kind, Name, Spec, UnitSection};
+use super::{BoolBus, Emit, Kind, Mode, Modes, Name, Older, Spec, UnitSection};
 
-const PROTECT_HOME: &[&str] = &["read-only", "tmpfs"];
-const PROTECT_SYSTEM: &[&str] = &["full", "strict"];
+/// A mode as old as its directive: no target that has the directive lacks it.
+const fn original(word: &'static str) -> Mode {
+    Mode {
+        word,
+        since: 0,
+        older: Older::Refuse("it is as old as its directive"),
+    }
+}
+
+const PROTECT_HOME: Modes = Modes {
+    modes: &[original("read-only"), original("tmpfs")],
+    bus: BoolBus::String,
+};
+const PROTECT_SYSTEM: Modes = Modes {
+    modes: &[original("full"), original("strict")],
+    bus: BoolBus::String,
+};
+
+/// `PrivateTmp=disconnected` (systemd 257): /tmp and /var/tmp are a tmpfs of their own
+/// instead of directories under the host's /tmp and /var/tmp.
+///
+/// Older: `yes`, just as strict. The service sees exactly the same thing, a private /tmp and
+/// /var/tmp that nothing outside it shares; only where the files live differs (on the
+/// host's /tmp, readable by the host's root, instead of in memory).
+const PRIVATE_TMP: Modes = Modes {
+    modes: &[Mode {
+        word: "disconnected",
+        since: 257,
+        older: Older::Yes("which is just as strict: the service sees the same private /tmp and /var/tmp, but they are directories under the host's /tmp and /var/tmp rather than a tmpfs of their own"),
+    }],
+    bus: BoolBus::BoolAndEx,
+};
+
+/// `ProtectControlGroups=private|strict` (systemd 257): a cgroup namespace, so that
+/// /sys/fs/cgroup shows only the unit's own subtree (writable with `private`, read-only
+/// with `strict`).
+///
+/// Older: refused. `yes` keeps /sys/fs/cgroup read-only but has no cgroup namespace: the
+/// service sees the host's whole cgroup tree, every unit's name and usage, which is the
+/// exposure both modes exist to close.
+const PROTECT_CONTROL_GROUPS: Modes = Modes {
+    modes: &[
+        Mode {
+            word: "private",
+            since: 257,
+            older: Older::Refuse("true is the closest older form, but without a cgroup namespace the service sees the host's whole cgroup tree: write true if that is acceptable"),
+        },
+        Mode {
+            word: "strict",
+            since: 257,
+            older: Older::Refuse("true is the closest older form, but without a cgroup namespace the service sees the host's whole cgroup tree: write true if that is acceptable"),
+        },
+    ],
+    bus: BoolBus::BoolAndEx,
+};
+
+/// `PrivateUsers=` modes. `yes` maps root and the service's own user to themselves and
+/// every other id to nobody.
+///
+/// - `self` (257) is another name for `yes`: older targets get `yes`, the same mapping.
+/// - `identity` (257) maps the first 65536 ids to themselves. Older: `yes`, stricter:
+///   fewer ids are mapped, so the other users' files appear owned by nobody; the process
+///   has no capabilities in the host's user namespace either way.
+/// - `full` (258) maps every id to itself. Older: `identity`, stricter for the same reason
+///   (ids above 65535 appear as nobody), and from there `yes` before 257.
+const PRIVATE_USERS: Modes = Modes {
+    modes: &[
+        Mode {
+            word: "self",
+            since: 257,
+            older: Older::Yes("which systemd reads as the same mapping"),
+        },
+        Mode {
+            word: "identity",
+            since: 257,
+            older: Older::Yes("which is stricter: only root and the service's own user are mapped, so other users' files appear owned by nobody"),
+        },
+        Mode {
+            word: "full",
+            since: 258,
+            older: Older::Mode("identity", "which is stricter: only the first 65536 user and group ids are mapped, so files of higher ids appear owned by nobody"),
+        },
+    ],
+    bus: BoolBus::BoolAndEx,
+};
+
+/// `ProtectHostname=private` (systemd 258): a UTS namespace in which the service may change
+/// its own host name.
+///
+/// Older: `yes`, stricter: the same private UTS namespace, and the host name cannot be
+/// changed at all (sethostname() fails).
+const PROTECT_HOSTNAME: Modes = Modes {
+    modes: &[Mode {
+        word: "private",
+        since: 258,
+        older: Older::Yes("which is stricter: the same private UTS namespace, but the service cannot change its host name (sethostname() fails)"),
+    }],
+    bus: BoolBus::BoolAndEx,
+};
+
+/// `PrivatePIDs=` takes only a boolean, but systemd declares it an enum: its D-Bus property
+/// is a string, `"yes"` or `"no"`.
+const PRIVATE_PIDS: Modes = Modes {
+    modes: &[],
+    bus: BoolBus::String,
+};
 /// systemd's service types but `dbus`, which needs BusName= (not a policy key): systemd
 /// refuses to load a Type=dbus unit without it.
 const SERVICE_TYPES: &[&str] = &["simple", "exec", "forking", "oneshot", "notify", "idle"];
@@ -103,6 +207,8 @@ pub static SPECS: &[Spec] = &[
     row("resources", "memory_high", Name::MemoryHigh, Kind::Size { allows_zero: false }, 231, "Memory throttling threshold."),
     row("resources", "memory_low", Name::MemoryLow, Kind::Size { allows_zero: true }, 231, "Memory protection below which the unit is not reclaimed."),
     row("resources", "memory_swap_max", Name::MemorySwapMax, Kind::Size { allows_zero: true }, 232, "Swap limit."),
+    row("resources", "memory_zswap_max", Name::MemoryZSwapMax, Kind::Size { allows_zero: true }, 253, "Limit of compressed swap in memory (zswap, cgroup v2 memory.zswap.max)."),
+    row("resources", "memory_zswap_writeback", Name::MemoryZSwapWriteback, Kind::Bool, 256, "Whether zswap may write pages on to the swap device (cgroup v2 memory.zswap.writeback); false keeps them in memory."),
     row("resources", "cpu_weight", Name::CPUWeight, Kind::Integer { min: 1, max: 10000 }, 232, "CPU weight, 1..10000, default 100."),
     emitted(
         row("resources", "cpu_shares", Name::CPUShares, Kind::Integer { min: 2, max: 262144 }, 208, "Legacy cgroup v1 CPU shares, 2..262144, default 1024; written as CPUWeight=shares*100/1024 on systemd 232 and later."),
@@ -138,7 +244,7 @@ pub static SPECS: &[Spec] = &[
     // [filesystem]: the mount namespace.
     row("filesystem", "root_directory", Name::RootDirectory, Kind::Path, 1, "Change root into this directory (chroot)."),
     row("filesystem", "mount_api_vfs", Name::MountAPIVFS, Kind::Bool, 233, "Mount /proc, /sys, /dev and /run inside root_directory."),
-    row("filesystem", "private_tmp", Name::PrivateTmp, Kind::Bool, 1, "A private /tmp and /var/tmp."),
+    row("filesystem", "private_tmp", Name::PrivateTmp, Kind::BoolOrWord(PRIVATE_TMP), 1, "A private /tmp and /var/tmp: true (directories under the host's), or \"disconnected\" (a tmpfs of their own)."),
     row("filesystem", "private_devices", Name::PrivateDevices, Kind::Bool, 209, "A private /dev with only pseudo devices (null, zero, random, ...)."),
     row("filesystem", "private_mounts", Name::PrivateMounts, Kind::Bool, 239, "A private mount namespace, without other changes."),
     row("filesystem", "protect_home", Name::ProtectHome, Kind::BoolOrWord(PROTECT_HOME), 214, "Hide /home, /root, /run/user: true (inaccessible), \"read-only\" or \"tmpfs\"."),
@@ -151,7 +257,7 @@ pub static SPECS: &[Spec] = &[
     row("filesystem", "protect_kernel_tunables", Name::ProtectKernelTunables, Kind::Bool, 232, "Read-only /proc/sys, /sys and friends."),
     row("filesystem", "protect_kernel_modules", Name::ProtectKernelModules, Kind::Bool, 232, "Forbid loading kernel modules."),
     row("filesystem", "protect_kernel_logs", Name::ProtectKernelLogs, Kind::Bool, 244, "Forbid access to the kernel log ring buffer."),
-    row("filesystem", "protect_control_groups", Name::ProtectControlGroups, Kind::Bool, 232, "Read-only /sys/fs/cgroup."),
+    row("filesystem", "protect_control_groups", Name::ProtectControlGroups, Kind::BoolOrWord(PROTECT_CONTROL_GROUPS), 232, "Read-only /sys/fs/cgroup: true; \"private\" (a cgroup namespace, writable) or \"strict\" (a cgroup namespace, read-only)."),
     row("filesystem", "protect_clock", Name::ProtectClock, Kind::Bool, 245, "Forbid changing the system clock."),
     row("filesystem", "protect_proc", Name::ProtectProc, Kind::Word(PROTECT_PROC), 247, "Visibility of other processes in /proc: noaccess, invisible, ptraceable, default."),
     row("filesystem", "proc_subset", Name::ProcSubset, Kind::Word(PROC_SUBSET), 247, "Which part of /proc is visible: all, pid."),
@@ -161,9 +267,9 @@ pub static SPECS: &[Spec] = &[
     // [namespaces]
     row("namespaces", "restrict_namespaces", Name::RestrictNamespaces, Kind::Namespaces, 233, "Forbid creating namespaces: true (all), false, or the list of types allowed."),
     row("namespaces", "private_ipc", Name::PrivateIPC, Kind::Bool, 248, "A private IPC namespace."),
-    row("namespaces", "private_users", Name::PrivateUsers, Kind::Bool, 232, "A private user namespace mapping only root and the service user."),
-    row("namespaces", "private_pids", Name::PrivatePIDs, Kind::Bool, 257, "A private PID namespace in which the service is PID 1."),
-    row("namespaces", "protect_hostname", Name::ProtectHostname, Kind::Bool, 242, "A private UTS namespace; the host name cannot be changed."),
+    row("namespaces", "private_users", Name::PrivateUsers, Kind::BoolOrWord(PRIVATE_USERS), 232, "A private user namespace: true or \"self\" (maps root and the service user), \"identity\" (the first 65536 ids), \"full\" (every id)."),
+    row("namespaces", "private_pids", Name::PrivatePIDs, Kind::BoolOrWord(PRIVATE_PIDS), 257, "A private PID namespace in which the service is PID 1."),
+    row("namespaces", "protect_hostname", Name::ProtectHostname, Kind::BoolOrWord(PROTECT_HOSTNAME), 242, "A private UTS namespace: true (the host name cannot be changed) or \"private\" (the service may change its own)."),
     row("namespaces", "remove_ipc", Name::RemoveIPC, Kind::Bool, 232, "Remove the service user's IPC objects when it stops."),
     // [install]: ordering and dependencies go to [Unit], WantedBy= to [Install].
     in_section(row("install", "after", Name::After, Kind::Units, 1, "Start after these units."), UnitSection::Unit),
@@ -202,7 +308,9 @@ pub fn reference_markdown() -> String {
          A policy is a TOML file with the tables below. Every key is optional except\n\
          `service.exec`. `service.name` sets the unit name (default: the file name without\n\
          `.toml`). \"Since\" is the systemd version that introduced the directive: sandgen\n\
-         refuses a key the target systemd lacks.\n",
+         refuses a key the target systemd lacks. A mode can be newer than its directive: for\n\
+         an older target it is written as the older form named, which is as strict, with a\n\
+         warning, or refused.\n",
     );
     for t in TABLES {
         out.push_str(&format!(
@@ -217,16 +325,38 @@ pub fn reference_markdown() -> String {
                 _ => format!("`{}=`", s.directive),
             };
             out.push_str(&format!(
-                "| `{}` | {} [{}] | {} | {} |\n",
+                "| `{}` | {} [{}] | {} | {}{} |\n",
                 s.key,
                 directive,
                 s.section.name(),
                 s.since,
-                s.doc.replace('|', "\\|")
+                s.doc.replace('|', "\\|"),
+                newer_modes(s)
             ));
         }
     }
     out
+}
+
+/// For the reference: the modes of `spec` newer than the directive itself, with their
+/// version and what an older target gets.
+fn newer_modes(spec: &Spec) -> String {
+    let Kind::BoolOrWord(modes) = spec.kind else {
+        return String::new();
+    };
+    modes
+        .modes
+        .iter()
+        .filter(|m| m.since > spec.since)
+        .map(|m| {
+            let before = match m.older {
+                Older::Refuse(_) => "refused".to_owned(),
+                Older::Yes(_) => "written as true".to_owned(),
+                Older::Mode(word, _) => format!("written as \"{word}\""),
+            };
+            format!(" \"{}\" needs {}; {before} before.", m.word, m.since)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -247,6 +377,36 @@ mod tests {
                 s.key, SERVICE_NAME_KEY,
                 "`name` is reserved for the unit name"
             );
+        }
+    }
+
+    /// Lowering follows `Older::Mode` from mode to mode: each must name another mode of the
+    /// same row that is older, so the chain ends; no mode predates its directive.
+    #[test]
+    fn older_modes_are_older_modes_of_the_row() {
+        for s in SPECS {
+            let Kind::BoolOrWord(modes) = s.kind else {
+                continue;
+            };
+            for m in modes.modes {
+                if let Older::Mode(older, _) = m.older {
+                    let o = modes.find(older).unwrap_or_else(|| {
+                        panic!("{}: {} falls back to unknown {older}", s.path(), m.word)
+                    });
+                    assert!(
+                        o.since < m.since,
+                        "{}: {older} is not older than {}",
+                        s.path(),
+                        m.word
+                    );
+                }
+                assert!(
+                    m.since == 0 || m.since > s.since,
+                    "{}: {}",
+                    s.path(),
+                    m.word
+                );
+            }
         }
     }
 

@@ -143,6 +143,12 @@ pub struct CgroupState {
     pub memory_low: Option<u64>,
     /// v2 `memory.swap.max` (`MemorySwapMax=`); `None` on v1, which has no swap-only limit.
     pub memory_swap_max: Option<u64>,
+    /// v2 `memory.zswap.max` (`MemoryZSwapMax=`, Linux 5.19+); `None` for no limit, on v1,
+    /// and where the kernel has no zswap accounting (then `files` has no entry).
+    pub memory_zswap_max: Option<u64>,
+    /// v2 `memory.zswap.writeback` (`MemoryZSwapWriteback=`, Linux 6.8+); `None` on v1 and
+    /// older kernels.
+    pub memory_zswap_writeback: Option<bool>,
     /// v2 default I/O weight (`io.weight`, else `io.bfq.weight`: `IOWeight=`, 1..10000);
     /// `None` on v1.
     pub io_weight: Option<u64>,
@@ -397,6 +403,17 @@ impl Reader {
             memory_high: self.number("memory_high", dir, "memory.high")?,
             memory_low: self.number("memory_low", dir, "memory.low")?,
             memory_swap_max: self.number("memory_swap_max", dir, "memory.swap.max")?,
+            memory_zswap_max: self.number("memory_zswap_max", dir, "memory.zswap.max")?,
+            memory_zswap_writeback: match self.text(
+                "memory_zswap_writeback",
+                dir,
+                "memory.zswap.writeback",
+            )? {
+                None => None,
+                Some(t) if t == "0" => Some(false),
+                Some(t) if t == "1" => Some(true),
+                Some(t) => return Err(malformed(dir, "memory.zswap.writeback", 1, &t)),
+            },
             io_weight: match self.keyed("io_weight", dir, "io.weight", "default")? {
                 Some(weight) => Some(weight),
                 None => self.keyed("io_weight", dir, "io.bfq.weight", "default")?,
@@ -453,6 +470,8 @@ impl Reader {
             memory_high: None,
             memory_low: None,
             memory_swap_max: None,
+            memory_zswap_max: None,
+            memory_zswap_writeback: None,
             io_weight: None,
             // BFQ has blkio.bfq.weight; CFQ (gone since Linux 5.0) had blkio.weight.
             blkio_weight: match self.number("blkio_weight", blkio, "blkio.bfq.weight")? {
@@ -618,6 +637,8 @@ mod tests {
             ("memory.high", "50331648\n"),
             ("memory.low", "0\n"),
             ("memory.swap.max", "max\n"),
+            ("memory.zswap.max", "16777216\n"),
+            ("memory.zswap.writeback", "0\n"),
             ("io.weight", "default 200\n8:0 50\n"),
         ] {
             std::fs::write(unit.join(file), value).unwrap();
@@ -627,6 +648,12 @@ mod tests {
         assert_eq!(state.memory_high, Some(48 << 20));
         assert_eq!(state.memory_low, Some(0));
         assert_eq!(state.memory_swap_max, None);
+        assert_eq!(state.memory_zswap_max, Some(16 << 20));
+        assert_eq!(state.memory_zswap_writeback, Some(false));
+        assert_eq!(
+            state.files["memory_zswap_writeback"],
+            unit.join("memory.zswap.writeback")
+        );
         assert_eq!(state.io_weight, Some(200));
         assert_eq!(state.blkio_weight, None);
         assert_eq!(state.files["io_weight"], unit.join("io.weight"));

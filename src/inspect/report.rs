@@ -288,6 +288,14 @@ fn cgroup_text(c: &CgroupState) -> String {
             opt(c.memory_swap_max.map(bytes), "none"),
             file(&["memory_swap_max"]),
         ));
+        // Only where the kernel accounts zswap per cgroup (Linux 5.19+).
+        if c.files.contains_key("memory_zswap_max") {
+            rows.push((
+                "zswap limit",
+                opt(c.memory_zswap_max.map(bytes), "none"),
+                file(&["memory_zswap_max"]),
+            ));
+        }
     }
     rows.push(match (c.cpu_weight, c.cpu_shares) {
         (_, Some(s)) => ("CPU shares", s.to_string(), file(&["cpu_shares"])),

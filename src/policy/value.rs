@@ -98,10 +98,17 @@ fn type_name(v: &DeValue<'_>) -> &'static str {
 }
 
 /// What a kind expects, for type errors.
-fn expectation(kind: Kind) -> &'static str {
-    match kind {
+fn expectation(kind: Kind) -> std::borrow::Cow<'static, str> {
+    if let Kind::BoolOrWord(modes) = kind {
+        let words: Vec<String> = modes.words().iter().map(|w| format!("\"{w}\"")).collect();
+        return match words.len() {
+            0 => "true or false".into(),
+            _ => format!("true, false, {}", words.join(", ")).into(),
+        };
+    }
+    let text = match kind {
         Kind::Bool => "true or false",
-        Kind::BoolOrWord(_) => "true, false or a string",
+        Kind::BoolOrWord(_) => "true, false or a word",
         Kind::Word(_) | Kind::Text | Kind::UserName | Kind::CpuSet | Kind::Errno => "a string",
         Kind::Size { .. } => "a size string such as \"512M\" or a number of bytes",
         Kind::Integer { .. } => "an integer",
@@ -121,7 +128,8 @@ fn expectation(kind: Kind) -> &'static str {
         | Kind::Architectures
         | Kind::AddressFamilies
         | Kind::SecureBits => "an array of strings",
-    }
+    };
+    text.into()
 }
 
 fn wrong_type(spec: &Spec, node: &Node<'_>) -> Problem {
@@ -262,17 +270,13 @@ fn parse_kind(spec: &Spec, node: &Node<'_>, cx: &Context<'_>) -> Result<Value, P
             .as_bool()
             .map(Value::bool)
             .ok_or_else(|| bool_hint(spec, node)),
-        Kind::BoolOrWord(words) => match node.get_ref() {
+        Kind::BoolOrWord(modes) => match node.get_ref() {
             DeValue::Boolean(b) => Ok(Value::bool(*b)),
-            DeValue::String(s) => {
-                let mut all = vec!["true", "false"];
-                all.extend_from_slice(words);
-                match s.as_ref() {
-                    "true" | "yes" => Err(bool_hint(spec, node)),
-                    "false" | "no" => Err(bool_hint(spec, node)),
-                    w => one_of(spec, w, span, words).map(|()| Value::word(w)),
-                }
-            }
+            DeValue::String(s) => match s.as_ref() {
+                "true" | "yes" | "false" | "no" => Err(bool_hint(spec, node)),
+                _ if modes.modes.is_empty() => Err(bool_hint(spec, node)),
+                w => one_of(spec, w, span, &modes.words()).map(|()| Value::word(w)),
+            },
             _ => Err(wrong_type(spec, node)),
         },
         Kind::Word(words) => {

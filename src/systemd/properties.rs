@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use zbus::{OwnedVariant as OwnedValue, Variant as Value};
 
 use crate::data::capabilities;
-use crate::directive::{Amount, Directive, DirectiveValue, Kind, UnitSection};
+use crate::directive::{Amount, BoolBus, Directive, DirectiveValue, Kind, UnitSection};
 
 /// A directive that cannot be sent as a transient unit property.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -132,10 +132,18 @@ fn property(d: &Directive) -> Result<Option<Property>, Unsupported> {
             let all = NAMESPACE_FLAGS.iter().fold(0, |m, (_, f)| m | f);
             prop(name, Value::from(if *b { 0 } else { all }))
         }
-        // ProtectHome=, ProtectSystem=: the property is a string ("yes", "no", "strict").
-        (DirectiveValue::Bool(b), Kind::BoolOrWord(_)) => {
-            prop(name, Value::from(if *b { "yes" } else { "no" }))
-        }
+        // ProtectHome=, ProtectSystem=, PrivatePIDs=: the property is a string ("yes", "no",
+        // "strict"). PrivateTmp=, PrivateUsers=, ProtectControlGroups=, ProtectHostname=: a
+        // boolean, and the word in the string property <Name>Ex (systemd 257; 258 for
+        // ProtectHostnameEx), which older systemd does not have: a boolean goes in the old one.
+        (DirectiveValue::Bool(b), Kind::BoolOrWord(modes)) => match modes.bus {
+            BoolBus::String => prop(name, Value::from(if *b { "yes" } else { "no" })),
+            BoolBus::BoolAndEx => prop(name, Value::from(*b)),
+        },
+        (DirectiveValue::Word(w), Kind::BoolOrWord(modes)) => match modes.bus {
+            BoolBus::String => prop(name, Value::from(w.clone())),
+            BoolBus::BoolAndEx => prop(&format!("{name}Ex"), Value::from(w.clone())),
+        },
         (DirectiveValue::Bool(b), _) => prop(name, Value::from(*b)),
         (DirectiveValue::Word(w), Kind::AddressFamilies) if w == "none" => {
             prop(name, Value::from((true, Vec::<String>::new())))
@@ -251,13 +259,22 @@ mod tests {
     fn properties_have_the_types_systemd_declares() {
         // ProtectHome= and ProtectSystem= are strings on the bus even when the policy says
         // `true` (systemd refuses a boolean: "Unexpected message contents").
+        let kind = |key: &str| {
+            crate::directive::table::find("filesystem", key)
+                .expect(key)
+                .kind
+        };
         let home = directive(
             Name::ProtectHome,
-            Kind::BoolOrWord(&["read-only", "tmpfs"]),
+            kind("protect_home"),
             DirectiveValue::Bool(true),
         );
         assert_eq!(signature(&home), "s");
-        let tmp = directive(Name::PrivateTmp, Kind::Bool, DirectiveValue::Bool(true));
+        let tmp = directive(
+            Name::PrivateTmp,
+            kind("private_tmp"),
+            DirectiveValue::Bool(true),
+        );
         assert_eq!(signature(&tmp), "b");
         let cpus = directive(
             Name::AllowedCPUs,
@@ -283,5 +300,67 @@ mod tests {
             }),
         );
         assert_eq!(signature(&errno), "i");
+    }
+
+    /// The properties of `policy` (a `[namespaces]`/`[filesystem]` snippet) lowered for
+    /// systemd `target`, as name and D-Bus text.
+    fn lowered(policy: &str, target: u32) -> Vec<(String, String)> {
+        let text = format!("[service]\nexec = [\"/bin/true\"]\n{policy}");
+        let loaded = crate::load_policy_text("p.toml", &text, target).expect("a valid policy");
+        let (props, skipped) = transient_properties(&loaded.directives);
+        assert!(skipped.is_empty(), "{skipped:?}");
+        props
+            .into_iter()
+            .filter(|p| p.name != "ExecStart")
+            .map(|p| (p.name, format!("{:?}", Value::from(p.value))))
+            .collect()
+    }
+
+    #[test]
+    fn modes_travel_as_systemd_declares_them() {
+        // systemd 257 declares PrivatePIDs as "s" (a boolean is refused: "Unexpected
+        // message contents"), and the modes of the old booleans in <Name>Ex properties.
+        assert_eq!(
+            lowered("[namespaces]\nprivate_pids = true\n", 257),
+            [("PrivatePIDs".to_owned(), "Str(\"yes\")".to_owned())]
+        );
+        assert_eq!(
+            lowered(
+                "[filesystem]\nprotect_control_groups = \"strict\"\nprivate_tmp = \"disconnected\"\n[namespaces]\nprivate_users = \"identity\"\n",
+                257
+            ),
+            [
+                ("PrivateTmpEx".to_owned(), "Str(\"disconnected\")".to_owned()),
+                ("ProtectControlGroupsEx".to_owned(), "Str(\"strict\")".to_owned()),
+                ("PrivateUsersEx".to_owned(), "Str(\"identity\")".to_owned()),
+            ]
+        );
+        // Written as an older form for an older systemd: the property is what the unit
+        // file says, the boolean that systemd 252 has.
+        assert_eq!(
+            lowered(
+                "[filesystem]\nprivate_tmp = \"disconnected\"\n[namespaces]\nprivate_users = \"full\"\nprotect_hostname = \"private\"\n",
+                252
+            ),
+            [
+                ("PrivateTmp".to_owned(), "Bool(true)".to_owned()),
+                ("PrivateUsers".to_owned(), "Bool(true)".to_owned()),
+                ("ProtectHostname".to_owned(), "Bool(true)".to_owned()),
+            ]
+        );
+        assert_eq!(
+            lowered("[namespaces]\nprivate_users = \"full\"\n", 257),
+            [("PrivateUsersEx".to_owned(), "Str(\"identity\")".to_owned())]
+        );
+        assert_eq!(
+            lowered(
+                "[resources]\nmemory_zswap_max = \"16M\"\nmemory_zswap_writeback = false\n",
+                257
+            ),
+            [
+                ("MemoryZSwapMax".to_owned(), "U64(16777216)".to_owned()),
+                ("MemoryZSwapWriteback".to_owned(), "Bool(false)".to_owned()),
+            ]
+        );
     }
 }

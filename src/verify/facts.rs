@@ -66,8 +66,76 @@ pub(crate) struct ProcessFacts {
     pub namespaces: BTreeMap<String, String>,
     /// The network devices of its network namespace (`/proc/PID/net/dev`).
     pub net_devices: Option<Vec<String>>,
-    /// `/proc/PID/uid_map`, whitespace squeezed (`0 0 1`).
-    pub uid_map: Option<String>,
+    /// `/proc/PID/uid_map`: which user ids of its user namespace are which outside.
+    pub uid_map: Option<IdMap>,
+    /// `NSpid:` of `/proc/PID/status`: its PID in each PID namespace it is in, from the
+    /// reader's down to its own (`4242 17 1`: PID 1 of a namespace two levels down).
+    pub ns_pid: Option<Vec<u32>>,
+}
+
+/// One line of a `/proc/PID/uid_map` (user_namespaces(7)): `count` ids from `inside` in the
+/// process's user namespace are the ids from `outside` in the namespace of the reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub(crate) struct IdExtent {
+    /// The first id inside.
+    pub inside: u32,
+    /// The first id outside.
+    pub outside: u32,
+    /// How many ids.
+    pub count: u32,
+}
+
+/// A `/proc/PID/uid_map`: the ids a user namespace maps. The initial user namespace maps
+/// every id to itself in one line, `0 0 4294967295`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub(crate) struct IdMap(pub Vec<IdExtent>);
+
+impl IdMap {
+    /// Parse the kernel's text: lines of three numbers. `None` when it is not that.
+    pub(crate) fn parse(text: &str) -> Option<IdMap> {
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let n: Vec<u32> = l
+                    .split_whitespace()
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()
+                    .ok()?;
+                match n[..] {
+                    [inside, outside, count] => Some(IdExtent {
+                        inside,
+                        outside,
+                        count,
+                    }),
+                    _ => None,
+                }
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(IdMap)
+    }
+
+    /// Whether every id it maps keeps its number.
+    pub(crate) fn is_identity(&self) -> bool {
+        self.0.iter().all(|e| e.inside == e.outside)
+    }
+
+    /// How many ids it maps.
+    pub(crate) fn mapped(&self) -> u64 {
+        self.0.iter().map(|e| u64::from(e.count)).sum()
+    }
+}
+
+impl std::fmt::Display for IdMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{} {} {}", e.inside, e.outside, e.count)?;
+        }
+        Ok(())
+    }
 }
 
 /// The service manager the unit runs under (its systemd), for comparison.
@@ -319,6 +387,16 @@ fn effective(status: &str, field: &str) -> Option<u32> {
         .ok()
 }
 
+/// The numbers of an `NSpid:` line (`4242 17 1`); `None` when it is not a list of PIDs.
+pub(crate) fn parse_ns_pid(value: &str) -> Option<Vec<u32>> {
+    let pids: Vec<u32> = value
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    (!pids.is_empty()).then_some(pids)
+}
+
 /// The device names of a `/proc/net/dev` file (after its two header lines).
 pub(crate) fn parse_net_dev(text: &str) -> Vec<String> {
     text.lines()
@@ -354,7 +432,8 @@ fn read_process(proc_root: &Path, pid: u32) -> Result<ProcessFacts, ReadError> {
             .map(|t| parse_net_dev(&t)),
         uid_map: std::fs::read_to_string(dir.join("uid_map"))
             .ok()
-            .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" ")),
+            .and_then(|t| IdMap::parse(&t)),
+        ns_pid: field("NSpid").and_then(|v| parse_ns_pid(&v)),
     })
 }
 
@@ -490,6 +569,27 @@ mod tests {
     }
 
     #[test]
+    fn parses_uid_maps_and_ns_pids() {
+        // PrivateUsers=yes for a unit with User=1000, as the kernel writes it (padded).
+        let map =
+            IdMap::parse("         0          0          1\n      1000       1000          1\n")
+                .expect("a uid_map");
+        assert_eq!(map.to_string(), "0 0 1, 1000 1000 1");
+        assert!(map.is_identity());
+        assert_eq!(map.mapped(), 2);
+        // PrivateUsers=full (systemd 258): every id, in two lines so that it differs from
+        // the initial namespace's `0 0 4294967295`.
+        let full = IdMap::parse("0 0 1\n1 1 4294967294\n").expect("a uid_map");
+        assert_eq!(full.mapped(), u64::from(u32::MAX));
+        assert!(!IdMap::parse("0 1000 1\n").expect("a uid_map").is_identity());
+        assert_eq!(IdMap::parse("0 0\n"), None);
+        assert_eq!(IdMap::parse("0 0 x\n"), None);
+        assert_eq!(parse_ns_pid("4242\t17\t1"), Some(vec![4242, 17, 1]));
+        assert_eq!(parse_ns_pid(""), None);
+        assert_eq!(parse_ns_pid("12 x"), None);
+    }
+
+    #[test]
     fn bind_entries_default_their_destination() {
         assert_eq!(bind_entry("/srv"), ("/srv", "/srv", false));
         assert_eq!(
@@ -506,6 +606,7 @@ mod tests {
         assert!(p.umask.is_some());
         assert!(!p.cmdline.is_empty());
         assert!(p.namespaces.contains_key("mnt"));
+        assert_eq!(p.ns_pid.as_ref().and_then(|n| n.last()), Some(&me));
         let s = read_system(Path::new("/proc"));
         assert!(s.memory_total.is_some_and(|m| m > 0));
         assert!(s.tasks_limit.is_some());

@@ -163,6 +163,8 @@ pub(crate) fn rule(directive: Name) -> Rule {
         N::MemoryHigh => Check(memory_high),
         N::MemoryLow => Check(memory_low),
         N::MemorySwapMax => Check(memory_swap_max),
+        N::MemoryZSwapMax => Check(memory_zswap_max),
+        N::MemoryZSwapWriteback => Check(memory_zswap_writeback),
         N::CPUWeight | N::CPUShares => Check(cpu_weight),
         N::CPUQuota => Check(cpu_quota),
         N::AllowedCPUs => Check(allowed_cpus),
@@ -527,6 +529,39 @@ fn memory_swap_max(d: &Directive, cx: &Context<'_>) -> Outcome {
             cx.facts.inspection.cgroup.memory_swap_max,
             "memory_swap_max",
         ),
+    }
+}
+
+fn memory_zswap_max(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let cg = &cx.facts.inspection.cgroup;
+    match cg.version {
+        CgroupVersion::V1 => not_on_v1(d),
+        CgroupVersion::V2 if !cg.files.contains_key("memory_zswap_max") => unknown(
+            "the unit's cgroup has no memory.zswap.max: this kernel does not account zswap per cgroup (Linux 5.19+ with zswap)",
+        ),
+        CgroupVersion::V2 => memory_limit(d, cx, cg.memory_zswap_max, "memory_zswap_max"),
+    }
+}
+
+fn memory_zswap_writeback(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let cg = &cx.facts.inspection.cgroup;
+    if cg.version == CgroupVersion::V1 {
+        return not_on_v1(d);
+    }
+    let file = cg.files.get("memory_zswap_writeback");
+    let Some(have) = cg.memory_zswap_writeback else {
+        return unknown(
+            "the unit's cgroup has no memory.zswap.writeback: this kernel cannot stop zswap writeback per cgroup (Linux 6.8+)",
+        );
+    };
+    let Some(want) = flag(d) else {
+        return mismatch(d);
+    };
+    let evidence = format!("cgroup memory.zswap.writeback {}", u8::from(have));
+    if have == want {
+        pass(evidence).with_file(file)
+    } else {
+        fail(evidence).with_file(file)
     }
 }
 
@@ -1018,32 +1053,88 @@ fn mount_api_vfs(d: &Directive, cx: &Context<'_>) -> Outcome {
     }
 }
 
+/// How a unit sees /tmp or /var/tmp.
+enum TmpView {
+    /// `PrivateTmp=yes`: a bind mount of a `systemd-private-*` directory under the host's.
+    Connected,
+    /// `PrivateTmp=disconnected` (systemd 257; implied by `DynamicUser=` there): a directory
+    /// of a tmpfs of its own, which the host's mount table does not have.
+    Disconnected,
+    /// The host's, in words.
+    Shared(String),
+}
+
+fn tmp_view(cx: &Context<'_>, path: &str) -> TmpView {
+    match mount_of(cx, path) {
+        Some(m) if m.mount_point == path && m.root.contains("/systemd-private-") => {
+            TmpView::Connected
+        }
+        Some(m)
+            if m.mount_point == path
+                && m.fs_type == "tmpfs"
+                && matches!(
+                    m.difference,
+                    Difference::Added | Difference::Replaced { .. }
+                ) =>
+        {
+            TmpView::Disconnected
+        }
+        Some(m) => TmpView::Shared(format!("{path} is the host's ({})", m_short(m))),
+        None => TmpView::Shared(format!("{path}: no mount holds it")),
+    }
+}
+
 fn private_tmp(d: &Directive, cx: &Context<'_>) -> Outcome {
-    let mut private = Vec::new();
-    let mut shared = Vec::new();
+    let disconnected_only = match &d.value {
+        DirectiveValue::Bool(_) => false,
+        DirectiveValue::Word(w) if w == "disconnected" => true,
+        _ => return mismatch(d),
+    };
+    let requested = disconnected_only || flag(d) == Some(true);
+    let (mut connected, mut own_tmpfs, mut shared) = (Vec::new(), Vec::new(), Vec::new());
     for p in existing(cx, &["/tmp", "/var/tmp"]) {
-        match mount_of(cx, &p) {
-            Some(m) if m.mount_point == p && m.root.contains("/systemd-private-") => {
-                private.push(p);
-            }
-            Some(m) => shared.push(format!("{p} is the host's ({})", m_short(m))),
-            None => shared.push(format!("{p}: no mount holds it")),
+        match tmp_view(cx, &p) {
+            TmpView::Connected => connected.push(p),
+            TmpView::Disconnected => own_tmpfs.push(p),
+            TmpView::Shared(why) => shared.push(why),
         }
     }
-    match flag(d) == Some(true) {
-        true if !shared.is_empty() => fail(shared.join("; ")),
-        true if private.is_empty() => {
-            unknown("neither /tmp nor /var/tmp exists in the unit's view")
-        }
-        true => pass(format!(
+    let mut private = Vec::new();
+    if !connected.is_empty() {
+        private.push(format!(
             "{} private (bind mounts of systemd-private-* directories)",
-            private.join(" and ")
-        )),
-        false if private.is_empty() => pass("not requested; /tmp is the host's"),
-        false => pass(format!(
-            "not requested; {} private anyway (implied by another setting)",
-            private.join(" and ")
-        )),
+            connected.join(" and ")
+        ));
+    }
+    if !own_tmpfs.is_empty() {
+        private.push(format!(
+            "{} private (a tmpfs of their own)",
+            own_tmpfs.join(" and ")
+        ));
+    }
+    let private = private.join("; ");
+    if !requested {
+        let paths = [connected.as_slice(), own_tmpfs.as_slice()].concat();
+        return if paths.is_empty() {
+            pass("not requested; /tmp is the host's")
+        } else {
+            pass(format!(
+                "not requested; {} private anyway (implied by another setting)",
+                paths.join(" and ")
+            ))
+        };
+    }
+    if !shared.is_empty() {
+        fail(shared.join("; "))
+    } else if private.is_empty() {
+        unknown("neither /tmp nor /var/tmp exists in the unit's view")
+    } else if disconnected_only && !connected.is_empty() {
+        fail(format!(
+            "{}: directories under the host's /tmp, not a tmpfs of their own",
+            connected.join(" and ")
+        ))
+    } else {
+        pass(private)
     }
 }
 
@@ -1071,6 +1162,17 @@ fn own_namespace(
     kind: &str,
     extra: impl Fn(&Facts) -> String,
 ) -> Outcome {
+    own_namespace_if(flag(d) == Some(true), cx, kind, extra)
+}
+
+/// Whether the unit's namespace of `kind` differs from the service manager's, which is
+/// `requested` or not.
+fn own_namespace_if(
+    requested: bool,
+    cx: &Context<'_>,
+    kind: &str,
+    extra: impl Fn(&Facts) -> String,
+) -> Outcome {
     let f = cx.facts;
     let (Some(unit), Some(manager)) = (
         f.process.namespaces.get(kind),
@@ -1082,7 +1184,7 @@ fn own_namespace(
     };
     let own = unit != manager;
     let extra = extra(f);
-    match (flag(d) == Some(true), own) {
+    match (requested, own) {
         (true, true) => pass(format!(
             "its own {kind} namespace {unit} (the service manager's is {manager}){extra}"
         )),
@@ -1300,9 +1402,34 @@ fn protect_clock(d: &Directive, cx: &Context<'_>) -> Outcome {
 }
 
 fn protect_control_groups(d: &Directive, cx: &Context<'_>) -> Outcome {
-    if flag(d) != Some(true) {
-        return pass("not requested");
+    // yes: /sys/fs/cgroup read-only; private (257): a cgroup namespace of its own, with a
+    // writable /sys/fs/cgroup; strict (257): both.
+    let (namespace, read_only) = match &d.value {
+        DirectiveValue::Bool(false) => return pass("not requested"),
+        DirectiveValue::Bool(true) => (false, true),
+        DirectiveValue::Word(w) if w == "private" => (true, false),
+        DirectiveValue::Word(w) if w == "strict" => (true, true),
+        _ => return mismatch(d),
+    };
+    let ro = if read_only {
+        Some(cgroupfs_read_only(cx))
+    } else {
+        None
+    };
+    if !namespace {
+        return ro.unwrap_or_else(|| mismatch(d));
     }
+    let ns = own_namespace_if(true, cx, "cgroup", |_| String::new());
+    match ro {
+        _ if ns.status != Status::Pass => ns,
+        Some(ro) if ro.status != Status::Pass => ro,
+        Some(ro) => pass(format!("{}; {}", ns.evidence, ro.evidence)),
+        None => ns,
+    }
+}
+
+/// PASS when every mount under /sys/fs/cgroup is read-only in the unit's view.
+fn cgroupfs_read_only(cx: &Context<'_>) -> Outcome {
     let mounts: Vec<&MountReport> = cx
         .facts
         .inspection
@@ -1391,19 +1518,90 @@ fn private_ipc(d: &Directive, cx: &Context<'_>) -> Outcome {
     own_namespace(d, cx, "ipc", |_| String::new())
 }
 
-fn private_users(d: &Directive, cx: &Context<'_>) -> Outcome {
-    own_namespace(d, cx, "user", |f| match &f.process.uid_map {
-        Some(map) => format!(", uid_map {map}"),
-        None => String::new(),
+/// A `PrivateUsers=` mode's uid_map in words, and the test of a map against it.
+type UsersMode = (&'static str, fn(&facts::IdMap) -> bool);
+
+/// The uid_map each `PrivateUsers=` mode sets up (systemd's `setup_private_users()`), in
+/// words, and whether a map is it. `self` (and `yes`) maps root and the service's own user
+/// to themselves, one id each; `identity` the first 65536 ids; `full` (258) every id, in
+/// two lines (`0 0 1`, `1 1 4294967294`) so that it differs from the initial namespace's.
+fn users_mode(mode: &str) -> Option<UsersMode> {
+    Some(match mode {
+        "self" => (
+            "root and the service's own user, each mapped to itself",
+            |m| m.is_identity() && m.0.iter().all(|e| e.count == 1) && m.0.len() <= 2,
+        ),
+        "identity" => ("the ids 0-65535, each mapped to itself", |m| {
+            m.is_identity() && m.0.len() == 1 && m.0[0].inside == 0 && m.0[0].count == 65536
+        }),
+        "full" => ("every id, mapped to itself", |m| {
+            m.is_identity() && m.0.len() > 1 && m.mapped() == u64::from(u32::MAX)
+        }),
+        _ => return None,
     })
 }
 
+fn private_users(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let mode = match &d.value {
+        DirectiveValue::Bool(true) => "self",
+        DirectiveValue::Bool(false) => "",
+        DirectiveValue::Word(w) => w.as_str(),
+        _ => return mismatch(d),
+    };
+    let shown_map = |f: &Facts| match &f.process.uid_map {
+        Some(map) => format!(", uid_map {map}"),
+        None => String::new(),
+    };
+    if mode.is_empty() {
+        return own_namespace_if(false, cx, "user", shown_map);
+    }
+    let Some((what, fits)) = users_mode(mode) else {
+        return mismatch(d);
+    };
+    let ns = own_namespace_if(true, cx, "user", shown_map);
+    if ns.status != Status::Pass {
+        return ns;
+    }
+    match &cx.facts.process.uid_map {
+        None => unknown(format!(
+            "{}; its /proc/PID/uid_map could not be read",
+            ns.evidence
+        )),
+        Some(map) if fits(map) => pass(format!("{}: {what}", ns.evidence)),
+        Some(_) => fail(format!("{}: not the {mode} mapping ({what})", ns.evidence)),
+    }
+}
+
 fn private_pids(d: &Directive, cx: &Context<'_>) -> Outcome {
-    own_namespace(d, cx, "pid", |_| String::new())
+    let outcome = own_namespace(d, cx, "pid", |_| String::new());
+    if flag(d) != Some(true) || outcome.status != Status::Pass {
+        return outcome;
+    }
+    // NSpid lists its PID in each namespace from sandgen's down to its own: PrivatePIDs=
+    // makes the service PID 1 of its namespace.
+    let inside = match cx.facts.process.ns_pid.as_deref() {
+        Some([.., 1]) => ", where the main process is PID 1".to_owned(),
+        Some(pids @ [.., inner]) => format!(
+            ", where the main process is PID {inner} (NSpid {})",
+            pids.iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        _ => String::new(),
+    };
+    pass(format!("{}{inside}", outcome.evidence))
 }
 
 fn protect_hostname(d: &Directive, cx: &Context<'_>) -> Outcome {
-    own_namespace(d, cx, "uts", |_| String::new())
+    // yes and private (258) both give the unit a UTS namespace of its own; yes also denies
+    // sethostname(2) with a seccomp filter, which cannot be read from outside.
+    let requested = match &d.value {
+        DirectiveValue::Bool(b) => *b,
+        DirectiveValue::Word(w) if w == "private" => true,
+        _ => return mismatch(d),
+    };
+    own_namespace_if(requested, cx, "uts", |_| String::new())
 }
 
 #[cfg(test)]

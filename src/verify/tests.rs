@@ -38,6 +38,8 @@ memory_max = "64M"
 memory_high = "48M"
 memory_low = "16M"
 memory_swap_max = "0"
+memory_zswap_max = "16M"
+memory_zswap_writeback = false
 cpu_weight = 50
 cpu_quota = "20%"
 allowed_cpus = "0"
@@ -118,7 +120,9 @@ fn directives(text: &str, version: u32) -> Vec<Directive> {
     };
     let policy = crate::policy::parse(Source::new("every.toml", text), &cx)
         .unwrap_or_else(|e| panic!("{e}"));
-    crate::policy::lower(&policy, version).unwrap_or_else(|e| panic!("{e}"))
+    crate::policy::lower(&policy, version)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .directives
 }
 
 fn every_directive() -> Vec<Directive> {
@@ -227,10 +231,23 @@ fn bare() -> Facts {
                 memory_high: None,
                 memory_low: Some(0),
                 memory_swap_max: None,
+                memory_zswap_max: None,
+                memory_zswap_writeback: Some(true),
                 io_weight: Some(100),
                 blkio_weight: None,
                 frozen: Some(false),
-                files: BTreeMap::new(),
+                files: BTreeMap::from([
+                    (
+                        "memory_zswap_max",
+                        PathBuf::from("/sys/fs/cgroup/system.slice/x.service/memory.zswap.max"),
+                    ),
+                    (
+                        "memory_zswap_writeback",
+                        PathBuf::from(
+                            "/sys/fs/cgroup/system.slice/x.service/memory.zswap.writeback",
+                        ),
+                    ),
+                ]),
             },
             pids: vec![],
         },
@@ -244,7 +261,8 @@ fn bare() -> Facts {
             cwd: Some("/".into()),
             namespaces: namespaces(1),
             net_devices: Some(vec!["lo".into(), "eth0".into()]),
-            uid_map: Some("0 0 4294967295".into()),
+            uid_map: facts::IdMap::parse("0 0 4294967295"),
+            ns_pid: Some(vec![4242]),
         },
         manager: ManagerFacts {
             pid: 1,
@@ -581,5 +599,318 @@ fn namespaces_users_and_proc_options() {
     assert_eq!(
         finding(&findings, "service.user").evidence,
         "app is a dynamic user; the main process runs as uid 61200, in systemd's dynamic range 61184-65519"
+    );
+}
+
+/// `policy` (after an `exec`) lowered for `target` and verified against `facts`: the
+/// finding for `key`.
+fn check_for(target: u32, policy: &str, facts: &Facts, key: &str) -> Finding {
+    let text = format!("[service]\nexec = [\"/bin/true\"]\n{policy}");
+    finding(&verify(&directives(&text, target), facts), key).clone()
+}
+
+fn verdict(f: &Finding) -> (Status, &str) {
+    (f.status, f.evidence.as_str())
+}
+
+#[test]
+fn private_pids_is_a_pid_namespace_of_its_own_where_the_service_is_pid_1() {
+    let policy = "[namespaces]\nprivate_pids = true\n";
+    let mut facts = bare();
+    let f = check_for(257, policy, &facts, "namespaces.private_pids");
+    assert_eq!(
+        verdict(&f),
+        (
+            Status::Fail,
+            "shares the service manager's pid namespace pid:[1]"
+        )
+    );
+    // What the kernel shows for a PrivatePIDs=yes unit in a container: its PID on the
+    // host, in the container, and 1 in its own namespace.
+    facts
+        .process
+        .namespaces
+        .insert("pid".into(), "pid:[9]".into());
+    facts.process.ns_pid = Some(vec![4242, 17, 1]);
+    let f = check_for(257, policy, &facts, "namespaces.private_pids");
+    assert_eq!(
+        verdict(&f),
+        (
+            Status::Pass,
+            "its own pid namespace pid:[9] (the service manager's is pid:[1]), where the main process is PID 1"
+        )
+    );
+    facts.process.ns_pid = Some(vec![4242, 17, 5]);
+    let f = check_for(257, policy, &facts, "namespaces.private_pids");
+    assert!(
+        f.evidence
+            .ends_with(", where the main process is PID 5 (NSpid 4242 17 5)"),
+        "{f:?}"
+    );
+}
+
+/// A unit's mount table with /sys/fs/cgroup as a cgroup2 mount, `options` its per-mount
+/// options.
+fn with_cgroupfs(options: &str) -> Facts {
+    let mut facts = bare();
+    let table = mounts(&format!(
+        "{BARE_MOUNTINFO}5 1 0:8 / /sys rw,nosuid - sysfs sysfs rw\n\
+         6 5 0:9 / /sys/fs/cgroup {options},nosuid,nodev,noexec - cgroup2 cgroup2 rw\n"
+    ));
+    facts.inspection.mounts = compare(&table, &table);
+    facts
+}
+
+#[test]
+fn protect_control_groups_modes_are_a_cgroup_namespace_and_a_read_only_mount() {
+    let strict = "[filesystem]\nprotect_control_groups = \"strict\"\n";
+    let private = "[filesystem]\nprotect_control_groups = \"private\"\n";
+    let key = "filesystem.protect_control_groups";
+    let mut facts = with_cgroupfs("ro");
+    // Read-only, but the host's cgroup namespace: what `yes` gives, not `strict`.
+    assert_eq!(
+        verdict(&check_for(257, strict, &facts, key)),
+        (
+            Status::Fail,
+            "shares the service manager's cgroup namespace cgroup:[1]"
+        )
+    );
+    assert_eq!(
+        verdict(&check_for(
+            252,
+            "[filesystem]\nprotect_control_groups = true\n",
+            &facts,
+            key
+        )),
+        (
+            Status::Pass,
+            "every mount under /sys/fs/cgroup is read-only (1)"
+        )
+    );
+    facts
+        .process
+        .namespaces
+        .insert("cgroup".into(), "cgroup:[5]".into());
+    assert_eq!(
+        verdict(&check_for(257, strict, &facts, key)),
+        (
+            Status::Pass,
+            "its own cgroup namespace cgroup:[5] (the service manager's is cgroup:[1]); every mount under /sys/fs/cgroup is read-only (1)"
+        )
+    );
+    assert_eq!(check_for(257, private, &facts, key).status, Status::Pass);
+    // private leaves /sys/fs/cgroup writable; strict does not.
+    let mut facts = with_cgroupfs("rw");
+    facts
+        .process
+        .namespaces
+        .insert("cgroup".into(), "cgroup:[5]".into());
+    assert_eq!(
+        verdict(&check_for(257, private, &facts, key)),
+        (
+            Status::Pass,
+            "its own cgroup namespace cgroup:[5] (the service manager's is cgroup:[1])"
+        )
+    );
+    assert_eq!(
+        verdict(&check_for(257, strict, &facts, key)),
+        (Status::Fail, "writable: /sys/fs/cgroup")
+    );
+}
+
+#[test]
+fn private_users_modes_are_told_apart_by_the_uid_map() {
+    let mut facts = bare();
+    facts
+        .process
+        .namespaces
+        .insert("user".into(), "user:[3]".into());
+    let key = "namespaces.private_users";
+    let with_map = |facts: &mut Facts, map: &str| {
+        facts.process.uid_map = facts::IdMap::parse(map);
+    };
+    let policy = |mode: &str| format!("[namespaces]\nprivate_users = {mode}\n");
+    with_map(&mut facts, "0 0 1\n1 1 1\n");
+    assert_eq!(
+        verdict(&check_for(252, &policy("true"), &facts, key)),
+        (
+            Status::Pass,
+            "its own user namespace user:[3] (the service manager's is user:[1]), uid_map 0 0 1, 1 1 1: root and the service's own user, each mapped to itself"
+        )
+    );
+    assert_eq!(
+        check_for(257, &policy("\"self\""), &facts, key).status,
+        Status::Pass
+    );
+    assert_eq!(
+        verdict(&check_for(257, &policy("\"identity\""), &facts, key)),
+        (
+            Status::Fail,
+            "its own user namespace user:[3] (the service manager's is user:[1]), uid_map 0 0 1, 1 1 1: not the identity mapping (the ids 0-65535, each mapped to itself)"
+        )
+    );
+    with_map(&mut facts, "0 0 65536\n");
+    assert_eq!(
+        check_for(257, &policy("\"identity\""), &facts, key).status,
+        Status::Pass
+    );
+    assert_eq!(
+        check_for(257, &policy("true"), &facts, key).status,
+        Status::Fail
+    );
+    assert_eq!(
+        check_for(258, &policy("\"full\""), &facts, key).status,
+        Status::Fail
+    );
+    with_map(&mut facts, "0 0 1\n1 1 4294967294\n");
+    assert_eq!(
+        check_for(258, &policy("\"full\""), &facts, key).status,
+        Status::Pass
+    );
+    // The initial user namespace maps everything too, but it is the manager's.
+    let mut facts = bare();
+    with_map(&mut facts, "0 0 4294967295\n");
+    assert_eq!(
+        verdict(&check_for(258, &policy("\"full\""), &facts, key)),
+        (
+            Status::Fail,
+            "shares the service manager's user namespace user:[1], uid_map 0 0 4294967295"
+        )
+    );
+}
+
+#[test]
+fn protect_hostname_private_is_a_uts_namespace_of_its_own() {
+    let mut facts = bare();
+    let key = "namespaces.protect_hostname";
+    let policy = "[namespaces]\nprotect_hostname = \"private\"\n";
+    assert_eq!(check_for(258, policy, &facts, key).status, Status::Fail);
+    facts
+        .process
+        .namespaces
+        .insert("uts".into(), "uts:[4]".into());
+    assert_eq!(
+        verdict(&check_for(258, policy, &facts, key)),
+        (
+            Status::Pass,
+            "its own uts namespace uts:[4] (the service manager's is uts:[1])"
+        )
+    );
+}
+
+#[test]
+fn zswap_limits_are_read_from_cgroup_v2_only() {
+    let mut facts = bare();
+    let policy = "[resources]\nmemory_zswap_max = \"16M\"\nmemory_zswap_writeback = false\n";
+    let findings = verify(
+        &directives(&format!("[service]\nexec = [\"/bin/true\"]\n{policy}"), 257),
+        &facts,
+    );
+    assert_eq!(
+        verdict(finding(&findings, "resources.memory_zswap_max")),
+        (Status::Fail, "cgroup memory.zswap.max max (no limit)")
+    );
+    assert_eq!(
+        verdict(finding(&findings, "resources.memory_zswap_writeback")),
+        (Status::Fail, "cgroup memory.zswap.writeback 1")
+    );
+    facts.inspection.cgroup.memory_zswap_max = Some(16 << 20);
+    facts.inspection.cgroup.memory_zswap_writeback = Some(false);
+    let findings = verify(
+        &directives(&format!("[service]\nexec = [\"/bin/true\"]\n{policy}"), 257),
+        &facts,
+    );
+    let max = finding(&findings, "resources.memory_zswap_max");
+    assert_eq!(
+        verdict(max),
+        (Status::Pass, "cgroup memory.zswap.max 16777216 (16M)")
+    );
+    assert_eq!(
+        max.file.as_deref(),
+        Some(Path::new(
+            "/sys/fs/cgroup/system.slice/x.service/memory.zswap.max"
+        ))
+    );
+    assert_eq!(
+        finding(&findings, "resources.memory_zswap_writeback").status,
+        Status::Pass
+    );
+    // A kernel without per-cgroup zswap files, and cgroup v1.
+    facts.inspection.cgroup.files.clear();
+    facts.inspection.cgroup.memory_zswap_writeback = None;
+    let findings = verify(
+        &directives(&format!("[service]\nexec = [\"/bin/true\"]\n{policy}"), 257),
+        &facts,
+    );
+    for key in [
+        "resources.memory_zswap_max",
+        "resources.memory_zswap_writeback",
+    ] {
+        assert_eq!(
+            finding(&findings, key).status,
+            Status::NotCheckable,
+            "{key}"
+        );
+    }
+    facts.inspection.cgroup.version = CgroupVersion::V1;
+    let f = check_for(257, policy, &facts, "resources.memory_zswap_max");
+    assert_eq!(
+        verdict(&f),
+        (
+            Status::NotCheckable,
+            "cgroup v1 memory controller: systemd applies MemoryZSwapMax= only on cgroup v2, so it is not in force on this host"
+        )
+    );
+}
+
+#[test]
+fn private_tmp_disconnected_is_a_tmpfs_of_its_own() {
+    // PrivateTmp=disconnected on systemd 257: /tmp and /var/tmp are directories of one
+    // private tmpfs; the host's /tmp is on its root file system.
+    let host = mounts(BARE_MOUNTINFO);
+    let unit = mounts(&format!(
+        "{BARE_MOUNTINFO}7 1 0:60 /tmp /tmp rw,nosuid,nodev - tmpfs tmpfs rw,mode=700\n\
+         8 1 0:60 /var-tmp /var/tmp rw,nosuid,nodev - tmpfs tmpfs rw,mode=700\n"
+    ));
+    let mut facts = bare();
+    facts.inspection.mounts = compare(&unit, &host);
+    let key = "filesystem.private_tmp";
+    let disconnected = "[filesystem]\nprivate_tmp = \"disconnected\"\n";
+    assert_eq!(
+        verdict(&check_for(257, disconnected, &facts, key)),
+        (
+            Status::Pass,
+            "/tmp and /var/tmp private (a tmpfs of their own)"
+        )
+    );
+    // yes is satisfied by it too (DynamicUser= implies disconnected on 257).
+    assert_eq!(
+        check_for(257, "[filesystem]\nprivate_tmp = true\n", &facts, key).status,
+        Status::Pass
+    );
+    // PrivateTmp=yes's bind mounts of the host's systemd-private-* directories are not.
+    let unit = mounts(&format!(
+        "{BARE_MOUNTINFO}7 1 8:1 /tmp/systemd-private-abc-x.service-d/tmp /tmp rw - ext4 /dev/sda1 rw\n\
+         8 1 8:1 /var/tmp/systemd-private-abc-x.service-e/tmp /var/tmp rw - ext4 /dev/sda1 rw\n"
+    ));
+    facts.inspection.mounts = compare(&unit, &host);
+    assert_eq!(
+        verdict(&check_for(257, disconnected, &facts, key)),
+        (
+            Status::Fail,
+            "/tmp and /var/tmp: directories under the host's /tmp, not a tmpfs of their own"
+        )
+    );
+    assert_eq!(
+        verdict(&check_for(
+            257,
+            "[filesystem]\nprivate_tmp = true\n",
+            &facts,
+            key
+        )),
+        (
+            Status::Pass,
+            "/tmp and /var/tmp private (bind mounts of systemd-private-* directories)"
+        )
     );
 }
