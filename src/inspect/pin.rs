@@ -209,13 +209,18 @@ pub fn pin(client: &dyn Systemd, holder: Option<u32>, unit: &str) -> Result<Pinn
 /// at once.
 const EXEC_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The executable systemd 255 and later run in a new main process to set it up
+/// (`/usr/lib/systemd/systemd-executor`), before it execs the command.
+const EXECUTOR: &str = "systemd-executor";
+
 /// Wait until the pinned process has exec'd its command. systemd forks the main process and
 /// reports its PID as MainPID at once; the child is still systemd (same name, same
-/// executable), then renames itself `(COMMAND)`, applies the sandbox (namespaces,
+/// executable; from systemd 255 on, `systemd-executor`, its name cut to
+/// `systemd-executo`), then renames itself `(COMMAND)`, applies the sandbox (namespaces,
 /// capabilities, seccomp) and execs: the state read before the exec is not the sandbox yet.
 /// The exec happens after the sandbox is complete, so once the process runs another
-/// executable than its service manager and its name is not parenthesised, everything read
-/// is the sandboxed state. `manager` is the service manager's PID.
+/// executable than its service manager and its executor and its name is not parenthesised,
+/// everything read is the sandboxed state. `manager` is the service manager's PID.
 fn wait_for_exec(
     unit: &str,
     handle: &ProcessHandle,
@@ -230,7 +235,10 @@ fn wait_for_exec(
         let comm = std::fs::read_to_string(&comm_path).unwrap_or_default();
         let comm = comm.trim_end();
         let renamed = comm.len() > 2 && comm.starts_with('(') && comm.ends_with(')');
-        let forked = renamed || (manager_exe.is_some() && exe(handle.pid()) == manager_exe);
+        let executor = std::fs::read_link(format!("/proc/{}/exe", handle.pid()))
+            .is_ok_and(|path| path.file_name().is_some_and(|name| name == EXECUTOR));
+        let forked =
+            renamed || executor || (manager_exe.is_some() && exe(handle.pid()) == manager_exe);
         if !handle.still_same()? {
             return Err(PinError::exited(unit, handle.pid()));
         }
@@ -375,6 +383,38 @@ mod tests {
             let _ = p.kill();
             let _ = p.wait();
         }
+    }
+    #[test]
+    fn a_process_running_systemds_executor_has_not_exec_d() {
+        // systemd 255+ sets a main process up in `systemd-executor`: a `sleep` under that
+        // name stands for it, whoever the manager is.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let executor = dir.path().join(EXECUTOR);
+        std::fs::copy("/bin/sleep", &executor).expect("copy sleep");
+        let mut child = std::process::Command::new(&executor)
+            .arg("60")
+            .spawn()
+            .expect("spawn");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let exe = || std::fs::read_link(format!("/proc/{}/exe", child.id())).ok();
+        while exe().as_deref() != Some(executor.as_path()) {
+            assert!(Instant::now() < deadline, "the executor never started");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let handle = ProcessHandle::open(child.id()).expect("pidfd");
+        let err = wait_for_exec(
+            "x.service",
+            &handle,
+            std::process::id(),
+            Duration::from_millis(50),
+        )
+        .expect_err("still in the executor");
+        assert!(
+            matches!(&err, PinError::NotExecuted { comm, .. } if comm == "systemd-executo"),
+            "{err}"
+        );
+        let _ = child.kill();
+        let _ = child.wait();
     }
     use crate::inspect::cgroup::read_cgroup;
     use crate::systemd::bus::{JobOutcome, JobVerb};
