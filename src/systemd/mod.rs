@@ -8,6 +8,7 @@
 pub mod bus;
 pub mod journal;
 pub mod properties;
+pub mod settle;
 pub mod status;
 
 use std::path::{Path, PathBuf};
