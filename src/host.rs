@@ -1,5 +1,6 @@
 //! Facts about the host that the policy pipeline needs, gathered once and only when needed:
-//! the version of the systemd to render for, its system call groups, and where programs are.
+//! the version of the systemd to render for, its system call groups (the target's, not
+//! necessarily the host's), and where programs are.
 //!
 //! [`Host`] asks for them (`systemctl --version`, the manager's `Version` property over
 //! D-Bus, `systemd-analyze syscall-filter`) and hands them to the pure pipeline
@@ -70,11 +71,18 @@ impl Host {
         self.version
     }
 
-    /// The target's system call table, asked for on first use.
+    /// The target's system call table, asked for on first use: the host's
+    /// `systemd-analyze syscall-filter` when the host's systemd is the target's version, else
+    /// sandgen's built-in listing for the target ([`systemd::syscalls_for`]).
     pub(crate) fn syscalls(&self) -> &SyscallTable {
         self.syscalls.get_or_init(|| {
-            let table = systemd::host_syscalls();
-            log::info!("system calls checked against the {}", table.source());
+            let table = systemd::syscalls_for(self.version);
+            let source = table.source();
+            let reason = source
+                .built_in_reason()
+                .map(|why| format!(": {why}"))
+                .unwrap_or_default();
+            log::info!("system call groups from {}{reason}", source.describe());
             table
         })
     }

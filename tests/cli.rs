@@ -641,6 +641,87 @@ fn check_reports_what_it_checked() {
     );
 }
 
+/// `seccomp.deny = ["@sandbox"]`: a group systemd 257 added (Landlock and `seccomp`, which
+/// 257's `@default`, and so every allow-list, includes); systemd 252 has no such group.
+const DENY_SANDBOX: &str =
+    "[service]\nexec = [\"/bin/true\"]\n\n[seccomp]\ndeny = [\"@sandbox\"]\n";
+
+/// `check` answers with the target systemd's groups: the host's systemd-analyze (systemd 252
+/// on the Debian 12 hosts these tests run on) for 252, sandgen's built-in 257 table for 257.
+#[test]
+fn check_uses_the_target_systemd_s_syscall_groups() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("sandbox.toml"), DENY_SANDBOX).expect("write");
+    let check = |version: &str| {
+        sandgen(
+            dir.path(),
+            &["check", "--systemd-version", version, "sandbox.toml"],
+        )
+    };
+
+    let on_257 = check("257");
+    assert_eq!(
+        String::from_utf8_lossy(&on_257.stdout),
+        "sandbox.toml: ok (sandbox.service, 2 directives for systemd 257; system calls checked \
+         against sandgen's built-in table of systemd 257; the host's systemd-analyze is \
+         systemd 252, the target 257)\n"
+    );
+    assert_eq!(on_257.status.code(), Some(0));
+
+    let on_252 = check("252");
+    assert_eq!(
+        String::from_utf8_lossy(&on_252.stderr),
+        "error: unknown system call group \"@sandbox\" in `seccomp.deny` (checked with \
+         `systemd-analyze syscall-filter`)\n --> sandbox.toml:5:9\n  |\n5 | deny = \
+         [\"@sandbox\"]\n  |         ^^^^^^^^^^\n  = help: `systemd-analyze syscall-filter` \
+         lists the groups and system calls\nerror: 1 policy is invalid\n"
+    );
+    assert_eq!(on_252.status.code(), Some(1));
+    assert!(on_252.stdout.is_empty());
+}
+
+/// Without systemd-analyze, each target gets sandgen's built-in table of its version, and
+/// `check` says so.
+#[test]
+fn check_without_systemd_analyze_uses_the_built_in_table_of_the_target() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("sandbox.toml"), DENY_SANDBOX).expect("write");
+    let check = |version: &str| {
+        Command::new(SANDGEN)
+            .current_dir(dir.path())
+            .args(["check", "--systemd-version", version, "sandbox.toml"])
+            .env("PATH", dir.path().join("no-such-dir"))
+            .output()
+            .expect("sandgen runs")
+    };
+    let on_257 = check("257");
+    assert_eq!(
+        String::from_utf8_lossy(&on_257.stdout),
+        "sandbox.toml: ok (sandbox.service, 2 directives for systemd 257; system calls checked \
+         against sandgen's built-in table of systemd 257; systemd-analyze was not available)\n"
+    );
+    let on_252 = check("252");
+    assert_eq!(on_252.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&on_252.stderr);
+    assert!(
+        said.starts_with(
+            "error: unknown system call group \"@sandbox\" in `seccomp.deny` (checked against \
+             sandgen's built-in table of systemd 252; systemd-analyze was not available)\n"
+        ),
+        "{said}"
+    );
+    // Between two tables: the newest at or below the target, and said so.
+    let on_255 = check("255");
+    assert!(
+        String::from_utf8_lossy(&on_255.stderr).contains(
+            "(checked against sandgen's built-in table of systemd 252, its newest at or below \
+             systemd 255; systemd-analyze was not available)"
+        ),
+        "{}",
+        String::from_utf8_lossy(&on_255.stderr)
+    );
+}
+
 #[test]
 fn cpu_shares_and_memory_limit_follow_the_target_version() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -65,7 +65,8 @@ fn a_captured_shell_pipeline_maps_to_a_short_tight_list() {
 fn the_host_table_is_the_one_used() {
     // In the doctored listing @basic-io brings ptrace (@debug): the group is no longer taken
     // whole unless the workload itself traced, its used members are listed instead.
-    let doctored = SyscallTable::parse(DOCTORED, GroupsSource::SystemdAnalyze).expect("parses");
+    let doctored = SyscallTable::parse(DOCTORED, GroupsSource::SystemdAnalyze { version: 252 })
+        .expect("parses");
     assert!(doctored.expand("@basic-io").contains("ptrace"));
     let observed = set(&["execve", "read", "write", "close"]);
     let s = suggest(&observed, &doctored);
@@ -83,7 +84,7 @@ fn the_host_table_is_the_one_used() {
         "systemd-analyze"
     );
     assert_eq!(
-        suggest::groups_source_name(GroupsSource::BuiltIn),
+        suggest::groups_source_name(SyscallTable::built_in_for(257, Some(252)).source()),
         "built-in"
     );
 }
@@ -238,4 +239,49 @@ proptest! {
             Err(e) => prop_assert!(false, "{}", e),
         }
     }
+}
+
+/// The same trace gets another list for systemd 257 than for 252: 257's `@default` includes
+/// the new `@sandbox` (Landlock and `seccomp`), which every allow-list gets, so a program
+/// that sandboxes itself needs no entry for it there, and its calls are no longer "outside
+/// @system-service".
+#[test]
+fn the_target_s_groups_decide_the_list() {
+    let observed = set(&[
+        "close",
+        "execve",
+        "landlock_add_rule",
+        "landlock_create_ruleset",
+        "landlock_restrict_self",
+        "openat",
+        "prctl",
+        "read",
+        "write",
+    ]);
+    let old = SyscallTable::built_in_for(252, Some(252));
+    let new = SyscallTable::built_in_for(257, Some(252));
+    let on_252 = suggest_exact(&observed, &old);
+    let on_257 = suggest_exact(&observed, &new);
+    assert_eq!(
+        on_252.allow,
+        [
+            "@basic-io",
+            "@default",
+            "landlock_add_rule",
+            "landlock_create_ruleset",
+            "landlock_restrict_self",
+            "openat",
+            "prctl"
+        ]
+    );
+    assert_eq!(
+        on_252.outside_system_service,
+        [
+            "landlock_add_rule",
+            "landlock_create_ruleset",
+            "landlock_restrict_self"
+        ]
+    );
+    assert_eq!(on_257.allow, ["@basic-io", "@default", "openat", "prctl"]);
+    assert!(on_257.outside_system_service.is_empty());
 }

@@ -58,7 +58,8 @@ fn assert_covers_and_is_tighter(argv: &[&str], trace: &TraceResult, table: &Sysc
 
 #[test]
 fn ordinary_commands_are_traced_and_covered() {
-    let table = sandgen::systemd::host_syscalls();
+    let table =
+        sandgen::systemd::host_syscalls().expect("the host's systemd-analyze syscall-filter");
     for argv in [
         &["/bin/true"][..],
         &["sh", "-c", "ls / | wc -l"],
@@ -194,7 +195,8 @@ fn a_runner_gets_the_strace_argv_and_the_trace_file_can_be_kept() {
 
 #[test]
 fn the_report_has_the_json_fields_the_cli_promises() {
-    let table = sandgen::systemd::host_syscalls();
+    let table =
+        sandgen::systemd::host_syscalls().expect("the host's systemd-analyze syscall-filter");
     let command = cmd(&["sh", "-c", "ls / | wc -l"]);
     let t = StraceTracer::direct(ChildOutput::Null)
         .trace(&command)

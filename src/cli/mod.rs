@@ -139,7 +139,9 @@ enum Command {
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct TargetArgs {
-    /// The systemd version to render for [default: the host's, from `systemctl --version`].
+    /// The systemd version to render for, whose system call groups policies are checked
+    /// against [default: the manager's over D-Bus where sandgen talks to one, else the host's,
+    /// from `systemctl --version`].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(200..1000))]
     pub(crate) systemd_version: Option<u32>,
 }

@@ -3,15 +3,17 @@
 //! core, and apply the result.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
 
 use super::output::{check_replaceable, write_atomically};
 use super::{note, Rendered, TargetArgs};
 use crate::host::Host;
+use crate::inspect::pin::{wait_for_main_exec, MainExec};
 use crate::render::Templates;
-use crate::systemd::bus::{self, Bus, JobOutcome, JobVerb, Systemd};
+use crate::systemd::bus::{Bus, JobOutcome, JobVerb, Systemd};
+use crate::systemd::settle::{self, Watched, WatchedFrom};
 use crate::systemd::status::StatusReport;
 use crate::systemd::Manager;
 use crate::unit;
@@ -105,7 +107,9 @@ pub(crate) struct StartWait {
     /// Return once the job is queued, without waiting for it.
     #[arg(long)]
     pub(crate) no_block: bool,
-    /// Seconds to keep watching a started service, so that one that fails at once is reported.
+    /// Seconds to watch a started service at least, from the exec of its command, so that one
+    /// that fails at once is reported; longer on a machine slow to set up its sandbox (three
+    /// times that set-up, up to 10 s); 0: do not watch.
     #[arg(long, value_name = "SECS", default_value = "0.1", value_parser = super::seconds)]
     pub(crate) settle: Duration,
 }
@@ -282,6 +286,11 @@ pub(crate) fn with_journal(conn: &Manager, unit: &str, error: anyhow::Error) -> 
 }
 
 /// Wait for a started unit to settle and report it; an error when it did not start.
+///
+/// The unit is watched from the moment its main process has exec'd its command, for a window
+/// scaled by how long systemd took to set that process up ([`settle::window`]; the rule is in
+/// [`crate::systemd::settle`]); without a main process to wait for, from the end of the start
+/// job for `--settle` seconds. `--settle 0` reports the state at the end of the job.
 pub(crate) fn report_start(
     conn: &Manager,
     client: &dyn Systemd,
@@ -296,10 +305,35 @@ pub(crate) fn report_start(
         }
         JobOutcome::Finished(r) => r,
     };
-    let status = bus::settle(client, unit, wait.settle)?;
+    let job_end = Instant::now();
+    let (status, watched) = if wait.settle.is_zero() {
+        (client.state(unit)?, None)
+    } else {
+        let main = wait_for_main_exec(client, conn.namespace_holder(), unit, conn.timeout)
+            .map_err(|e| with_journal(conn, unit, e.into()))?;
+        let (from, since, setup) = match main {
+            MainExec::Seen { at, setup } => (WatchedFrom::Exec, at, Some(setup)),
+            MainExec::Unseen(why) => (WatchedFrom::StartJob(why), job_end, None),
+        };
+        let window = settle::window(wait.settle, setup);
+        if let Some(setup) = setup {
+            log::info!(
+                "{unit}: exec'd {:.2} s after its fork; watching it for {:.2} s",
+                setup.as_secs_f64(),
+                window.as_secs_f64()
+            );
+        }
+        let status = settle::watch(client, unit, since + window)?;
+        let duration = since.elapsed();
+        (status, Some(Watched { from, duration }))
+    };
     match status.start_outcome(&job_result) {
         Ok(line) => {
-            outln!("{unit}: {line}")?;
+            // Only a unit still up was watched for the whole window.
+            match watched.filter(|_| status.is_ok() && status.active_state != "inactive") {
+                Some(watched) => outln!("{unit}: {line}; {watched}")?,
+                None => outln!("{unit}: {line}")?,
+            }
             Ok(())
         }
         Err(why) => Err(with_journal(

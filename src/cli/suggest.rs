@@ -113,16 +113,28 @@ struct Subject {
 
 /// `sandgen suggest`.
 pub(crate) fn suggest(conn: &Manager, args: SuggestArgs) -> Result<()> {
-    let host = Host::new(args.target.systemd_version);
+    let needs_systemd = !args.direct || args.verify;
+    // The target is the systemd the command runs under when a unit is involved: its version
+    // decides the directives and the syscall groups.
+    let host = if needs_systemd {
+        // Fail early when systemd cannot be reached.
+        let client = conn.connect()?;
+        client.version()?;
+        Host::for_bus(args.target.systemd_version, &client)
+    } else {
+        Host::new(args.target.systemd_version)
+    };
     let subject = subject(conn, &host, &args)?;
     let table = host.syscalls();
-    if table.source() == crate::data::syscalls::GroupsSource::BuiltIn {
-        note("systemd-analyze is not available: syscall groups come from sandgen's built-in table (systemd 252)");
+    if let Some(reason) = table.source().built_in_reason() {
+        note(&format!(
+            "syscall groups from {}: {reason}",
+            table.source().describe()
+        ));
     }
 
     let tell = |message: &str| note(message);
     let mut unit_side: Option<UnitTracer<'_>> = None;
-    let needs_systemd = !args.direct || args.verify;
     if needs_systemd {
         if has_root_directory(&subject.directives) && !args.direct {
             bail!(
@@ -131,8 +143,6 @@ pub(crate) fn suggest(conn: &Manager, args: SuggestArgs) -> Result<()> {
                  --direct (outside the sandbox) and check the list with --verify"
             );
         }
-        // Fail early when systemd cannot be reached.
-        conn.connect()?.version()?;
         catch_interrupts();
         unit_side = Some(UnitTracer::new(
             conn,

@@ -29,15 +29,70 @@
 //! sections: "Ungrouped System Calls", "Unlisted System Calls" (when it can read the kernel's list)
 //! or, on stderr, "# Not showing unlisted system calls, ...".
 //!
-//! The built-in fallback, `syscall-filter-252.txt` next to this file, is the verbatim stdout of
-//! `systemd-analyze syscall-filter --no-pager` from Debian 12's systemd 252.38-1~deb12u1 on
-//! x86_64. Regenerate it with that command (stdout only) on the systemd version to target.
+//! The built-in listings, `syscall-filter-252.txt` and `syscall-filter-257.txt` next to this
+//! file, are the verbatim stdout of `systemd-analyze syscall-filter --no-pager` on x86_64 of
+//! Debian 12's systemd 252.38-1~deb12u1 and of Debian 13's systemd 257.13-1~deb13u1 (run in a
+//! chroot of a trixie tree, so without the kernel's list). Regenerate one with that command
+//! (stdout only) on the systemd version it stands for.
+//!
+//! What changed from 252 to 257: a new group `@sandbox` (`landlock_*` and `seccomp`), which
+//! `@default` now includes, so every allow-list of 257 permits Landlock; `@default` also gained
+//! `lsm_get_self_attr`, `lsm_list_modules` and `mseal`; `@basic-io` gained `llseek`;
+//! `@file-system` gained `statmount`, `listmount`, the `*xattrat` calls and
+//! `file_getattr`/`file_setattr`; `@known` gained those and `cachestat`, `uretprobe`,
+//! `set_tls`, `get_tls` and a few other architectures' calls. No name or group was removed.
+//!
+//! Which table is the target's ([`SyscallTable::for_target`]): the host's `systemd-analyze` when
+//! its systemd is the target's version, else the built-in listing of the newest version at or
+//! below the target's ([`built_in_version_for`]), else the oldest one.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-/// The embedded `systemd-analyze syscall-filter` output of systemd 252 (see the module docs).
-const BUILT_IN_LISTING: &str = include_str!("syscall-filter-252.txt");
+/// A `systemd-analyze syscall-filter` listing embedded in sandgen (see the module docs).
+struct BuiltInListing {
+    /// The systemd version it was captured from.
+    version: u32,
+    /// Its text.
+    text: &'static str,
+    /// The names of its `@known` that this systemd cannot resolve (see [`SyscallTable::is_unresolved`]).
+    unresolved: &'static [&'static str],
+}
+
+/// The embedded listings, oldest first.
+const BUILT_IN: &[BuiltInListing] = &[
+    BuiltInListing {
+        version: 252,
+        text: include_str!("syscall-filter-252.txt"),
+        unresolved: UNRESOLVED_252,
+    },
+    BuiltInListing {
+        version: 257,
+        text: include_str!("syscall-filter-257.txt"),
+        unresolved: UNRESOLVED_257,
+    },
+];
+
+/// The systemd versions sandgen has a built-in listing of, oldest first.
+pub fn built_in_versions() -> impl Iterator<Item = u32> {
+    BUILT_IN.iter().map(|l| l.version)
+}
+
+/// The embedded listing for systemd `target`: the newest one at or below it, or the oldest
+/// when the target is older than all of them.
+fn listing_for(target: u32) -> &'static BuiltInListing {
+    // BUILT_IN is a non-empty constant; the index cannot be out of bounds.
+    BUILT_IN
+        .iter()
+        .rev()
+        .find(|l| l.version <= target)
+        .unwrap_or(&BUILT_IN[0])
+}
+
+/// The version of the built-in listing used for systemd `target` (see [`listing_for`]).
+pub fn built_in_version_for(target: u32) -> u32 {
+    listing_for(target).version
+}
 
 /// The group whose expansion is every syscall name systemd knows.
 const KNOWN_GROUP: &str = "@known";
@@ -45,18 +100,87 @@ const KNOWN_GROUP: &str = "@known";
 /// Where a [`SyscallTable`] came from, for reports ("syscall groups from: ...").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GroupsSource {
-    /// Parsed from `systemd-analyze syscall-filter` run on this machine.
-    SystemdAnalyze,
-    /// The table embedded in sandgen, captured from systemd 252.
-    BuiltIn,
+    /// Parsed from `systemd-analyze syscall-filter` run on this machine, whose systemd is
+    /// `version`.
+    SystemdAnalyze {
+        /// The host's systemd version.
+        version: u32,
+    },
+    /// A listing embedded in sandgen.
+    BuiltIn {
+        /// The systemd version the listing was captured from.
+        listing: u32,
+        /// The systemd version the table is for.
+        target: u32,
+        /// The host's systemd-analyze version, if it could be run (it is another version).
+        host: Option<u32>,
+    },
+}
+
+impl GroupsSource {
+    /// The systemd version whose groups these are.
+    pub fn version(&self) -> u32 {
+        match *self {
+            Self::SystemdAnalyze { version } => version,
+            Self::BuiltIn { listing, .. } => listing,
+        }
+    }
+
+    /// Where the groups come from, in words: "sandgen's built-in table of systemd 252, its
+    /// newest at or below systemd 255" or "`systemd-analyze syscall-filter` of systemd 257".
+    pub fn describe(&self) -> String {
+        match *self {
+            Self::SystemdAnalyze { version } => {
+                format!("`systemd-analyze syscall-filter` of systemd {version}")
+            }
+            Self::BuiltIn {
+                listing, target, ..
+            } => {
+                let fit = if listing < target {
+                    format!(", its newest at or below systemd {target}")
+                } else if listing > target {
+                    format!(", its oldest, which may have names systemd {target} does not know")
+                } else {
+                    String::new()
+                };
+                format!("sandgen's built-in table of systemd {listing}{fit}")
+            }
+        }
+    }
+
+    /// Why a built-in listing is used ("the host's systemd-analyze is systemd 252, the target
+    /// 257"); `None` for the host's own listing.
+    pub fn built_in_reason(&self) -> Option<String> {
+        match *self {
+            Self::SystemdAnalyze { .. } => None,
+            Self::BuiltIn { host: None, .. } => {
+                Some("systemd-analyze was not available".to_owned())
+            }
+            Self::BuiltIn {
+                host: Some(host),
+                target,
+                ..
+            } => Some(format!(
+                "the host's systemd-analyze is systemd {host}, the target {target}"
+            )),
+        }
+    }
+
+    /// How a policy's system call names were checked, for `check` and error messages.
+    pub fn checked_against(&self) -> String {
+        match self.built_in_reason() {
+            None => "checked with `systemd-analyze syscall-filter`".to_owned(),
+            Some(reason) => format!("checked against {}; {reason}", self.describe()),
+        }
+    }
 }
 
 impl fmt::Display for GroupsSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::SystemdAnalyze => "systemd-analyze",
-            Self::BuiltIn => "built-in table (systemd 252)",
-        })
+        match self {
+            Self::SystemdAnalyze { version } => write!(f, "systemd-analyze (systemd {version})"),
+            Self::BuiltIn { listing, .. } => write!(f, "built-in table (systemd {listing})"),
+        }
     }
 }
 
@@ -164,6 +288,8 @@ pub struct SyscallTable {
     groups: BTreeMap<String, SyscallGroup>,
     /// `expand("@known")`, kept for [`SyscallTable::is_syscall`] and [`SyscallTable::closest`].
     known: BTreeSet<String>,
+    /// The names of `@known` this systemd cannot resolve ([`SyscallTable::is_unresolved`]).
+    unresolved: &'static [&'static str],
     source: GroupsSource,
 }
 
@@ -174,7 +300,8 @@ impl SyscallTable {
     /// first one of a group, which is its description. A column-0 `#` line ends the current group
     /// (systemd uses those for the trailing "Ungrouped"/"Unlisted" sections), so an indented
     /// member after one is an error rather than silently joining the last group. The listing
-    /// must define `@known` and every `@group` it references.
+    /// must define `@known` and every `@group` it references. The names systemd cannot resolve
+    /// are those measured for the built-in listing of `source`'s version ([`listing_for`]).
     ///
     /// # Errors
     ///
@@ -285,21 +412,44 @@ impl SyscallTable {
         let mut table = Self {
             groups,
             known: BTreeSet::new(),
+            unresolved: listing_for(source.version()).unresolved,
             source,
         };
         table.known = table.expand(KNOWN_GROUP);
         Ok(table)
     }
 
-    /// The table embedded in sandgen: systemd 252's groups, for when `systemd-analyze` is
-    /// missing or its output does not parse.
-    #[allow(clippy::expect_used)]
+    /// systemd 252's built-in table, the oldest sandgen has (what its examples were traced with).
     pub fn built_in() -> Self {
-        // Cannot fail: the listing is a constant compiled into the binary, and the test
-        // `built_in_listing_parses` parses exactly that constant, so a listing that did not parse
-        // would fail the test suite before it could ship.
-        Self::parse(BUILT_IN_LISTING, GroupsSource::BuiltIn)
-            .expect("embedded syscall-filter-252.txt parses (test built_in_listing_parses)")
+        Self::built_in_for(BUILT_IN[0].version, None)
+    }
+
+    /// The built-in table for systemd `target` (the newest listing at or below it, see
+    /// [`built_in_version_for`]), used because the host's systemd-analyze is version `host`,
+    /// or could not be run (`None`).
+    #[allow(clippy::expect_used)]
+    pub fn built_in_for(target: u32, host: Option<u32>) -> Self {
+        let listing = listing_for(target);
+        let source = GroupsSource::BuiltIn {
+            listing: listing.version,
+            target,
+            host,
+        };
+        // Cannot fail: the listings are constants compiled into the binary, and the test
+        // `built_in_listings_parse` parses exactly those constants, so a listing that did not
+        // parse would fail the test suite before it could ship.
+        Self::parse(listing.text, source)
+            .expect("embedded syscall-filter-*.txt parses (test built_in_listings_parse)")
+    }
+
+    /// The table for systemd `target`, given the host's own (`systemd-analyze syscall-filter`,
+    /// `None` when it could not be run or read): the host's when its systemd is the target's
+    /// version, else the built-in one for the target ([`SyscallTable::built_in_for`]).
+    pub fn for_target(target: u32, host: Option<Self>) -> Self {
+        match host {
+            Some(host) if host.source.version() == target => host,
+            host => Self::built_in_for(target, host.map(|h| h.source.version())),
+        }
     }
 
     /// Where this table came from.
@@ -343,14 +493,23 @@ impl SyscallTable {
     }
 
     /// Whether `name` is a syscall systemd knows and can resolve: a member of `@known`,
-    /// expanded, and not one of [`UNRESOLVED`].
+    /// expanded, and not [unresolved](SyscallTable::is_unresolved).
     ///
     /// On systemd 252.38, `@known` (systemd's list of syscall names) misses three names used
     /// inside curated groups: `set_tls` and `nfsservctl` (which systemd still accepts in
     /// `SystemCallFilter=`) and `uretprobe` (a Debian backport that systemd rejects with
-    /// "Failed to parse system call"). This function answers `false` for all three.
+    /// "Failed to parse system call"). This function answers `false` for all three there; on
+    /// 257, whose `@known` has `set_tls` and `uretprobe`, only for `nfsservctl`.
     pub fn is_syscall(&self, name: &str) -> bool {
-        self.known.contains(name) && !is_unresolved(name)
+        self.known.contains(name) && !self.is_unresolved(name)
+    }
+
+    /// Whether `name` is in this systemd's `@known` but cannot be resolved by it (another
+    /// architecture's call, or one newer than its libseccomp): `SystemCallFilter=` ignores it
+    /// with a warning ([`UNRESOLVED_252`], [`UNRESOLVED_257`]; a table of another version
+    /// uses the list of its built-in listing, [`built_in_version_for`]).
+    pub fn is_unresolved(&self, name: &str) -> bool {
+        self.unresolved.contains(&name)
     }
 
     /// The known syscall or `@group` name nearest to `name` by Levenshtein distance, for
@@ -366,7 +525,7 @@ impl SyscallTable {
         let limit = (needle.chars().count() / 3).max(1);
         self.known
             .iter()
-            .filter(|n| !is_unresolved(n))
+            .filter(|n| !self.is_unresolved(n))
             .chain(self.groups.keys())
             .map(|candidate| (strsim::levenshtein(&needle, candidate), candidate))
             .filter(|&(distance, _)| distance <= limit)
@@ -380,9 +539,10 @@ impl SyscallTable {
 /// calls newer than that libseccomp (`riscv_hwprobe`). `SystemCallFilter=` skips each with
 /// "Failed to parse system call, ignoring", so a deny-list naming one would not deny it.
 /// Measured with `systemd-analyze verify` on a unit denying all of `@known`; the test
-/// `systemd_loads_every_known_name_and_every_boundary_value` (tests/acceptance.rs) checks
-/// that every other name loads without a word.
-pub const UNRESOLVED: &[&str] = &[
+/// `the_unresolved_system_calls_are_those_systemd_ignores` (tests/acceptance.rs) checks the
+/// list and `systemd_loads_every_known_name_and_every_boundary_value` that every other name
+/// loads without a word.
+pub const UNRESOLVED_252: &[&str] = &[
     "arc_gettls",
     "arc_settls",
     "arc_usr_cmpxchg",
@@ -442,10 +602,70 @@ pub const UNRESOLVED: &[&str] = &[
     "utrap_install",
 ];
 
-/// Whether systemd 252 cannot resolve the syscall `name` (see [`UNRESOLVED`]).
-pub fn is_unresolved(name: &str) -> bool {
-    UNRESOLVED.contains(&name)
-}
+/// The same for systemd 257 with Debian 13's libseccomp (2.6.0), which says "System call NAME
+/// is not known, ignoring": it resolves `riscv_hwprobe`, `getpagesize` and the `atomic_*`
+/// calls that 252 could not, but not the new `file_getattr`/`file_setattr` of `@file-system`,
+/// nor `llseek` of `@basic-io` (x86_64 has only `lseek`/`_llseek`). Measured with
+/// `systemd-analyze verify --man=no --generators=no` in a chroot of a trixie tree
+/// (systemd 257.13-1~deb13u1) on a unit denying every name of 257's `@known`.
+pub const UNRESOLVED_257: &[&str] = &[
+    "arc_gettls",
+    "arc_settls",
+    "arc_usr_cmpxchg",
+    "dipc",
+    "exec_with_loader",
+    "execv",
+    "file_getattr",
+    "file_setattr",
+    "getdomainname",
+    "getdtablesize",
+    "gethostname",
+    "getxgid",
+    "getxpid",
+    "getxuid",
+    "kern_features",
+    "llseek",
+    "memory_ordering",
+    "old_adjtimex",
+    "oldumount",
+    "or1k_atomic",
+    "osf_fstat",
+    "osf_fstatfs",
+    "osf_fstatfs64",
+    "osf_getdirentries",
+    "osf_getdomainname",
+    "osf_getitimer",
+    "osf_getrusage",
+    "osf_getsysinfo",
+    "osf_gettimeofday",
+    "osf_lstat",
+    "osf_mount",
+    "osf_proplist_syscall",
+    "osf_select",
+    "osf_set_program_attributes",
+    "osf_setitimer",
+    "osf_setsysinfo",
+    "osf_settimeofday",
+    "osf_shmat",
+    "osf_sigprocmask",
+    "osf_sigstack",
+    "osf_stat",
+    "osf_statfs",
+    "osf_statfs64",
+    "osf_swapon",
+    "osf_syscall",
+    "osf_sysinfo",
+    "osf_usleep_thread",
+    "osf_utimes",
+    "osf_utsname",
+    "osf_wait4",
+    "perfctr",
+    "sched_get_affinity",
+    "sched_set_affinity",
+    "sethae",
+    "setpgrp",
+    "utrap_install",
+];
 
 /// `@` followed by one or more of `a-z`, `0-9`, `-` (every group name systemd has used).
 fn is_group_name(text: &str) -> bool {
@@ -467,29 +687,211 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<SyscallTable, ParseError> {
-        SyscallTable::parse(text, GroupsSource::SystemdAnalyze)
+        SyscallTable::parse(text, GroupsSource::SystemdAnalyze { version: 252 })
+    }
+
+    fn parse_as(text: &str, source: GroupsSource) -> SyscallTable {
+        SyscallTable::parse(text, source).expect("parses")
     }
 
     #[test]
-    fn built_in_listing_parses() {
-        // This is what makes `built_in()`'s expect safe.
-        let table = parse(BUILT_IN_LISTING).map(|_| ());
-        assert_eq!(table, Ok(()));
+    fn built_in_listings_parse() {
+        // This is what makes `built_in_for()`'s expect safe.
+        for listing in BUILT_IN {
+            let source = GroupsSource::BuiltIn {
+                listing: listing.version,
+                target: listing.version,
+                host: None,
+            };
+            let table = SyscallTable::parse(listing.text, source).map(|_| ());
+            assert_eq!(table, Ok(()), "systemd {}", listing.version);
+        }
         let built_in = SyscallTable::built_in();
-        assert_eq!(built_in.source(), GroupsSource::BuiltIn);
-        // systemd 252 has 29 groups, @default .. @known.
+        assert_eq!(
+            built_in.source(),
+            GroupsSource::BuiltIn {
+                listing: 252,
+                target: 252,
+                host: None
+            }
+        );
+        // systemd 252 has 29 groups, @default .. @known; 257 adds @sandbox.
         assert_eq!(built_in.groups().count(), 29);
-        assert!(built_in.groups().all(|g| g.name.starts_with('@')));
-        assert!(built_in.groups().all(|g| !g.description.is_empty()));
+        assert_eq!(SyscallTable::built_in_for(257, None).groups().count(), 30);
+        for version in built_in_versions() {
+            let table = SyscallTable::built_in_for(version, None);
+            assert!(table.groups().all(|g| g.name.starts_with('@')));
+            assert!(table.groups().all(|g| !g.description.is_empty()));
+        }
+        assert!(BUILT_IN.windows(2).all(|w| w[0].version < w[1].version));
+    }
+
+    #[test]
+    fn the_listing_for_a_target_is_the_newest_at_or_below_it() {
+        let chosen: Vec<(u32, u32)> = [200, 251, 252, 255, 256, 257, 258, 300]
+            .into_iter()
+            .map(|target| (target, built_in_version_for(target)))
+            .collect();
+        assert_eq!(
+            chosen,
+            [
+                (200, 252),
+                (251, 252),
+                (252, 252),
+                (255, 252),
+                (256, 252),
+                (257, 257),
+                (258, 257),
+                (300, 257)
+            ]
+        );
+    }
+
+    #[test]
+    fn the_hosts_table_is_used_only_for_its_own_version() {
+        let host = || {
+            parse_as(
+                "@known\n    # K\n    read\n",
+                GroupsSource::SystemdAnalyze { version: 252 },
+            )
+        };
+        let same = SyscallTable::for_target(252, Some(host()));
+        assert_eq!(same.source(), GroupsSource::SystemdAnalyze { version: 252 });
+        assert_eq!(same.groups().count(), 1);
+
+        let newer = SyscallTable::for_target(257, Some(host()));
+        assert_eq!(
+            newer.source(),
+            GroupsSource::BuiltIn {
+                listing: 257,
+                target: 257,
+                host: Some(252)
+            }
+        );
+        assert!(newer.group("@sandbox").is_some());
+
+        let without = SyscallTable::for_target(255, None);
+        assert_eq!(
+            without.source(),
+            GroupsSource::BuiltIn {
+                listing: 252,
+                target: 255,
+                host: None
+            }
+        );
     }
 
     #[test]
     fn source_display_names_the_origin() {
-        assert_eq!(GroupsSource::SystemdAnalyze.to_string(), "systemd-analyze");
         assert_eq!(
-            GroupsSource::BuiltIn.to_string(),
-            "built-in table (systemd 252)"
+            GroupsSource::SystemdAnalyze { version: 252 }.to_string(),
+            "systemd-analyze (systemd 252)"
         );
+        let built_in = |listing, target, host| GroupsSource::BuiltIn {
+            listing,
+            target,
+            host,
+        };
+        assert_eq!(
+            built_in(257, 257, Some(252)).to_string(),
+            "built-in table (systemd 257)"
+        );
+        let said: Vec<String> = [
+            GroupsSource::SystemdAnalyze { version: 257 },
+            built_in(252, 252, None),
+            built_in(257, 257, Some(252)),
+            built_in(252, 255, Some(252)),
+            built_in(252, 249, None),
+        ]
+        .iter()
+        .map(GroupsSource::checked_against)
+        .collect();
+        assert_eq!(
+            said,
+            [
+                "checked with `systemd-analyze syscall-filter`",
+                "checked against sandgen's built-in table of systemd 252; systemd-analyze was \
+                 not available",
+                "checked against sandgen's built-in table of systemd 257; the host's \
+                 systemd-analyze is systemd 252, the target 257",
+                "checked against sandgen's built-in table of systemd 252, its newest at or \
+                 below systemd 255; the host's systemd-analyze is systemd 252, the target 255",
+                "checked against sandgen's built-in table of systemd 252, its oldest, which may \
+                 have names systemd 249 does not know; systemd-analyze was not available",
+            ]
+        );
+    }
+
+    /// What changed in `SystemCallFilter=` groups from 252 to 257 (see the module docs).
+    #[test]
+    fn systemd_257_allows_landlock_by_default_and_252_did_not() {
+        let old = SyscallTable::built_in_for(252, None);
+        let new = SyscallTable::built_in_for(257, None);
+        // @default, which every allow-list includes, now includes @sandbox.
+        let added: Vec<String> = new
+            .expand("@default")
+            .difference(&old.expand("@default"))
+            .cloned()
+            .collect();
+        assert_eq!(
+            added,
+            [
+                "landlock_add_rule",
+                "landlock_create_ruleset",
+                "landlock_restrict_self",
+                "lsm_get_self_attr",
+                "lsm_list_modules",
+                "mseal",
+                "seccomp"
+            ]
+        );
+        assert_eq!(
+            new.group("@sandbox").map(|g| g.members.clone()),
+            Some(vec![
+                "landlock_add_rule".to_owned(),
+                "landlock_create_ruleset".to_owned(),
+                "landlock_restrict_self".to_owned(),
+                "seccomp".to_owned()
+            ])
+        );
+        assert!(old.group("@sandbox").is_none());
+        // Known to both: only the group changed.
+        assert!(
+            old.is_syscall("landlock_create_ruleset") && new.is_syscall("landlock_create_ruleset")
+        );
+        // @file-system learnt the mount listing calls; 252 does not know them at all.
+        assert!(new.expand("@file-system").contains("statmount"));
+        assert!(!old.is_syscall("statmount") && new.is_syscall("statmount"));
+        // No group lost a member.
+        for group in old.groups() {
+            let before = old.expand(&group.name);
+            assert!(before.is_subset(&new.expand(&group.name)), "{}", group.name);
+        }
+    }
+
+    #[test]
+    fn unresolved_names_are_the_targets() {
+        let old = SyscallTable::built_in_for(252, None);
+        let new = SyscallTable::built_in_for(257, None);
+        for (table, names) in [(&old, UNRESOLVED_252), (&new, UNRESOLVED_257)] {
+            for name in names {
+                assert!(table.expand("@known").contains(*name), "{name}");
+                assert!(
+                    table.is_unresolved(name) && !table.is_syscall(name),
+                    "{name}"
+                );
+            }
+        }
+        // Resolved by 257's libseccomp only; in 257's @file-system but unresolved there.
+        assert!(old.is_unresolved("riscv_hwprobe") && new.is_syscall("riscv_hwprobe"));
+        assert!(new.expand("@file-system").contains("file_getattr"));
+        assert!(new.is_unresolved("file_getattr") && !old.is_unresolved("file_getattr"));
+        // A host table is read with the unresolved names of its version's listing.
+        let host_257 = parse_as(
+            "@known\n    # K\n    riscv_hwprobe\n    llseek\n",
+            GroupsSource::SystemdAnalyze { version: 257 },
+        );
+        assert!(host_257.is_syscall("riscv_hwprobe") && !host_257.is_syscall("llseek"));
     }
 
     #[test]

@@ -130,6 +130,16 @@ pub struct Pinned {
     asked_at: u64,
 }
 
+/// Clock ticks a second (`sysconf(_SC_CLK_TCK)`), the unit of process start times.
+fn ticks_per_second() -> u64 {
+    nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .and_then(|n| u64::try_from(n).ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(100)
+}
+
 /// `CLOCK_BOOTTIME` in clock ticks (`sysconf(_SC_CLK_TCK)`), the clock and unit of a
 /// process's start time in `/proc/PID/stat`.
 fn boottime_ticks() -> Result<u64, PinError> {
@@ -141,11 +151,7 @@ fn boottime_ticks() -> Result<u64, PinError> {
     if unsafe { nix::libc::clock_gettime(nix::libc::CLOCK_BOOTTIME, &mut now) } != 0 {
         return Err(PinError::Clock(io::Error::last_os_error()));
     }
-    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-        .ok()
-        .flatten()
-        .and_then(|n| u64::try_from(n).ok())
-        .unwrap_or(100);
+    let hz = ticks_per_second();
     let nanos = u128::try_from(now.tv_sec).unwrap_or(0) * 1_000_000_000
         + u128::try_from(now.tv_nsec).unwrap_or(0);
     // The kernel rounds down the same way (nsec_to_clock_t).
@@ -204,15 +210,99 @@ pub fn pin(client: &dyn Systemd, holder: Option<u32>, unit: &str) -> Result<Pinn
     })
 }
 
+/// How a unit's main process was seen by [`wait_for_main_exec`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MainExec {
+    /// It runs its command: seen exec'd at `at`.
+    Seen {
+        /// When sandgen saw it exec'd.
+        at: Instant,
+        /// From its fork (its start time) to `at`: the sandbox set-up, plus sandgen's delay
+        /// in looking, measured in clock ticks (10 ms on Linux).
+        setup: Duration,
+    },
+    /// There is no main process to wait for; why, in words.
+    Unseen(&'static str),
+}
+
+/// Why [`MainExec::Unseen`]: the main process ended first.
+const ENDED_FIRST: &str = "its main process ended before sandgen saw it run its command";
+
+/// Wait until the main process of the unit just started has exec'd its command, and measure
+/// how long systemd took to set it up. `holder`: as for [`pin`]. A unit without a main
+/// process (a oneshot that has finished, a forking service between its processes), one whose
+/// process ends first, and a main PID that is not a process of the unit's cgroup as seen
+/// from here (systemd in another PID namespace and no `holder`) give [`MainExec::Unseen`].
+///
+/// # Errors
+///
+/// When systemd cannot be asked, `/proc` cannot be read, or the process has not exec'd
+/// within `timeout` ([`PinError::NotExecuted`]).
+pub fn wait_for_main_exec(
+    client: &dyn Systemd,
+    holder: Option<u32>,
+    unit: &str,
+    timeout: Duration,
+) -> Result<MainExec, PinError> {
+    let status = client.state(unit)?;
+    if status.main_pid == 0 {
+        return Ok(MainExec::Unseen("no main process"));
+    }
+    let pid = match holder {
+        Some(holder) => pids::translate_pid(Path::new("/proc"), holder, status.main_pid)?,
+        None => Some(status.main_pid),
+    };
+    let Some(pid) = pid else {
+        return Ok(MainExec::Unseen(ENDED_FIRST));
+    };
+    let handle = match ProcessHandle::open(pid) {
+        Ok(handle) => handle,
+        Err(ReadError::Gone { .. }) => return Ok(MainExec::Unseen(ENDED_FIRST)),
+        Err(e) => return Err(e.into()),
+    };
+    // systemd moves the child into the unit's cgroup before it names it as MainPID.
+    let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+    let ours = cgroups
+        .lines()
+        .filter_map(|line| line.splitn(3, ':').nth(2))
+        .any(|path| in_cgroup(path, &status.control_group));
+    if !handle.still_same()? {
+        return Ok(MainExec::Unseen(ENDED_FIRST));
+    }
+    if !ours {
+        return Ok(MainExec::Unseen(
+            "its main PID is not a process of the unit seen from here; --root /proc/PID/root \
+             names the PID namespace of a container's systemd",
+        ));
+    }
+    log::info!(
+        "{unit}: waiting for its main process (PID {}) to run its command",
+        status.main_pid
+    );
+    match wait_for_exec(unit, &handle, holder.unwrap_or(1), timeout) {
+        Ok(()) => {}
+        Err(PinError::Restarted { .. }) => return Ok(MainExec::Unseen(ENDED_FIRST)),
+        Err(e) => return Err(e),
+    }
+    let at = Instant::now();
+    let ticks = boottime_ticks()?.saturating_sub(handle.start_time());
+    let setup = Duration::from_millis(ticks.saturating_mul(1000) / ticks_per_second());
+    Ok(MainExec::Seen { at, setup })
+}
+
 /// How long a main process may take from systemd's fork to the exec of its command: long,
 /// because a busy or emulated machine can take seconds; a process that gets there returns
 /// at once.
 const EXEC_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The executable systemd 255 and later run in a new main process to set it up
+/// (`/usr/lib/systemd/systemd-executor`), before it execs the command.
+const EXECUTOR: &str = "systemd-executor";
+
 /// Wait until the pinned process has exec'd its command. systemd forks the main process and
 /// reports its PID as MainPID at once; the child is still systemd (same name, same
-/// executable; from systemd 255 it then runs `systemd-executor`, see [`executor`]), then
-/// renames itself `(COMMAND)`, applies the sandbox (namespaces,
+/// executable; from systemd 255 on, `systemd-executor`, its name cut to
+/// `systemd-executo`), then renames itself `(COMMAND)`, applies the sandbox (namespaces,
 /// capabilities, seccomp) and execs: the state read before the exec is not the sandbox yet.
 /// The exec happens after the sandbox is complete, so once the process runs another
 /// executable than its service manager and its executor, and its name is not parenthesised,
@@ -225,16 +315,16 @@ fn wait_for_exec(
 ) -> Result<(), PinError> {
     let comm_path = PathBuf::from(format!("/proc/{}/comm", handle.pid()));
     let exe = |pid: u32| super::file_id(Path::new(&format!("/proc/{pid}/exe")));
-    let managers: Vec<_> = [exe(manager), executor(manager)]
-        .into_iter()
-        .flatten()
-        .collect();
+    let manager_exe = exe(manager);
     let deadline = Instant::now() + timeout;
     loop {
         let comm = std::fs::read_to_string(&comm_path).unwrap_or_default();
         let comm = comm.trim_end();
         let renamed = comm.len() > 2 && comm.starts_with('(') && comm.ends_with(')');
-        let forked = renamed || exe(handle.pid()).is_some_and(|id| managers.contains(&id));
+        let executor = std::fs::read_link(format!("/proc/{}/exe", handle.pid()))
+            .is_ok_and(|path| path.file_name().is_some_and(|name| name == EXECUTOR));
+        let forked =
+            renamed || executor || (manager_exe.is_some() && exe(handle.pid()) == manager_exe);
         if !handle.still_same()? {
             return Err(PinError::exited(unit, handle.pid()));
         }
@@ -251,20 +341,6 @@ fn wait_for_exec(
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-}
-
-/// The file of systemd's executor, beside the manager's own binary: systemd 255 and later
-/// spawn a service through `systemd-executor` (exec'd from a file descriptor, so its comm
-/// is a number such as `9`), which sets up the sandbox and then execs the command. Looked up
-/// in the manager's root, which is not this process's when systemd runs in a container.
-fn executor(manager: u32) -> Option<super::FileId> {
-    let exe = std::fs::read_link(format!("/proc/{manager}/exe")).ok()?;
-    let dir = exe.parent()?.strip_prefix("/").ok()?;
-    super::file_id(
-        &Path::new(&format!("/proc/{manager}/root"))
-            .join(dir)
-            .join("systemd-executor"),
-    )
 }
 
 /// Whether cgroup `path` (as sandgen sees it) is `unit_cgroup` (as systemd names it) or below:
@@ -393,6 +469,39 @@ mod tests {
             let _ = p.kill();
             let _ = p.wait();
         }
+    }
+
+    #[test]
+    fn a_process_running_systemds_executor_has_not_exec_d() {
+        // systemd 255+ sets a main process up in `systemd-executor`: a `sleep` under that
+        // name stands for it, whoever the manager is.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let executor = dir.path().join(EXECUTOR);
+        std::fs::copy("/bin/sleep", &executor).expect("copy sleep");
+        let mut child = std::process::Command::new(&executor)
+            .arg("60")
+            .spawn()
+            .expect("spawn");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let exe = || std::fs::read_link(format!("/proc/{}/exe", child.id())).ok();
+        while exe().as_deref() != Some(executor.as_path()) {
+            assert!(Instant::now() < deadline, "the executor never started");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let handle = ProcessHandle::open(child.id()).expect("pidfd");
+        let err = wait_for_exec(
+            "x.service",
+            &handle,
+            std::process::id(),
+            Duration::from_millis(50),
+        )
+        .expect_err("still in the executor");
+        assert!(
+            matches!(&err, PinError::NotExecuted { comm, .. } if comm == "systemd-executo"),
+            "{err}"
+        );
+        let _ = child.kill();
+        let _ = child.wait();
     }
     use crate::inspect::cgroup::read_cgroup;
     use crate::systemd::bus::{JobOutcome, JobVerb};

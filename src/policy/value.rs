@@ -9,10 +9,7 @@ use std::ops::Range;
 use toml::de::DeValue;
 use toml::Spanned;
 
-use crate::data::{
-    address_families, architectures, capabilities, errno,
-    syscalls::{self, GroupsSource, SyscallTable},
-};
+use crate::data::{address_families, architectures, capabilities, errno, syscalls::SyscallTable};
 use crate::diagnostic::{closest, shown};
 use crate::directive::value::{amount, decimal, percentage, CPU_QUOTA_MAX};
 use crate::directive::{Amount, CpuSet, DirectiveValue, Errno, Kind, Size, Spec, TimeSpan};
@@ -1111,12 +1108,13 @@ fn syscall(spec: &Spec, s: &str, span: Range<usize>, table: &SyscallTable) -> Re
     if known {
         return Ok(());
     }
-    if syscalls::is_unresolved(s) {
+    if table.is_unresolved(s) {
         return Err(Problem::new(
             span,
             format!(
-                "`{}`: systemd 252 cannot resolve the system call \"{}\" (another architecture's, or newer than its libseccomp) and ignores it with a warning",
+                "`{}`: systemd {} cannot resolve the system call \"{}\" (another architecture's, or newer than its libseccomp) and ignores it with a warning",
                 spec.path(),
+                table.source().version(),
                 shown(s)
             ),
         )
@@ -1143,13 +1141,8 @@ fn syscall(spec: &Spec, s: &str, span: Range<usize>, table: &SyscallTable) -> Re
 }
 
 /// Which list of system calls a name was checked against, for messages.
-pub fn checked_against(table: &SyscallTable) -> &'static str {
-    match table.source() {
-        GroupsSource::SystemdAnalyze => "checked with `systemd-analyze syscall-filter`",
-        GroupsSource::BuiltIn => {
-            "checked against sandgen's built-in table of systemd 252; systemd-analyze was not available"
-        }
-    }
+pub fn checked_against(table: &SyscallTable) -> String {
+    table.source().checked_against()
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 //!
 //! systemd's filter (systemd.exec(5), "System Call Filtering") takes syscall names and
 //! `@group`s; everything else kills the process with SIGSYS. Given the set a trace observed
-//! and the host's groups (`systemd-analyze syscall-filter`), [`suggest`] builds a list that is
-//! short enough to read and no wider than the workload needs. The algorithm:
+//! and the target systemd's groups (its `systemd-analyze syscall-filter`), [`suggest`] builds
+//! a list that is short enough to read and no wider than the workload needs. The algorithm:
 //!
 //! 1. **`@default` is always in.** systemd adds it to every allow-list by itself (the first
 //!    allow-list assignment parses `@default` before the listed names, in `load-fragment.c`
@@ -22,7 +22,7 @@
 //!      workload used at least a quarter of the group (a file manager, a server); otherwise
 //!      the members it used are listed one by one, so a program that only reads files
 //!      cannot unlink, and a client cannot listen.
-//!    - On the host's table, a group is taken only if its expansion lies inside
+//!    - On the target's table, a group is taken only if its expansion lies inside
 //!      `@system-service` and brings no call of a [`DANGEROUS_GROUPS`] group the workload did
 //!      not make itself; a systemd that moves such a call into one of them gets single names.
 //! 3. **Every other group is never taken whole**; the calls of it the workload made are
@@ -414,8 +414,8 @@ impl Suggestion {
 /// The name `--json` uses for where the groups came from.
 pub fn groups_source_name(source: GroupsSource) -> &'static str {
     match source {
-        GroupsSource::SystemdAnalyze => "systemd-analyze",
-        GroupsSource::BuiltIn => "built-in",
+        GroupsSource::SystemdAnalyze { .. } => "systemd-analyze",
+        GroupsSource::BuiltIn { .. } => "built-in",
     }
 }
 
@@ -430,6 +430,11 @@ pub struct SuggestReport {
     pub allow: Vec<String>,
     /// `"systemd-analyze"` or `"built-in"`.
     pub groups_source: &'static str,
+    /// The systemd version whose groups were used.
+    pub groups_systemd_version: u32,
+    /// Which built-in table was used and why ("sandgen's built-in table of systemd 257: the
+    /// host's systemd-analyze is systemd 252, the target 257"), if one was.
+    pub groups_note: Option<String>,
     /// How the traced command ended.
     pub exit_status: ExitStatusInfo,
     /// The groups taken whole.
@@ -471,6 +476,10 @@ impl SuggestReport {
             syscalls: suggestion.observed.iter().cloned().collect(),
             allow: suggestion.allow.clone(),
             groups_source: groups_source_name(source),
+            groups_systemd_version: source.version(),
+            groups_note: source
+                .built_in_reason()
+                .map(|why| format!("{}: {why}", source.describe())),
             exit_status: trace.exit_status.clone(),
             groups: suggestion.groups_used.clone(),
             singles: suggestion.singles.clone(),
@@ -505,11 +514,8 @@ impl SuggestReport {
             self.processes,
             if self.processes == 1 { "" } else { "es" }
         );
-        if self.groups_source == "built-in" {
-            out.push_str(
-                "# Syscall groups from sandgen's built-in table (systemd 252): systemd-analyze \
-                 was not available.\n",
-            );
+        if let Some(note) = &self.groups_note {
+            let _ = writeln!(out, "# Syscall groups from {note}.");
         }
         if !self.exit_status.success() {
             let _ = writeln!(

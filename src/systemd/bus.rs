@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
@@ -221,8 +221,8 @@ pub trait Systemd {
     /// is not loaded is read from disk when it is next started, so a new or changed unit file
     /// needs no daemon-reload then.
     fn is_loaded(&self, unit: &str) -> Result<bool, BusError>;
-    /// The unit's state without resource usage (`memory_current`, `tasks_current` and
-    /// `control_group` left empty): cheaper, for polling. Defaults to [`Systemd::status`].
+    /// The unit's state without resource usage (`memory_current` and `tasks_current` left
+    /// empty): cheaper, for polling. Defaults to [`Systemd::status`].
     fn state(&self, unit: &str) -> Result<UnitStatus, BusError> {
         self.status(unit)
     }
@@ -373,7 +373,7 @@ impl Client {
         Ok(T::try_from(proxy.get(iface, name).await?).ok())
     }
 
-    /// The state fields of [`UnitStatus`] only: the Unit interface and four properties of
+    /// The state fields of [`UnitStatus`] only: the Unit interface and five properties of
     /// the Service interface. `GetAll` on the Service interface makes systemd read every
     /// cgroup accounting file, which costs more than the rest of a start.
     async fn read_state(&self, unit: &str) -> zbus::Result<UnitStatus> {
@@ -396,6 +396,10 @@ impl Client {
                 .property::<i32>(&path, SERVICE, "ExecMainStatus")
                 .await?
                 .unwrap_or(0);
+            status.control_group = self
+                .property::<String>(&path, SERVICE, "ControlGroup")
+                .await?
+                .unwrap_or_default();
         }
         Ok(status)
     }
@@ -613,19 +617,5 @@ impl Systemd for Client {
             }),
             other => other,
         }
-    }
-}
-
-/// Poll `status` until the unit settles or `settle` passes: a service that fails right after
-/// its start job completed is caught here. Returns the last status read.
-pub fn settle(client: &dyn Systemd, unit: &str, settle: Duration) -> Result<UnitStatus, BusError> {
-    let deadline = Instant::now() + settle;
-    loop {
-        let status = client.state(unit)?;
-        let done = !status.is_ok() || status.active_state == "inactive";
-        if done || Instant::now() >= deadline {
-            return Ok(status);
-        }
-        std::thread::sleep(Duration::from_millis(25));
     }
 }

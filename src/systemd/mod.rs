@@ -8,6 +8,7 @@
 pub mod bus;
 pub mod journal;
 pub mod properties;
+pub mod settle;
 pub mod status;
 
 use std::path::{Path, PathBuf};
@@ -107,42 +108,61 @@ pub fn host_version() -> Option<u32> {
     parse_version(&String::from_utf8_lossy(&out.stdout))
 }
 
-/// The host's system call groups from `systemd-analyze syscall-filter`, or sandgen's
-/// built-in table (captured from systemd 252) when that cannot be run or parsed.
+/// The system call groups of systemd `target` ([`SyscallTable::for_target`]): the host's
+/// `systemd-analyze syscall-filter` when the host's systemd is that version, else sandgen's
+/// built-in listing for it.
+pub fn syscalls_for(target: u32) -> SyscallTable {
+    SyscallTable::for_target(target, host_syscalls())
+}
+
+/// The host's system call groups from `systemd-analyze syscall-filter`, with the version of
+/// that systemd-analyze; `None` when it cannot be run or its output does not parse.
 ///
 /// Running systemd-analyze costs about 10 ms, more than the rest of a render, so its
 /// output is cached in `$XDG_CACHE_HOME/sandgen` (or `~/.cache/sandgen`) under a key made of
 /// the binary's inode, size and modification time and the kernel release: a new systemd or
-/// kernel gets a fresh listing.
-pub fn host_syscalls() -> SyscallTable {
+/// kernel gets a fresh listing. The cached text starts with the first line of
+/// `systemd-analyze --version` as a `#` comment (which the listing's parser skips).
+pub fn host_syscalls() -> Option<SyscallTable> {
     let cache = cache_file();
     if let Some(text) = cache.as_ref().and_then(|p| std::fs::read_to_string(p).ok()) {
-        if let Ok(table) = SyscallTable::parse(&text, GroupsSource::SystemdAnalyze) {
-            return table;
+        if let Some(table) = cached_table(&text) {
+            return Some(table);
         }
     }
-    let from_host = Command::new("systemd-analyze")
-        .args(["syscall-filter", "--no-pager"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .and_then(|o| {
-            let text = String::from_utf8_lossy(&o.stdout).into_owned();
-            let table = SyscallTable::parse(&text, GroupsSource::SystemdAnalyze)
-                .map_err(|e| log::warn!("cannot parse `systemd-analyze syscall-filter`: {e}"))
-                .ok()?;
-            if let Some(path) = &cache {
-                store(path, &text);
-            }
-            Some(table)
-        });
-    match from_host {
-        Some(table) => table,
-        None => {
-            log::info!("systemd-analyze is not available; using the built-in system call table");
-            SyscallTable::built_in()
-        }
+    let run = |args: &[&str]| {
+        Command::new("systemd-analyze")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    let Some(listing) = run(&["syscall-filter", "--no-pager"]) else {
+        log::info!("systemd-analyze is not available; using a built-in system call table");
+        return None;
+    };
+    let Some((version_line, version)) = run(&["--version"]).and_then(|out| {
+        let line = out.lines().next()?.to_owned();
+        let version = parse_version(&line)?;
+        Some((line, version))
+    }) else {
+        log::warn!("cannot read the version of `systemd-analyze --version`; using a built-in system call table");
+        return None;
+    };
+    let table = SyscallTable::parse(&listing, GroupsSource::SystemdAnalyze { version })
+        .map_err(|e| log::warn!("cannot parse `systemd-analyze syscall-filter`: {e}"))
+        .ok()?;
+    if let Some(path) = &cache {
+        store(path, &format!("# {version_line}\n{listing}"));
     }
+    Some(table)
+}
+
+/// A cached listing ([`host_syscalls`]), if it has its version line and parses.
+fn cached_table(text: &str) -> Option<SyscallTable> {
+    let version = parse_version(text.lines().next()?.strip_prefix("# ")?)?;
+    SyscallTable::parse(text, GroupsSource::SystemdAnalyze { version }).ok()
 }
 
 /// Where the listing of the installed systemd-analyze is cached, if it can be.
@@ -189,6 +209,19 @@ mod tests {
         );
         assert_eq!(parse_version("systemd 257 (257.4-1)"), Some(257));
         assert_eq!(parse_version("not systemd"), None);
+    }
+
+    #[test]
+    fn a_cached_listing_needs_its_version_line() {
+        let listing = "@known\n    # All known syscalls\n    read\n";
+        let table = cached_table(&format!("# systemd 257 (257.13-1~deb13u1)\n{listing}"));
+        assert_eq!(
+            table.map(|t| t.source()),
+            Some(GroupsSource::SystemdAnalyze { version: 257 })
+        );
+        // What sandgen cached before it recorded the version: read again.
+        assert!(cached_table(listing).is_none());
+        assert!(cached_table("# systemd 257\n@known\nread\n").is_none());
     }
 
     #[test]
