@@ -135,9 +135,15 @@ fn the_seccomp_mode_of_heat_is_filter() {
 fn memhogs_oom_kill_is_counted() {
     let s = Sandgen::new();
     let unit = unit_name("memhog", "service");
-    let _cleanup = s.start(&unit, &demo("memhog"));
-    // systemd 252 on v1 controllers reports nothing (the unit stays up; the child's death
-    // is Result=signal elsewhere): the cgroup counts it.
+    // systemd 252 on v1 controllers hears nothing of the kill and the unit stays up; on
+    // cgroup v2 systemd would stop it (OOMPolicy=stop), so it is told to continue: in both
+    // lanes the cgroup of a running unit counts the kill.
+    let policy = demo("memhog").replace(
+        "memory_swap_max = \"0\"\n",
+        "memory_swap_max = \"0\"\noom_policy = \"continue\"\n",
+    );
+    assert!(policy.contains("oom_policy"), "{policy}");
+    let _cleanup = s.start(&unit, &policy);
     let json = wait_for("the OOM kill to be counted", WAIT, || {
         let json = s.json(&["inspect", &unit, "--json"]);
         (json["cgroup"]["oom_kills"].as_u64() >= Some(1)).then_some(json)

@@ -39,7 +39,7 @@ names! {
     RuntimeDirectory,
     // Resource control.
     MemoryMax, MemoryLimit, MemoryHigh, MemoryLow, MemorySwapMax, MemoryZSwapMax,
-    MemoryZSwapWriteback, CPUWeight, CPUShares,
+    MemoryZSwapWriteback, OOMPolicy, CPUWeight, CPUShares,
     CPUQuota, AllowedCPUs, CPUAffinity, IOWeight, TasksMax,
     // Capabilities.
     CapabilityBoundingSet, AmbientCapabilities, NoNewPrivileges, SecureBits,

@@ -130,6 +130,7 @@ const RESTART: &[&str] = &[
     "always",
 ];
 const KEYRING_MODE: &[&str] = &["inherit", "private", "shared"];
+const OOM_POLICY: &[&str] = &["continue", "stop", "kill"];
 const PROTECT_PROC: &[&str] = &["noaccess", "invisible", "ptraceable", "default"];
 const PROC_SUBSET: &[&str] = &["all", "pid"];
 
@@ -209,6 +210,7 @@ pub static SPECS: &[Spec] = &[
     row("resources", "memory_swap_max", Name::MemorySwapMax, Kind::Size { allows_zero: true }, 232, "Swap limit."),
     row("resources", "memory_zswap_max", Name::MemoryZSwapMax, Kind::Size { allows_zero: true }, 253, "Limit of compressed swap in memory (zswap, cgroup v2 memory.zswap.max)."),
     row("resources", "memory_zswap_writeback", Name::MemoryZSwapWriteback, Kind::Bool, 256, "Whether zswap may write pages on to the swap device (cgroup v2 memory.zswap.writeback); false keeps them in memory."),
+    row("resources", "oom_policy", Name::OOMPolicy, Kind::Word(OOM_POLICY), 243, "What systemd does once the kernel OOM-kills a process of the unit: continue, stop the unit (the default) or kill it. Seen on cgroup v2; systemd hears no OOM kill on v1 controllers."),
     row("resources", "cpu_weight", Name::CPUWeight, Kind::Integer { min: 1, max: 10000 }, 232, "CPU weight, 1..10000, default 100."),
     emitted(
         row("resources", "cpu_shares", Name::CPUShares, Kind::Integer { min: 2, max: 262144 }, 208, "Legacy cgroup v1 CPU shares, 2..262144, default 1024; written as CPUWeight=shares*100/1024 on systemd 232 and later."),

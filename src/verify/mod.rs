@@ -165,6 +165,7 @@ pub(crate) fn rule(directive: Name) -> Rule {
         N::MemorySwapMax => Check(memory_swap_max),
         N::MemoryZSwapMax => Check(memory_zswap_max),
         N::MemoryZSwapWriteback => Check(memory_zswap_writeback),
+        N::OOMPolicy => NotCheckable("what systemd does after an OOM kill: nothing to see while it runs"),
         N::CPUWeight | N::CPUShares => Check(cpu_weight),
         N::CPUQuota => Check(cpu_quota),
         N::AllowedCPUs => Check(allowed_cpus),

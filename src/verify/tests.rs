@@ -40,6 +40,7 @@ memory_low = "16M"
 memory_swap_max = "0"
 memory_zswap_max = "16M"
 memory_zswap_writeback = false
+oom_policy = "continue"
 cpu_weight = 50
 cpu_quota = "20%"
 allowed_cpus = "0"
