@@ -1,7 +1,7 @@
 //! The directives and modes systemd added after 252, against the real systemd of the lane
 //! the tests run in: the nspawn container runs systemd 252, the qemu guest systemd 257.
-//! Each test reads the target's version (`systemctl --version` inside it) and asserts what
-//! that version must show:
+//! Each test takes the lane's version ([`support::Container::systemd`], which the smoke test
+//! checks against `systemctl --version`) and asserts what that version must show:
 //!
 //! - before a mode's version, sandgen refuses it naming the version that would take it
 //!   (`ProtectControlGroups=strict`, `PrivatePIDs=`), or writes the closest older form that
@@ -39,22 +39,6 @@ fn major(version_output: &[u8]) -> u32 {
         .nth(1)
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("`systemctl --version` printed {text:?}"))
-}
-
-/// The version of the lane's systemd, asked inside it.
-fn target(s: &Sandgen) -> u32 {
-    let out = s.container.exec(&["systemctl", "--version"]);
-    assert!(out.status.success(), "{}", describe(&out));
-    major(&out.stdout)
-}
-
-/// Whether the lane's /sys/fs/cgroup is cgroup v2 only (the qemu guest) rather than the
-/// nspawn container's hybrid layout.
-fn pure_v2(s: &Sandgen) -> bool {
-    s.container
-        .exec_ok(&["stat", "-f", "-c", "%T", "/sys/fs/cgroup"])
-        .trim()
-        == "cgroup2fs"
 }
 
 /// `sandgen verify UNIT [--policy FILE] --json`, which must exit 0 (every check passes or
@@ -114,7 +98,7 @@ private_pids = true
 #[test]
 fn private_pids_and_strict_cgroups_are_refused_before_257_and_enforced_from_it() {
     let s = Sandgen::new();
-    let version = target(&s);
+    let version = s.container.systemd;
     let unit = unit_name("ns-strict", "service");
     let _cleanup = Cleanup(&s, unit.clone());
     let file = s.policy(&unit, REFUSED_BEFORE_257);
@@ -212,7 +196,7 @@ const MAPPED: &[(&str, &str, &str, u32, &str)] = &[
 #[test]
 fn modes_with_an_as_strict_older_form_are_written_as_it_with_a_warning_and_pass_verify() {
     let s = Sandgen::new();
-    let version = target(&s);
+    let version = s.container.systemd;
     let unit = unit_name("modes", "service");
     let _cleanup = Cleanup(&s, unit.clone());
     let file = s.policy(&unit, MAPPED_BEFORE_THEIR_VERSION);
@@ -278,7 +262,7 @@ fn modes_with_an_as_strict_older_form_are_written_as_it_with_a_warning_and_pass_
 #[test]
 fn zswap_limits_are_refused_before_their_version_and_in_the_unit_cgroup_after() {
     let s = Sandgen::new();
-    let version = target(&s);
+    let version = s.container.systemd;
     let unit = unit_name("zswap", "service");
     let _cleanup = Cleanup(&s, unit.clone());
     let mut policy =
@@ -303,7 +287,7 @@ fn zswap_limits_are_refused_before_their_version_and_in_the_unit_cgroup_after() 
     s.wait_for_comm(&unit, "sleep");
     let checks = verified(&s, &unit, None);
     let (status, evidence) = &checks["resources.memory_zswap_max"];
-    if pure_v2(&s) {
+    if s.container.cgroup_v2() {
         // The qemu guest: systemd 257 on pure cgroup v2, Linux 6.12.
         assert_eq!(
             (status.as_str(), evidence.as_str()),
@@ -390,4 +374,79 @@ fn renders_with_the_new_modes_load_without_a_warning() {
             }
         }
     }
+}
+
+/// The busybox demo (policies/busybox-container.toml) with `private_pids = true`: the
+/// private PID namespace the talk describes. From systemd 257 on, the demo's `ps` sees only
+/// the service's own processes, its shell as PID 1 and `ps` itself; before 257 sandgen
+/// refuses the key, naming the version.
+#[test]
+fn busybox_with_private_pids_sees_only_its_own_processes() {
+    let s = Sandgen::new();
+    let tree = format!("/srv/sandgen-test-{}-pidns", std::process::id());
+    struct Remove<'a>(&'a support::Container, String);
+    impl Drop for Remove<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.exec(&["rm", "-rf", &self.1]);
+        }
+    }
+    let _remove = Remove(&s.container, tree.clone());
+    s.container.exec_ok(&[
+        "sh",
+        "-c",
+        &format!(
+            "mkdir -p {tree}/bin && cp /bin/busybox {tree}/bin/ && \
+             chroot {tree} /bin/busybox --install -s /bin"
+        ),
+    ]);
+    let demo = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/policies/busybox-container.toml"
+    ))
+    .expect("the busybox demo");
+    let root = "root_directory = \"/srv/sandgen/busybox\"\n";
+    assert!(
+        demo.contains(root) && demo.contains("\n[namespaces]\n"),
+        "{demo}"
+    );
+    let text = demo
+        .replace(root, &format!("root_directory = \"{tree}\"\n"))
+        .replace("\n[namespaces]\n", "\n[namespaces]\nprivate_pids = true\n");
+    let unit = unit_name("busybox-pidns", "service");
+    let _cleanup = Cleanup(&s, unit.clone());
+    let file = s.policy(&unit, &text);
+    if s.container.systemd < 257 {
+        let err = s.fails(&["start", &file]);
+        assert!(
+            err.contains("error: `namespaces.private_pids` needs systemd 257"),
+            "{err}"
+        );
+        assert!(!s.unit_file(&unit).exists());
+        return;
+    }
+    s.ok(&["start", &file]);
+    // busybox ps prints `PID USER TIME COMMAND`, then a row a process; journald may still
+    // be reading the stream, so wait until the last row, ps itself, is there.
+    let rows = support::wait_for("the demo's ps in its journal", support::WAIT, || {
+        let out = s
+            .container
+            .exec(&["journalctl", "-u", &unit, "-o", "cat", "--no-pager"]);
+        let log = String::from_utf8_lossy(&out.stdout).into_owned();
+        let rows: Vec<String> = log
+            .lines()
+            .skip_while(|l| !l.split_whitespace().eq(["PID", "USER", "TIME", "COMMAND"]))
+            .skip(1)
+            .map(str::to_owned)
+            .collect();
+        rows.iter().any(|r| r.ends_with(" ps")).then_some(rows)
+    });
+    let pids: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| r.split_whitespace().next())
+        .collect();
+    assert_eq!(pids.len(), 2, "only the shell and ps: {rows:#?}");
+    assert_eq!(pids[0], "1", "the shell is PID 1: {rows:#?}");
+    assert!(rows[0].contains("sh -c"), "{rows:#?}");
+    let checks = verified(&s, &unit, None);
+    passed(&checks, "namespaces.private_pids");
 }
