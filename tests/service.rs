@@ -360,7 +360,8 @@ fn start_watches_from_the_exec_not_from_the_start_job() {
 /// The memory hog demo. The kernel kills the hog at the limit in both lanes; what follows
 /// differs, and both are what a user sees: systemd 252 on v1 controllers hears nothing of
 /// the kill, so the unit lives on; on cgroup v2 systemd reads memory.events and, with its
-/// default OOMPolicy=stop, stops the unit with Result=oom-kill, which `status` reports.
+/// default OOMPolicy=stop, stops the unit with Result=oom-kill, which `status` reports (and
+/// `start` too, when the kill comes while it still watches the new unit).
 #[test]
 fn memhog_is_killed_by_the_memory_limit_and_status_says_what_systemd_made_of_it() {
     let s = Sandgen::new();
@@ -370,12 +371,25 @@ fn memhog_is_killed_by_the_memory_limit_and_status_says_what_systemd_made_of_it(
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/memhog.toml"))
             .expect("memhog");
     let policy = s.policy(&unit, &memhog);
-    s.ok(&["start", &policy]);
+    let v2 = s.container.cgroup_v2();
+    let started = s.run(&["start", &policy]);
+    if v2 && !started.status.success() {
+        // The kill came while `start` watched the new unit: a failed start, and why.
+        let err = String::from_utf8_lossy(&started.stderr);
+        assert_eq!(started.status.code(), Some(1), "{}", describe(&started));
+        assert!(
+            err.contains(&format!("error: {unit} failed to start: "))
+                && err.contains("result \"oom-kill\""),
+            "{err}"
+        );
+    } else {
+        assert!(started.status.success(), "{}", describe(&started));
+    }
     assert_eq!(
         s.container.property(&unit, "MemoryMax"),
         (32u64 << 20).to_string()
     );
-    if s.container.cgroup_v2() {
+    if v2 {
         let props = s
             .container
             .wait_until_stopped(&unit, WAIT, &["Result", "ExecMainCode"]);
