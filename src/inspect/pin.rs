@@ -165,8 +165,66 @@ fn boottime_ticks() -> Result<u64, PinError> {
 ///
 /// When the unit has no main process, or it exits before it ran its command.
 pub fn pin(client: &dyn Systemd, holder: Option<u32>, unit: &str) -> Result<Pinned, PinError> {
+    let deadline = Instant::now() + EXEC_TIMEOUT;
+    let mut handovers = 0;
+    loop {
+        let mut named = 0;
+        match pin_once(client, holder, unit, &mut named) {
+            Err(e @ PinError::Restarted { .. }) if handovers < MAX_HANDOVERS => {
+                // Gone before anything was read: follow systemd to the main process it
+                // names next, if it names one (see [`MAX_HANDOVERS`]).
+                if !successor(client, unit, named, deadline)? {
+                    return Err(e);
+                }
+                handovers += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How many times [`pin`] and [`wait_for_main_exec`] follow the main PID when the process
+/// systemd named ends before anything was read of it. systemd 257 hands the main PID on
+/// while a unit starts with `PrivatePIDs=`: the first process forks the PID namespace's
+/// PID 1 and exits, and for a moment MainPID still names it. A restart in that moment is
+/// followed too; what is read is then the new process's, never a mix.
+const MAX_HANDOVERS: usize = 3;
+
+/// Wait until systemd names another main process than `ended` for `unit`, while the unit is
+/// starting or up: `true` once it does, `false` when the unit stops or `deadline` passes.
+fn successor(
+    client: &dyn Systemd,
+    unit: &str,
+    ended: u32,
+    deadline: Instant,
+) -> Result<bool, PinError> {
+    loop {
+        let status = client.state(unit)?;
+        let up = matches!(status.active_state.as_str(), "active" | "activating")
+            && !matches!(status.sub_state.as_str(), "auto-restart" | "exited");
+        if !up {
+            return Ok(false);
+        }
+        if status.main_pid != 0 && status.main_pid != ended {
+            return Ok(true);
+        }
+        if Instant::now() >= deadline {
+            return Ok(false);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// One attempt of [`pin`]; `named` is set to the main PID systemd named.
+fn pin_once(
+    client: &dyn Systemd,
+    holder: Option<u32>,
+    unit: &str,
+    named: &mut u32,
+) -> Result<Pinned, PinError> {
     let asked_at = boottime_ticks()?;
     let status = client.status(unit)?;
+    *named = status.main_pid;
     if status.load_state == "not-found" {
         return Err(PinError::NoSuchUnit {
             unit: unit.to_owned(),
@@ -244,7 +302,31 @@ pub fn wait_for_main_exec(
     unit: &str,
     timeout: Duration,
 ) -> Result<MainExec, PinError> {
+    let deadline = Instant::now() + timeout;
+    let mut handovers = 0;
+    loop {
+        let mut named = 0;
+        let seen = main_exec_once(client, holder, unit, timeout, &mut named)?;
+        if seen != MainExec::Unseen(ENDED_FIRST)
+            || handovers >= MAX_HANDOVERS
+            || !successor(client, unit, named, deadline)?
+        {
+            return Ok(seen);
+        }
+        handovers += 1;
+    }
+}
+
+/// One attempt of [`wait_for_main_exec`]; `named` is set to the main PID systemd named.
+fn main_exec_once(
+    client: &dyn Systemd,
+    holder: Option<u32>,
+    unit: &str,
+    timeout: Duration,
+    named: &mut u32,
+) -> Result<MainExec, PinError> {
     let status = client.state(unit)?;
+    *named = status.main_pid;
     if status.main_pid == 0 {
         return Ok(MainExec::Unseen("no main process"));
     }
@@ -601,6 +683,40 @@ mod tests {
                 child.0.id(),
                 got.cgroup.path
             )
+        );
+    }
+
+    #[test]
+    fn a_main_pid_handed_on_before_any_read_is_followed() {
+        // systemd 257 with PrivatePIDs=: MainPID first names a process that forks the PID
+        // namespace's PID 1 and exits, then the new one. Before anything is read, pin and the
+        // start's exec watch follow it; the unit did not restart.
+        let mut first = Command::new("true").spawn().expect("true");
+        let ended = first.id();
+        first.wait().expect("reaped");
+        let child = Reaped(Command::new("sleep").arg("30").spawn().expect("sleep"));
+        let cgroup = own_cgroup();
+        let statuses = || {
+            Fake(RefCell::new(vec![
+                running(ended, &cgroup),
+                running(ended, &cgroup),
+                running(child.0.id(), &cgroup),
+            ]))
+        };
+        let pinned = pin(&statuses(), None, "x.service").expect("pin");
+        assert_eq!(pinned.handle.pid(), child.0.id());
+        let seen = wait_for_main_exec(&statuses(), None, "x.service", Duration::from_secs(60))
+            .expect("watch");
+        assert!(matches!(seen, MainExec::Seen { .. }), "{seen:?}");
+        // A unit that stopped instead has nothing to follow.
+        let mut stopped = running(0, &cgroup);
+        stopped.active_state = "inactive".into();
+        let fake = Fake(RefCell::new(vec![running(ended, &cgroup), stopped]));
+        let err = pin(&fake, None, "x.service").err().expect("nothing to pin");
+        assert!(
+            err.to_string()
+                .contains(&format!("its main PID {ended} exited")),
+            "{err}"
         );
     }
 

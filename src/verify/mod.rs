@@ -1429,7 +1429,10 @@ fn protect_control_groups(d: &Directive, cx: &Context<'_>) -> Outcome {
     }
 }
 
-/// PASS when every mount under /sys/fs/cgroup is read-only in the unit's view.
+/// PASS when every mount under /sys/fs/cgroup is read-only in the unit's view, but the one
+/// systemd 254 and later bind writable on purpose: the unit's own cgroup's `memory.pressure`
+/// file (MemoryPressureWatch=, so that the service can be told of memory pressure). Writing
+/// to it only arms a PSI trigger; no limit can be changed through it.
 fn cgroupfs_read_only(cx: &Context<'_>) -> Outcome {
     let mounts: Vec<&MountReport> = cx
         .facts
@@ -1439,9 +1442,15 @@ fn cgroupfs_read_only(cx: &Context<'_>) -> Outcome {
         .iter()
         .filter(|m| within(&m.mount_point, "/sys/fs/cgroup"))
         .collect();
+    // Its path: under the unit's cgroup, or at the top in a cgroup namespace of its own.
+    let pressure_watch = |m: &MountReport| {
+        let unit_cgroup = &cx.facts.inspection.cgroup.path;
+        m.mount_point == format!("/sys/fs/cgroup{unit_cgroup}/memory.pressure")
+            || m.mount_point == "/sys/fs/cgroup/memory.pressure"
+    };
     let writable: Vec<&str> = mounts
         .iter()
-        .filter(|m| !is_ro(m))
+        .filter(|m| !is_ro(m) && !pressure_watch(m))
         .map(|m| m.mount_point.as_str())
         .collect();
     if mounts.is_empty() {

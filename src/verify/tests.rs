@@ -719,6 +719,47 @@ fn protect_control_groups_modes_are_a_cgroup_namespace_and_a_read_only_mount() {
     );
 }
 
+/// systemd 254+ binds the unit's own memory.pressure writable into a read-only
+/// /sys/fs/cgroup (MemoryPressureWatch=): that one file is not a hole, any other is.
+#[test]
+fn the_memory_pressure_watch_is_not_a_writable_cgroupfs() {
+    let key = "filesystem.protect_control_groups";
+    let strict = "[filesystem]\nprotect_control_groups = \"strict\"\n";
+    let mut facts = bare();
+    let table = mounts(&format!(
+        "{BARE_MOUNTINFO}5 1 0:8 / /sys rw,nosuid - sysfs sysfs rw\n\
+         6 5 0:9 / /sys/fs/cgroup ro,nosuid,nodev,noexec - cgroup2 cgroup2 rw\n\
+         7 6 0:9 /memory.pressure /sys/fs/cgroup/memory.pressure rw,nosuid,nodev,noexec - cgroup2 cgroup2 rw\n"
+    ));
+    facts.inspection.mounts = compare(&table, &table);
+    facts
+        .process
+        .namespaces
+        .insert("cgroup".into(), "cgroup:[5]".into());
+    assert_eq!(check_for(257, strict, &facts, key).status, Status::Pass);
+    // Without a cgroup namespace it sits under the unit's own cgroup.
+    let path = facts.inspection.cgroup.path.clone();
+    let table = mounts(&format!(
+        "{BARE_MOUNTINFO}5 1 0:8 / /sys rw,nosuid - sysfs sysfs rw\n\
+         6 5 0:9 / /sys/fs/cgroup ro,nosuid,nodev,noexec - cgroup2 cgroup2 rw\n\
+         7 6 0:9 {path}/memory.pressure /sys/fs/cgroup{path}/memory.pressure rw - cgroup2 cgroup2 rw\n\
+         8 6 0:9 /other /sys/fs/cgroup/other.slice/memory.pressure rw - cgroup2 cgroup2 rw\n"
+    ));
+    facts.inspection.mounts = compare(&table, &table);
+    assert_eq!(
+        verdict(&check_for(
+            252,
+            "[filesystem]\nprotect_control_groups = true\n",
+            &facts,
+            key
+        )),
+        (
+            Status::Fail,
+            "writable: /sys/fs/cgroup/other.slice/memory.pressure"
+        )
+    );
+}
+
 #[test]
 fn private_users_modes_are_told_apart_by_the_uid_map() {
     let mut facts = bare();
