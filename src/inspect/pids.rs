@@ -107,9 +107,12 @@ pub fn read_unit_processes(
 
 /// Translate `inner_pid`, a PID in the PID namespace of process `holder` (e.g. a `MainPID`
 /// reported by a systemd in a container, `holder` being that systemd's host PID), to a PID in
-/// sandgen's namespace. Scans `<proc_root>/*/status` for the process in `holder`'s namespace
-/// whose innermost `NSpid` is `inner_pid`. `None` when there is none (it exited). A process
-/// in a PID namespace nested below `holder`'s is not found.
+/// sandgen's namespace. Scans `<proc_root>/*/status` for the process whose `NSpid` entry at
+/// `holder`'s depth is `inner_pid`: a process of `holder`'s own namespace first, else one in a
+/// namespace nested below it (a unit with `PrivatePIDs=`, whose main process is PID 1 of a
+/// namespace of its own; `NSpid` lists a process's PID in every namespace from ours down).
+/// `None` when there is none (it exited). A nested namespace is not checked to descend from
+/// `holder`'s; the caller's cgroup check tells a stranger of the same depth apart.
 pub fn translate_pid(
     proc_root: &Path,
     holder: u32,
@@ -118,7 +121,15 @@ pub fn translate_pid(
     let ns_path = proc_root.join(holder.to_string()).join("ns/pid");
     let namespace =
         std::fs::read_link(&ns_path).map_err(|e| io_error(&ns_path, Some(holder), e))?;
+    let holder_status_path = proc_root.join(holder.to_string()).join("status");
+    let holder_status = std::fs::read_to_string(&holder_status_path)
+        .map_err(|e| io_error(&holder_status_path, Some(holder), e))?;
+    // How deep `holder`'s namespace is below ours: its NSpid has one entry more per level.
+    let depth = status_field(&holder_status, "NSpid")
+        .and_then(|(_, v)| parse_pid_list(v))
+        .map_or(0, |list| list.len().saturating_sub(1));
     let entries = std::fs::read_dir(proc_root).map_err(|e| io_error(proc_root, None, e))?;
+    let mut nested = None;
     for entry in entries {
         let entry = entry.map_err(|e| io_error(proc_root, None, e))?;
         let Some(pid) = entry
@@ -130,20 +141,23 @@ pub fn translate_pid(
         };
         let dir = entry.path();
         // Processes exit while we scan, and some are not ours to read: skip those.
-        if std::fs::read_link(dir.join("ns/pid")).ok().as_ref() != Some(&namespace) {
-            continue;
-        }
         let Ok(status) = std::fs::read_to_string(dir.join("status")) else {
             continue;
         };
-        let innermost = status_field(&status, "NSpid")
-            .and_then(|(_, v)| parse_pid_list(v))
-            .and_then(|list| list.last().copied());
-        if innermost == Some(inner_pid) {
+        let Some(list) = status_field(&status, "NSpid").and_then(|(_, v)| parse_pid_list(v)) else {
+            continue;
+        };
+        if list.get(depth) != Some(&inner_pid) {
+            continue;
+        }
+        if std::fs::read_link(dir.join("ns/pid")).ok().as_ref() == Some(&namespace) {
             return Ok(Some(pid));
         }
+        if list.len() > depth + 1 {
+            nested.get_or_insert(pid);
+        }
     }
-    Ok(None)
+    Ok(nested)
 }
 
 /// Read one process; `None` when it has exited meanwhile.
@@ -193,6 +207,39 @@ fn read_process(
 mod tests {
     use super::*;
     use crate::inspect::fixture;
+
+    /// A /proc with `(pid, NSpid, pid namespace)` processes.
+    fn fake_proc(processes: &[(u32, &str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (pid, nspid, ns) in processes {
+            let p = dir.path().join(pid.to_string());
+            std::fs::create_dir_all(p.join("ns")).expect("mkdir");
+            std::fs::write(p.join("status"), format!("Name:\tx\nNSpid:\t{nspid}\n"))
+                .expect("status");
+            std::os::unix::fs::symlink(ns, p.join("ns/pid")).expect("symlink");
+        }
+        dir
+    }
+
+    #[test]
+    fn container_pids_translate_also_from_a_namespace_nested_below() {
+        let proc = fake_proc(&[
+            // A container's systemd (PID 1 inside), and a process of its namespace.
+            (100, "100\t1", "pid:[10]"),
+            (150, "150\t7", "pid:[10]"),
+            // A unit with PrivatePIDs= in that container: 9 in the container, 1 in its own.
+            (160, "160\t9\t1", "pid:[11]"),
+            // Another container's process with the same inner PID 9, not nested below.
+            (170, "170\t9", "pid:[12]"),
+        ]);
+        let root = proc.path();
+        assert_eq!(translate_pid(root, 100, 7).expect("scan"), Some(150));
+        assert_eq!(translate_pid(root, 100, 9).expect("scan"), Some(160));
+        assert_eq!(translate_pid(root, 100, 5).expect("scan"), None);
+        // From the top namespace (no container), a PID is itself, nested or not.
+        let proc = fake_proc(&[(1, "1", "pid:[1]"), (160, "160\t1", "pid:[2]")]);
+        assert_eq!(translate_pid(proc.path(), 1, 160).expect("scan"), Some(160));
+    }
 
     #[test]
     fn lists_a_v2_unit_with_a_child_cgroup() {
