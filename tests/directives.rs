@@ -425,8 +425,8 @@ fn busybox_with_private_pids_sees_only_its_own_processes() {
         return;
     }
     s.ok(&["start", &file]);
-    // busybox ps prints `PID USER TIME COMMAND`, then a row a process; journald may still
-    // be reading the stream, so wait until the last row, ps itself, is there.
+    // busybox ps prints `PID USER COMMAND`, then a row a process, the last one itself
+    // (`{ps}`: a forked applet); journald may still be reading the stream, so wait for it.
     let rows = support::wait_for("the demo's ps in its journal", support::WAIT, || {
         let out = s
             .container
@@ -434,11 +434,16 @@ fn busybox_with_private_pids_sees_only_its_own_processes() {
         let log = String::from_utf8_lossy(&out.stdout).into_owned();
         let rows: Vec<String> = log
             .lines()
-            .skip_while(|l| !l.split_whitespace().eq(["PID", "USER", "TIME", "COMMAND"]))
+            .skip_while(|l| {
+                let words: Vec<&str> = l.split_whitespace().collect();
+                !(words.first() == Some(&"PID") && words.last() == Some(&"COMMAND"))
+            })
             .skip(1)
             .map(str::to_owned)
             .collect();
-        rows.iter().any(|r| r.ends_with(" ps")).then_some(rows)
+        rows.iter()
+            .any(|r| r.contains(" {ps}") || r.ends_with(" ps"))
+            .then_some(rows)
     });
     let pids: Vec<&str> = rows
         .iter()
