@@ -37,11 +37,14 @@ use crate::directive::{Directive, DirectiveValue, Name};
 use crate::host::Host;
 use crate::suggest::closed_loop::stopped_by_sandgen;
 use crate::suggest::closed_loop::Verification;
+use crate::suggest::whole::{self, WholeFacts, WholeOptions};
 use crate::suggest::{self as core, shell_words, SuggestReport};
 use crate::systemd::bus::Systemd;
 use crate::systemd::Manager;
+use crate::trace::files::FileFacts;
 use crate::trace::unit::{catch_interrupts, UnitTracer};
-use crate::trace::{ChildOutput, StraceTracer, SyscallTracer, TraceCommand};
+use crate::trace::{ChildOutput, ExitStatusInfo, StraceTracer, SyscallTracer, TraceCommand};
+use crate::trace::{TraceFacts, TraceResult};
 use crate::unit;
 
 const SUGGEST_EXAMPLES: &str = "\
@@ -52,6 +55,9 @@ Examples:
                                                    trace heat's dd in its sandbox for 2 s,
                                                    check the list, write it into heat.toml
   sandgen suggest heat                             profile the installed heat.service
+  sandgen suggest --whole -- dd if=/dev/zero of=/dev/null count=100
+                                                   the whole sandbox policy, every setting
+                                                   justified by the trace
   sandgen suggest --direct --json -- python3 -c 'print(1)'   trace a child of sandgen";
 
 /// Arguments of `sandgen suggest`.
@@ -65,9 +71,19 @@ pub(crate) struct SuggestArgs {
     /// Trace under this policy's settings (and its `exec`, when no command is given).
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
-    /// Replace `[seccomp] allow` in the --policy file with the suggestion, keeping the rest.
+    /// Replace `[seccomp] allow` in the --policy file with the suggestion, keeping the rest
+    /// (with --whole: every setting the trace decided).
     #[arg(long, requires = "policy")]
     write: bool,
+    /// Suggest the whole sandbox policy, not only `[seccomp]`: each setting decided from what
+    /// the trace showed (files written, sockets, memory mappings, namespaces, capabilities)
+    /// and justified in a comment; a complete policy for `sandgen run` or `start`.
+    #[arg(long)]
+    whole: bool,
+    /// With --whole: a refused system call fails with this errno (e.g. EPERM) instead of
+    /// killing the process.
+    #[arg(long, value_name = "ERRNO", requires = "whole")]
+    error_number: Option<String>,
     /// The tightest list: only the calls the trace saw, without the variants other libc
     /// versions use for the same operations (a list that may die at the next libc upgrade).
     #[arg(long)]
@@ -144,18 +160,17 @@ pub(crate) fn suggest(conn: &Manager, args: SuggestArgs) -> Result<()> {
             );
         }
         catch_interrupts();
-        unit_side = Some(UnitTracer::new(
-            conn,
-            &subject.directives,
-            args.stop_after,
-            &tell,
-        ));
+        unit_side = Some(
+            UnitTracer::new(conn, &subject.directives, args.stop_after, &tell)
+                .with_fd_paths(args.whole),
+        );
     }
 
     // The trace.
     let (command, trace) = if args.direct {
         let command = TraceCommand::new(subject.argv.clone())?;
         let tracer = StraceTracer::direct(ChildOutput::Stderr)
+            .fd_paths(args.whole)
             .strace_program(args.strace.clone())
             .keep_trace_file(args.keep_trace);
         note(&format!(
@@ -199,6 +214,40 @@ pub(crate) fn suggest(conn: &Manager, args: SuggestArgs) -> Result<()> {
         let (v, widened) = side.verify(&argv, &trace, suggestion, table, &args.strace)?;
         suggestion = widened;
         verification = Some(v);
+    }
+
+    if args.whole {
+        let root = if args.direct {
+            PathBuf::from("/")
+        } else {
+            conn.host_path(Path::new("/"))
+        };
+        let whole = Whole {
+            host: &host,
+            root: &root,
+            command: &command,
+            trace: &trace,
+            suggestion: &suggestion,
+            stopped,
+            direct: args.direct,
+            verification: verification.as_ref(),
+        };
+        whole.report(&args, &subject)?;
+        if failed && !args.allow_failure {
+            bail!(
+                "`{}` {}: a policy traced from a failed run covers only what it did before it \
+                 failed, so nothing was verified or written; fix the command, or profile the \
+                 failure on purpose with --allow-failure",
+                shell_words(command.argv()),
+                trace.exit_status
+            );
+        }
+        if let Some(v) = &verification {
+            if !v.passed {
+                bail!("verification failed: {}", v.message);
+            }
+        }
+        return Ok(());
     }
 
     let report = SuggestReport::new(&command, &trace, &suggestion, table.source())?;
@@ -318,6 +367,146 @@ fn write_policy(host: &Host, path: &Path, original: &str, allow: &[String]) -> R
         note(&format!("wrote [seccomp] allow to {}", path.display()));
     }
     Ok(path.to_owned())
+}
+
+/// `sandgen suggest --whole`: the facts gathered, the proposal made from them, printed.
+struct Whole<'a> {
+    host: &'a Host,
+    /// The root of the system the command ran on, as seen from here.
+    root: &'a Path,
+    command: &'a TraceCommand,
+    trace: &'a TraceResult,
+    suggestion: &'a core::Suggestion,
+    stopped: bool,
+    direct: bool,
+    verification: Option<&'a Verification>,
+}
+
+impl Whole<'_> {
+    fn report(&self, args: &SuggestArgs, subject: &Subject) -> Result<()> {
+        let files = FileFacts::gather(self.root, &self.trace.facts);
+        // `exec` needs an absolute program: a unit's trace resolved it already, a child of
+        // sandgen found it in PATH.
+        let mut argv = self.command.argv().to_vec();
+        if !argv[0].starts_with('/') {
+            let path_var = std::env::var_os("PATH").unwrap_or_default();
+            if let Ok(found) = crate::trace::find_program(&argv[0], &path_var) {
+                argv[0] = std::fs::canonicalize(&found)
+                    .unwrap_or(found)
+                    .display()
+                    .to_string();
+            }
+        }
+        let facts = WholeFacts {
+            command: &argv,
+            exit: &self.trace.exit_status,
+            stopped: self.stopped,
+            trace: &self.trace.facts,
+            files: &files,
+            non_native_abi: self.trace.non_native_abi,
+            seccomp: self.suggestion,
+            processes: self.trace.processes,
+        };
+        let proposal = whole::propose(
+            &facts,
+            &WholeOptions {
+                target: self.host.version(),
+                error_number: args.error_number.clone(),
+            },
+        );
+        let text = proposal.to_toml();
+        // What sandgen proposes, sandgen must accept: a failure here is sandgen's bug.
+        self.host
+            .load("whole.toml", text.clone())
+            .context(
+                "sandgen's whole suggestion is not a valid policy (a bug: please report it)",
+            )?;
+        let failed = !self.trace.exit_status.success() && !self.stopped;
+        let verified_ok = self.verification.is_none_or(|v| v.passed);
+        let mut written = None;
+        if args.write && verified_ok && (!failed || args.allow_failure) {
+            if let Some((path, original)) = &subject.policy_file {
+                written = Some(write_whole(self.host, path, original, &proposal)?);
+            }
+        }
+        if args.json {
+            let out = WholeOutput {
+                command: self.command.argv(),
+                mode: if self.direct { "direct" } else { "unit" },
+                exit_status: &self.trace.exit_status,
+                facts: &self.trace.facts,
+                proposal: &proposal,
+                policy_toml: &text,
+                verify: self.verification,
+                written: written.map(|p| p.display().to_string()),
+            };
+            outln!("{}", serde_json::to_string_pretty(&out)?)?;
+        } else {
+            let verified = self
+                .verification
+                .map(Verification::to_text)
+                .unwrap_or_default();
+            super::output::stdout_fmt(format_args!("{verified}{text}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Write the settings of `proposal` the trace decided into the policy at `path`, keeping
+/// everything else, validated before it is written.
+fn write_whole(
+    host: &Host,
+    path: &Path,
+    original: &str,
+    proposal: &whole::Proposal,
+) -> Result<PathBuf> {
+    let now = super::output::read_policy(path)?;
+    if now != original {
+        bail!(
+            "{} changed while sandgen traced its command; it was not rewritten (run again)",
+            path.display()
+        );
+    }
+    let text = core::write::write_settings(original, &proposal.decided())
+        .with_context(|| format!("cannot rewrite {}", path.display()))?;
+    host.load(&path.display().to_string(), text.clone())
+        .with_context(|| {
+            format!(
+                "the rewritten {} would not be a valid policy; it was not written",
+                path.display()
+            )
+        })?;
+    if text == original {
+        note(&format!("{} already has these settings", path.display()));
+    } else {
+        write_atomically(path, text.as_bytes())?;
+        note(&format!(
+            "wrote the settings the trace decided to {}",
+            path.display()
+        ));
+    }
+    Ok(path.to_owned())
+}
+
+/// What `sandgen suggest --whole --json` prints.
+#[derive(Debug, Serialize)]
+struct WholeOutput<'a> {
+    /// The traced command.
+    command: &'a [String],
+    /// `"unit"` or `"direct"`.
+    mode: &'static str,
+    /// How it ended.
+    exit_status: &'a ExitStatusInfo,
+    /// What the trace showed.
+    facts: &'a TraceFacts,
+    /// Every setting, with its reason and verdict.
+    proposal: &'a whole::Proposal,
+    /// The policy as TOML, as the text output prints it.
+    policy_toml: &'a str,
+    /// The closed loop, with --verify.
+    verify: Option<&'a Verification>,
+    /// The policy file rewritten, with --write.
+    written: Option<String>,
 }
 
 /// What `sandgen suggest` prints: the core's report and what the command layer did.

@@ -17,6 +17,7 @@
 
 pub mod audit;
 pub mod facts;
+pub mod files;
 pub mod strace;
 pub mod unit;
 
