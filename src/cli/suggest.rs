@@ -397,6 +397,13 @@ impl Whole<'_> {
                     .to_string();
             }
         }
+        if let Some(arg) = argv.iter().find(|a| a.chars().any(char::is_control)) {
+            bail!(
+                "the argument {arg:?} has a control character, which a unit file cannot hold: \
+                 no policy can run this command as it is (put the script in a file, or join \
+                 its lines with `;`)"
+            );
+        }
         let facts = WholeFacts {
             command: &argv,
             exit: &self.trace.exit_status,
@@ -416,11 +423,9 @@ impl Whole<'_> {
         );
         let text = proposal.to_toml();
         // What sandgen proposes, sandgen must accept: a failure here is sandgen's bug.
-        self.host
-            .load("whole.toml", text.clone())
-            .context(
-                "sandgen's whole suggestion is not a valid policy (a bug: please report it)",
-            )?;
+        self.host.load("whole.toml", text.clone()).context(
+            "sandgen's whole suggestion is not a valid policy (a bug: please report it)",
+        )?;
         let failed = !self.trace.exit_status.success() && !self.stopped;
         let verified_ok = self.verification.is_none_or(|v| v.passed);
         let mut written = None;

@@ -255,22 +255,18 @@ pub fn propose(facts: &WholeFacts<'_>, options: &WholeOptions) -> Proposal {
     } else {
         None
     };
-    match &user_problem {
-        None => p.set(
-            "service",
-            "dynamic_user",
-            SettingValue::Bool(true),
-            "it needed no capability, wrote nothing outside its own /tmp, and every file it \
-             used is open to any user by its mode bits: it can run as a transient user"
-                .to_owned(),
-        ),
-        Some(why) => p.suggest(
-            "service",
-            "dynamic_user",
-            SettingValue::Bool(true),
-            format!("not proven safe: {why}"),
-        ),
-    }
+    // The trace ran as root: as another user the workload takes other paths (its own uid
+    // is looked up through NSS, which for a transient user asks systemd's userdb), so a
+    // transient user is never proven safe, only suggested.
+    let why = match &user_problem {
+        None => "it needed no capability, wrote nothing outside its own /tmp, and every file \
+                 it used is open to any user by its mode bits; not proven, as the trace ran as \
+                 root (as another user it looks itself up through NSS, for one): check it with \
+                 `sandgen run`"
+            .to_owned(),
+        Some(why) => format!("not proven safe: {why}"),
+    };
+    p.suggest("service", "dynamic_user", SettingValue::Bool(true), why);
     if writes_to_keep {
         p.suggest(
             "service",
@@ -1291,7 +1287,11 @@ mod tests {
             value(&p, "service", "type"),
             set(SettingValue::Text("oneshot".into()))
         );
-        assert_eq!(value(&p, "service", "dynamic_user"), on);
+        assert_eq!(
+            value(&p, "service", "dynamic_user"),
+            (Verdict::Suggested, Some(SettingValue::Bool(true))),
+            "a trace as root cannot prove it"
+        );
         assert_eq!(value(&p, "capabilities", "bounding"), set(list(&[])));
         assert_eq!(
             value(&p, "filesystem", "protect_system"),
