@@ -273,3 +273,37 @@ fn a_tcp_server_and_client_keep_the_network() {
         "{families}"
     );
 }
+
+#[test]
+fn write_puts_the_decided_settings_into_the_policy_and_keeps_the_rest() {
+    let s = Sandgen::new();
+    let unit = unit_name("whole-write", "service");
+    let file = s.policy(
+        &unit,
+        "# My heater.\n[service]\ntype = \"oneshot\"\nexec = [\"/usr/bin/dd\", \"if=/dev/zero\", \
+         \"of=/dev/null\", \"count=100\"]\n\n[resources]\n# keep this\nmemory_max = \"64M\"\n\n\
+         [filesystem]\nprotect_system = \"full\" # was full\n",
+    );
+    let report = s.json(&["suggest", "--whole", "--json", "--policy", &file, "--write"]);
+    assert!(
+        report["written"]
+            .as_str()
+            .is_some_and(|w| w.ends_with(&file)),
+        "{report}"
+    );
+    let text = std::fs::read_to_string(s.dir.path().join(&file)).unwrap();
+    for kept in [
+        "# My heater.\n[service]\n",
+        "[resources]\n# keep this\nmemory_max = \"64M\"\n",
+        "protect_system = \"strict\" # was full\n",
+        "\n# no socket() seen\nprivate_network = true\n",
+        "\nbounding = []\n",
+    ] {
+        assert!(text.contains(kept), "{kept:?} not in:\n{text}");
+    }
+    assert!(
+        !text.contains("dynamic_user"),
+        "only decided settings are written:\n{text}"
+    );
+    s.ok(&["check", &file]);
+}
