@@ -307,3 +307,78 @@ fn write_puts_the_decided_settings_into_the_policy_and_keeps_the_rest() {
     );
     s.ok(&["check", &file]);
 }
+
+#[test]
+fn verify_runs_the_whole_policy_and_relaxes_what_broke_it() {
+    let s = Sandgen::new();
+    let base = unit_name("whole-verify", "d");
+    let base = base.trim_end_matches(".d");
+    let (first, second) = (format!("/var/lib/{base}-a"), format!("/var/lib/{base}-b"));
+    s.container.exec_ok(&["mkdir", "-p", &first, &second]);
+    // Traced, it only marks its first run; every later run lists / (calls the trace never
+    // saw: SIGSYS) and writes into a second directory (read-only under the first policy).
+    let script = format!(
+        "if [ -e {first}/traced ]; then ls / >/dev/null; date > {second}/out; \
+         else touch {first}/traced; fi"
+    );
+    let report = s.json(&[
+        "suggest", "--whole", "--verify", "--json", "--", "/bin/sh", "-c", &script,
+    ]);
+    let verify = &report["verify"];
+    assert_eq!(verify["passed"], true, "{verify}");
+    let rounds = verify["rounds"].as_array().unwrap();
+    assert_eq!(rounds.len(), 3, "{verify}");
+    assert_eq!(rounds[0]["exit_status"]["signal"], "SIGSYS", "{verify}");
+    assert!(
+        rounds[0]["widened"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::String("getdents64".into())),
+        "{verify}"
+    );
+    assert_eq!(rounds[1]["exit_status"]["code"], 2, "{verify}");
+    assert_eq!(rounds[1]["relaxed"]["relax"], "writable", "{verify}");
+    assert_eq!(rounds[1]["relaxed"]["dir"], second.as_str(), "{verify}");
+    assert!(
+        rounds[1]["relaxed"]["evidence"]
+            .as_str()
+            .is_some_and(|e| e.ends_with("= EROFS") && e.contains(&format!("{second}/out"))),
+        "{verify}"
+    );
+    assert_eq!(rounds[2]["exit_status"]["code"], 0, "{verify}");
+    assert!(
+        is_set(
+            &report,
+            "filesystem",
+            "read_write_paths",
+            serde_json::json!([first, second])
+        ),
+        "{}",
+        setting(&report, "filesystem", "read_write_paths")
+    );
+    let text = report["policy_toml"].as_str().unwrap();
+    assert_eq!(
+        verify["message"],
+        "the command ends as traced (exited with status 0) under the whole policy, after 2 \
+         changes",
+        "{verify}"
+    );
+
+    // The verified policy runs the later runs' path as an installed unit too.
+    let unit = unit_name("whole-verified", "service");
+    let file = s.policy(&unit, text);
+    let _cleanup = Cleanup(&s, unit.clone());
+    s.ok(&["start", &file]);
+    assert!(s.container.exists(&format!("{second}/out")));
+    let left = s.container.systemctl(&[
+        "list-units",
+        "--all",
+        "--plain",
+        "--no-legend",
+        "sandgen-suggest-*",
+        "sandgen-verify-*",
+    ]);
+    let left = String::from_utf8_lossy(&left.stdout);
+    assert!(left.trim().is_empty(), "units left behind:\n{left}");
+    s.container.exec_ok(&["rm", "-rf", &first, &second]);
+}

@@ -24,6 +24,7 @@
 //! that never exits is traced for `--stop-after SECS`; the SIGTERM of that stop then counts as
 //! its normal end, in the trace and in every verification run.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -37,7 +38,9 @@ use crate::directive::{Directive, DirectiveValue, Name};
 use crate::host::Host;
 use crate::suggest::closed_loop::stopped_by_sandgen;
 use crate::suggest::closed_loop::Verification;
-use crate::suggest::whole::{self, WholeFacts, WholeOptions};
+use crate::suggest::whole::{
+    self, Relaxed, WholeFacts, WholeOptions, WholeRound, WholeVerification,
+};
 use crate::suggest::{self as core, shell_words, SuggestReport};
 use crate::systemd::bus::Systemd;
 use crate::systemd::Manager;
@@ -206,7 +209,7 @@ pub(crate) fn suggest(conn: &Manager, args: SuggestArgs) -> Result<()> {
     }
     let failed = !trace.exit_status.success() && !stopped;
     let mut verification = None;
-    if args.verify && (!failed || args.allow_failure) {
+    if args.verify && !args.whole && (!failed || args.allow_failure) {
         let side = unit_side
             .as_ref()
             .context("no connection to systemd for --verify")?;
@@ -223,6 +226,7 @@ pub(crate) fn suggest(conn: &Manager, args: SuggestArgs) -> Result<()> {
             conn.host_path(Path::new("/"))
         };
         let whole = Whole {
+            conn,
             host: &host,
             root: &root,
             command: &command,
@@ -230,9 +234,8 @@ pub(crate) fn suggest(conn: &Manager, args: SuggestArgs) -> Result<()> {
             suggestion: &suggestion,
             stopped,
             direct: args.direct,
-            verification: verification.as_ref(),
         };
-        whole.report(&args, &subject)?;
+        let verification = whole.report(&args, &subject, &tell)?;
         if failed && !args.allow_failure {
             bail!(
                 "`{}` {}: a policy traced from a failed run covers only what it did before it \
@@ -369,8 +372,10 @@ fn write_policy(host: &Host, path: &Path, original: &str, allow: &[String]) -> R
     Ok(path.to_owned())
 }
 
-/// `sandgen suggest --whole`: the facts gathered, the proposal made from them, printed.
+/// `sandgen suggest --whole`: the facts gathered, the proposal made from them, checked by
+/// running the command under it (`--verify`), printed.
 struct Whole<'a> {
+    conn: &'a Manager,
     host: &'a Host,
     /// The root of the system the command ran on, as seen from here.
     root: &'a Path,
@@ -379,11 +384,16 @@ struct Whole<'a> {
     suggestion: &'a core::Suggestion,
     stopped: bool,
     direct: bool,
-    verification: Option<&'a Verification>,
 }
 
 impl Whole<'_> {
-    fn report(&self, args: &SuggestArgs, subject: &Subject) -> Result<()> {
+    /// Propose, verify with `--verify`, print; the verification, if any.
+    fn report(
+        &self,
+        args: &SuggestArgs,
+        subject: &Subject,
+        tell: &dyn Fn(&str),
+    ) -> Result<Option<WholeVerification>> {
         let files = FileFacts::gather(self.root, &self.trace.facts);
         // `exec` needs an absolute program: a unit's trace resolved it already, a child of
         // sandgen found it in PATH.
@@ -404,30 +414,42 @@ impl Whole<'_> {
                  its lines with `;`)"
             );
         }
-        let facts = WholeFacts {
-            command: &argv,
-            exit: &self.trace.exit_status,
-            stopped: self.stopped,
-            trace: &self.trace.facts,
-            files: &files,
-            non_native_abi: self.trace.non_native_abi,
-            seccomp: self.suggestion,
-            processes: self.trace.processes,
+        let propose = |seccomp: &core::Suggestion, relaxed: &[Relaxed]| {
+            let facts = WholeFacts {
+                command: &argv,
+                exit: &self.trace.exit_status,
+                stopped: self.stopped,
+                trace: &self.trace.facts,
+                files: &files,
+                non_native_abi: self.trace.non_native_abi,
+                seccomp,
+                processes: self.trace.processes,
+            };
+            let proposal = whole::propose(
+                &facts,
+                &WholeOptions {
+                    target: self.host.version(),
+                    error_number: args.error_number.clone(),
+                    relaxed: relaxed.to_vec(),
+                },
+            );
+            let text = proposal.to_toml();
+            // What sandgen proposes, sandgen must accept: a failure here is sandgen's bug.
+            let loaded = self.host.load("whole.toml", text.clone()).context(
+                "sandgen's whole suggestion is not a valid policy (a bug: please report it)",
+            )?;
+            Ok::<_, anyhow::Error>((proposal, text, loaded.directives))
         };
-        let proposal = whole::propose(
-            &facts,
-            &WholeOptions {
-                target: self.host.version(),
-                error_number: args.error_number.clone(),
-            },
-        );
-        let text = proposal.to_toml();
-        // What sandgen proposes, sandgen must accept: a failure here is sandgen's bug.
-        self.host.load("whole.toml", text.clone()).context(
-            "sandgen's whole suggestion is not a valid policy (a bug: please report it)",
-        )?;
         let failed = !self.trace.exit_status.success() && !self.stopped;
-        let verified_ok = self.verification.is_none_or(|v| v.passed);
+        let (mut proposal, mut text, _) = propose(self.suggestion, &[])?;
+        let mut verification = None;
+        if args.verify && !failed {
+            let (v, p, t) = self.verify(args, &argv, tell, &propose)?;
+            verification = Some(v);
+            proposal = p;
+            text = t;
+        }
+        let verified_ok = verification.as_ref().is_none_or(|v| v.passed);
         let mut written = None;
         if args.write && verified_ok && (!failed || args.allow_failure) {
             if let Some((path, original)) = &subject.policy_file {
@@ -442,20 +464,132 @@ impl Whole<'_> {
                 facts: &self.trace.facts,
                 proposal: &proposal,
                 policy_toml: &text,
-                verify: self.verification,
+                verify: verification.as_ref(),
                 written: written.map(|p| p.display().to_string()),
             };
             outln!("{}", serde_json::to_string_pretty(&out)?)?;
         } else {
-            let verified = self
-                .verification
-                .map(Verification::to_text)
+            let verified = verification
+                .as_ref()
+                .map(WholeVerification::to_text)
                 .unwrap_or_default();
             super::output::stdout_fmt(format_args!("{verified}{text}"))?;
         }
-        Ok(())
+        Ok(verification)
+    }
+
+    /// The closed loop: run the command under the whole proposal in a transient unit; when
+    /// it does not end as traced, trace it under the proposal (without the filter) and
+    /// relax the setting its failed calls point at ([`whole::blame`]), or allow the calls
+    /// the filter killed it for; at most [`core::WIDEN_LIMIT`] rounds.
+    fn verify(
+        &self,
+        args: &SuggestArgs,
+        argv: &[String],
+        tell: &dyn Fn(&str),
+        propose: &Proposer<'_>,
+    ) -> Result<(WholeVerification, whole::Proposal, String)> {
+        let table = self.host.syscalls();
+        let mut seccomp = self.suggestion.clone();
+        let mut relaxed: Vec<Relaxed> = Vec::new();
+        let mut v = WholeVerification::default();
+        let expected = |exit: &ExitStatusInfo| {
+            exit.success() || (self.stopped && *exit == stopped_by_sandgen())
+        };
+        loop {
+            let (proposal, text, directives) = propose(&seccomp, &relaxed)?;
+            let tracer =
+                UnitTracer::new(self.conn, &directives, args.stop_after, tell).with_fd_paths(true);
+            let run = tracer.runner("verify", |_| true).run_unit(argv, None)?;
+            let exit = run.exit.clone();
+            let mut round = WholeRound {
+                unit: run.unit,
+                exit_status: exit.clone(),
+                relaxed: None,
+                widened: Vec::new(),
+            };
+            if exit.as_ref().is_some_and(expected) {
+                v.rounds.push(round);
+                v.passed = true;
+                let after = match v.rounds.len() - 1 {
+                    0 => String::new(),
+                    1 => ", after one change".to_owned(),
+                    n => format!(", after {n} changes"),
+                };
+                v.message = format!(
+                    "the command ends as traced ({}) under the whole policy{after}",
+                    self.trace.exit_status
+                );
+                return Ok((v, proposal, text));
+            }
+            let exit_text = exit
+                .as_ref()
+                .map_or("did not run".to_owned(), ToString::to_string);
+            if v.rounds.len() >= core::WIDEN_LIMIT {
+                v.rounds.push(round);
+                v.message = format!(
+                    "it still {exit_text} after {} runs; giving up",
+                    core::WIDEN_LIMIT
+                );
+                return Ok((v, proposal, text));
+            }
+            // Why: a trace under the same sandbox, without the filter.
+            let command = TraceCommand::new(argv.to_vec())?;
+            let confined = tracer.trace(&command, &args.strace, false)?;
+            let sigsys = nix::sys::signal::Signal::SIGSYS as i32;
+            if exit.as_ref().and_then(ExitStatusInfo::signal_number) == Some(sigsys) {
+                let missing: BTreeSet<String> = confined
+                    .syscalls
+                    .iter()
+                    .chain(&self.trace.syscalls)
+                    .filter(|c| table.is_syscall(c) && seccomp.entry_allowing(c, table).is_none())
+                    .cloned()
+                    .collect();
+                for call in &missing {
+                    seccomp = core::widen(&seccomp, call, table)?;
+                }
+                if !missing.is_empty() {
+                    let missing: Vec<String> = missing.into_iter().collect();
+                    tell(&format!(
+                        "verify run {}: {exit_text} under the whole policy; allowing {}",
+                        v.rounds.len() + 1,
+                        missing.join(", ")
+                    ));
+                    round.widened = missing;
+                    v.rounds.push(round);
+                    continue;
+                }
+            }
+            let next = whole::blame(&self.trace.facts, &confined.facts)
+                .into_iter()
+                .find(|c| !relaxed.iter().any(|r| r.relaxation == c.relaxation));
+            let Some(next) = next else {
+                let journal = self.conn.journal_lines(&round.unit);
+                v.rounds.push(round);
+                v.message = format!(
+                    "it {exit_text} under the whole policy, not {} as when traced, and no call \
+                     that failed under it points at a setting{journal}",
+                    self.trace.exit_status
+                );
+                return Ok((v, proposal, text));
+            };
+            tell(&format!(
+                "verify run {}: {exit_text} under the whole policy; {}, for {}",
+                v.rounds.len() + 1,
+                next.setting(),
+                next.evidence
+            ));
+            round.relaxed = Some(next.clone());
+            relaxed.push(next);
+            v.rounds.push(round);
+        }
     }
 }
+
+/// Makes the whole proposal for an allow-list and the relaxations so far: the proposal,
+/// its TOML, and the directives it loads as.
+type Proposer<'a> =
+    dyn Fn(&core::Suggestion, &[Relaxed]) -> Result<(whole::Proposal, String, Vec<Directive>)> + 'a;
 
 /// Write the settings of `proposal` the trace decided into the policy at `path`, keeping
 /// everything else, validated before it is written.
@@ -509,7 +643,7 @@ struct WholeOutput<'a> {
     /// The policy as TOML, as the text output prints it.
     policy_toml: &'a str,
     /// The closed loop, with --verify.
-    verify: Option<&'a Verification>,
+    verify: Option<&'a WholeVerification>,
     /// The policy file rewritten, with --write.
     written: Option<String>,
 }

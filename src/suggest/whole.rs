@@ -38,7 +38,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use crate::directive::{table as directives, Kind};
-use crate::trace::facts::TraceFacts;
+use crate::trace::facts::{FailedCall, TraceFacts, NAMESPACE_FLAGS};
 use crate::trace::files::{parent, FileFacts, FileStat};
 use crate::trace::ExitStatusInfo;
 
@@ -101,6 +101,8 @@ pub struct WholeOptions {
     pub target: u32,
     /// The errno a refused system call fails with, instead of the process being killed.
     pub error_number: Option<String>,
+    /// Settings a run under an earlier proposal showed too tight (`--verify`), applied last.
+    pub relaxed: Vec<Relaxed>,
 }
 
 /// A setting's value, as TOML.
@@ -342,8 +344,17 @@ pub fn propose(facts: &WholeFacts<'_>, options: &WholeOptions) -> Proposal {
         "allow",
         SettingValue::List(s.allow.clone()),
         format!(
-            "the {} system calls it made, on the target's groups, as `sandgen suggest` maps them{}",
+            "the {} system calls it made, on the target's groups, as `sandgen suggest` maps \
+             them{}{}",
             s.observed.len(),
+            if s.widened.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", and {}, for which a run under this policy was killed",
+                    s.widened.join(", ")
+                )
+            },
             if s.unlisted.is_empty() {
                 String::new()
             } else {
@@ -695,6 +706,9 @@ pub fn propose(facts: &WholeFacts<'_>, options: &WholeOptions) -> Proposal {
             .to_owned(),
     );
 
+    for r in &options.relaxed {
+        p.relax(r);
+    }
     let mut settings = p.settings;
     settings.sort_by_key(|s| TABLE_ORDER.iter().position(|t| *t == s.table));
     Proposal {
@@ -761,6 +775,93 @@ impl Proposer {
 
     fn not_set(&mut self, table: &'static str, key: &'static str, why: String) {
         self.push(table, key, None, why, Verdict::NotSet);
+    }
+
+    fn get_mut(&mut self, table: &str, key: &str) -> Option<&mut Setting> {
+        self.settings
+            .iter_mut()
+            .find(|s| s.table == table && s.key == key)
+    }
+
+    /// `table.key` unset, because a run under the proposal failed with `evidence`.
+    fn unset(&mut self, table: &'static str, key: &'static str, evidence: &str) {
+        let why = format!("a run under the suggested policy failed with {evidence}");
+        match self.get_mut(table, key) {
+            Some(s) if matches!(s.verdict, Verdict::Set | Verdict::Suggested) => {
+                s.verdict = Verdict::NotSet;
+                s.value = None;
+                s.why = why;
+            }
+            Some(_) => {}
+            None => self.not_set(table, key, why),
+        }
+    }
+
+    /// Add `item` to the list `table.key` (made when missing), keeping it sorted.
+    fn add_to_list(&mut self, table: &'static str, key: &'static str, item: &str, evidence: &str) {
+        let note = format!("{item}: a run under the suggested policy failed with {evidence}");
+        match self.get_mut(table, key) {
+            Some(s) => {
+                let mut items = match &s.value {
+                    Some(SettingValue::List(items)) => items.clone(),
+                    _ => Vec::new(),
+                };
+                if !items.iter().any(|i| i == item) {
+                    items.push(item.to_owned());
+                    items.sort();
+                }
+                s.value = Some(SettingValue::List(items));
+                s.why = format!("{}; {note}", s.why);
+                if s.verdict == Verdict::NotSet || s.verdict == Verdict::Suggested {
+                    s.verdict = Verdict::Set;
+                }
+            }
+            None => self.set(table, key, SettingValue::List(vec![item.to_owned()]), note),
+        }
+    }
+
+    /// Apply what a run under an earlier proposal showed.
+    fn relax(&mut self, r: &Relaxed) {
+        let e = r.evidence.as_str();
+        match &r.relaxation {
+            Relaxation::Writable { dir } => {
+                self.add_to_list("filesystem", "read_write_paths", dir, e);
+                // A directory kept writable makes the ones inside it redundant.
+                if let Some(s) = self.get_mut("filesystem", "read_write_paths") {
+                    if let Some(SettingValue::List(items)) = &mut s.value {
+                        let all = items.clone();
+                        items.retain(|d| !all.iter().any(|o| o != d && under(d, o)));
+                    }
+                }
+            }
+            Relaxation::Capability { cap } => {
+                self.add_to_list("capabilities", "bounding", cap, e);
+                self.unset("namespaces", "private_users", e);
+                if cap == "CAP_MKNOD" || cap == "CAP_SYS_RAWIO" {
+                    self.unset("filesystem", "private_devices", e);
+                }
+            }
+            Relaxation::Family { family } => {
+                self.add_to_list("network", "restrict_address_families", family, e);
+                if family != "AF_UNIX" {
+                    self.unset("network", "private_network", e);
+                }
+            }
+            Relaxation::Namespace { ns } => {
+                if let Some(s) = self.get_mut("namespaces", "restrict_namespaces") {
+                    if s.value == Some(SettingValue::Bool(true)) {
+                        s.value = Some(SettingValue::List(Vec::new()));
+                    }
+                }
+                self.add_to_list("namespaces", "restrict_namespaces", ns, e);
+            }
+            Relaxation::Unset { table, key } => {
+                self.unset(table, key, e);
+                if *key == "private_devices" {
+                    self.unset("filesystem", "protect_clock", e);
+                }
+            }
+        }
     }
 
     /// `key = true` unless `seen` (the call that needs what it takes away).
@@ -955,6 +1056,360 @@ impl PathUse {
         }
         u
     }
+}
+
+/// A setting that a run under the proposal showed too tight, and how to loosen it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "relax")]
+pub enum Relaxation {
+    /// Keep this directory writable (`read_write_paths`).
+    Writable {
+        /// The directory.
+        dir: String,
+    },
+    /// Keep this capability in the bounding set.
+    Capability {
+        /// `CAP_...`.
+        cap: String,
+    },
+    /// Allow sockets of this family.
+    Family {
+        /// `AF_...`.
+        family: String,
+    },
+    /// Allow creating or joining namespaces of this type.
+    Namespace {
+        /// `net`, `user`, ...
+        ns: String,
+    },
+    /// Leave `table.key` unset.
+    Unset {
+        /// The policy table.
+        table: &'static str,
+        /// The key.
+        key: &'static str,
+    },
+}
+
+/// A [`Relaxation`] and the failed call that asked for it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Relaxed {
+    /// What to loosen.
+    #[serde(flatten)]
+    pub relaxation: Relaxation,
+    /// The call that failed under the proposal and not when traced, with its errno.
+    pub evidence: String,
+}
+
+impl Relaxed {
+    /// `read_write_paths += /var/lib/x`, `private_network unset`.
+    pub fn setting(&self) -> String {
+        match &self.relaxation {
+            Relaxation::Writable { dir } => format!("read_write_paths += {dir}"),
+            Relaxation::Capability { cap } => format!("bounding += {cap}"),
+            Relaxation::Family { family } => format!("restrict_address_families += {family}"),
+            Relaxation::Namespace { ns } => format!("restrict_namespaces allows {ns}"),
+            Relaxation::Unset { key, .. } => format!("{key} unset"),
+        }
+    }
+}
+
+/// The closed loop of `suggest --whole --verify`: each run under the whole proposal, and
+/// the verdict.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct WholeVerification {
+    /// The last run ended as the traced one did.
+    pub passed: bool,
+    /// What happened, in one sentence.
+    pub message: String,
+    /// Each run.
+    pub rounds: Vec<WholeRound>,
+}
+
+/// One run under a whole proposal, and what it led to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct WholeRound {
+    /// The transient unit.
+    pub unit: String,
+    /// How the command ended (`None`: it never ran).
+    pub exit_status: Option<ExitStatusInfo>,
+    /// The setting relaxed after it.
+    pub relaxed: Option<Relaxed>,
+    /// The system calls allowed after it (it was killed by SIGSYS).
+    pub widened: Vec<String>,
+}
+
+impl WholeVerification {
+    /// The verdict and a line a run, as TOML comments.
+    pub fn to_text(&self) -> String {
+        let word = if self.passed {
+            "Verified"
+        } else {
+            "NOT verified"
+        };
+        let mut out = String::new();
+        comment(&mut out, &format!("{word}: {}", self.message));
+        for (i, r) in self.rounds.iter().enumerate() {
+            let exit = r
+                .exit_status
+                .as_ref()
+                .map_or("did not run".to_owned(), ToString::to_string);
+            let then = match (&r.relaxed, r.widened.is_empty()) {
+                (Some(relaxed), _) => {
+                    format!("; then {}, for {}", relaxed.setting(), relaxed.evidence)
+                }
+                (None, false) => format!("; then allowed {}", r.widened.join(", ")),
+                (None, true) => String::new(),
+            };
+            comment(
+                &mut out,
+                &format!("  run {} ({}): {exit}{then}", i + 1, r.unit),
+            );
+        }
+        out
+    }
+}
+
+/// Capabilities whose absence makes these calls fail with `EPERM` (capabilities(7)).
+const CALL_CAPABILITIES: &[(&[&str], &str)] = &[
+    (&["chown", "fchown", "lchown", "fchownat"], "CAP_CHOWN"),
+    (
+        &["setuid", "setreuid", "setresuid", "setfsuid"],
+        "CAP_SETUID",
+    ),
+    (
+        &["setgid", "setregid", "setresgid", "setfsgid", "setgroups"],
+        "CAP_SETGID",
+    ),
+    (&["chroot"], "CAP_SYS_CHROOT"),
+    (
+        &[
+            "mount",
+            "umount2",
+            "pivot_root",
+            "fsopen",
+            "move_mount",
+            "open_tree",
+            "sethostname",
+            "setdomainname",
+        ],
+        "CAP_SYS_ADMIN",
+    ),
+    (&["mknod", "mknodat"], "CAP_MKNOD"),
+    (
+        &["init_module", "finit_module", "delete_module"],
+        "CAP_SYS_MODULE",
+    ),
+    (
+        &["settimeofday", "clock_settime", "adjtimex", "clock_adjtime"],
+        "CAP_SYS_TIME",
+    ),
+    (&["syslog"], "CAP_SYSLOG"),
+    (&["iopl", "ioperm"], "CAP_SYS_RAWIO"),
+];
+
+/// Which settings the calls that failed under the proposal (`confined`, a trace of a run
+/// under it without its system call filter) and not when traced (`traced`) point at, most
+/// telling first: a read-only file system, a refused permission or operation, then a path
+/// that is not there. A failure the setting cannot explain points at nothing.
+pub fn blame(traced: &TraceFacts, confined: &TraceFacts) -> Vec<Relaxed> {
+    let before: BTreeSet<(&str, Option<&str>, &str)> = traced
+        .failed
+        .iter()
+        .map(|f| (f.call.as_str(), f.subject.as_deref(), f.errno.as_str()))
+        .collect();
+    let mut found: Vec<(u8, Relaxed)> = Vec::new();
+    for f in &confined.failed {
+        if before.contains(&(f.call.as_str(), f.subject.as_deref(), f.errno.as_str())) {
+            continue;
+        }
+        if let Some((rank, relaxation)) = relaxation_for(f, confined) {
+            let relaxed = Relaxed {
+                relaxation,
+                evidence: format!("{} = {}", f.evidence, f.errno),
+            };
+            if !found
+                .iter()
+                .any(|(_, r)| r.relaxation == relaxed.relaxation)
+            {
+                found.push((rank, relaxed));
+            }
+        }
+    }
+    found.sort_by_key(|(rank, _)| *rank);
+    found.into_iter().map(|(_, r)| r).collect()
+}
+
+/// The setting a failed call points at, and how telling it is (lower is surer).
+fn relaxation_for(f: &FailedCall, confined: &TraceFacts) -> Option<(u8, Relaxation)> {
+    let unset = |table, key| Relaxation::Unset { table, key };
+    let call = f.call.as_str();
+    let errno = f.errno.as_str();
+    let denied = matches!(errno, "EPERM" | "EACCES");
+    match call {
+        "socket" if errno == "EAFNOSUPPORT" => {
+            return f
+                .subject
+                .clone()
+                .map(|family| (0, Relaxation::Family { family }));
+        }
+        "socket" if denied && f.evidence.contains("SOCK_RAW") => {
+            return Some((
+                1,
+                Relaxation::Capability {
+                    cap: "CAP_NET_RAW".into(),
+                },
+            ));
+        }
+        "unshare" | "clone" | "clone3" | "setns" if denied => {
+            let ns = NAMESPACE_FLAGS
+                .iter()
+                .find(|(flag, _)| f.evidence.contains(flag))
+                .map(|(_, ns)| (*ns).to_owned())?;
+            return Some((1, Relaxation::Namespace { ns }));
+        }
+        "mmap" | "mmap2" | "mprotect" | "pkey_mprotect" | "shmat" if denied => {
+            return Some((1, unset("seccomp", "memory_deny_write_execute")));
+        }
+        "personality" if denied => return Some((1, unset("seccomp", "lock_personality"))),
+        "sched_setscheduler" | "sched_setattr" if denied => {
+            return Some((1, unset("seccomp", "restrict_realtime")));
+        }
+        "sethostname" | "setdomainname" if denied => {
+            return Some((1, unset("namespaces", "protect_hostname")));
+        }
+        "bind" if denied => {
+            return Some((
+                1,
+                Relaxation::Capability {
+                    cap: "CAP_NET_BIND_SERVICE".into(),
+                },
+            ));
+        }
+        "connect" | "sendto" | "sendmsg" if matches!(errno, "ENETUNREACH" | "EADDRNOTAVAIL") => {
+            return Some((1, unset("network", "private_network")));
+        }
+        "chmod" | "fchmod" | "fchmodat" | "fchmodat2" if denied => {
+            let suid = f.evidence.split([',', ' ', ')']).any(mode_is_setid);
+            return Some(if suid {
+                (1, unset("seccomp", "restrict_suid_sgid"))
+            } else {
+                (
+                    1,
+                    Relaxation::Capability {
+                        cap: "CAP_FOWNER".into(),
+                    },
+                )
+            });
+        }
+        _ => {}
+    }
+    if errno == "EPERM" {
+        if let Some((_, cap)) = CALL_CAPABILITIES
+            .iter()
+            .find(|(calls, _)| calls.contains(&call))
+        {
+            return Some((
+                1,
+                Relaxation::Capability {
+                    cap: (*cap).to_owned(),
+                },
+            ));
+        }
+    }
+    let path = f.subject.as_deref().filter(|p| p.starts_with('/'))?;
+    let home = under(path, "/home") || under(path, "/root") || under(path, "/run/user");
+    let missing = errno == "ENOENT";
+    if !(denied || missing || errno == "EROFS") {
+        return None;
+    }
+    let rank = if missing { 3 } else { 0 };
+    let pid_entry = path
+        .strip_prefix("/proc/")
+        .and_then(|r| r.split('/').next())
+        .is_some_and(|p| p.parse::<u32>().is_ok());
+    let relaxation = if path == "/dev/kmsg" || path == "/proc/kmsg" {
+        unset("filesystem", "protect_kernel_logs")
+    } else if home {
+        unset("filesystem", "protect_home")
+    } else if under(path, "/proc") && pid_entry {
+        let pid = path
+            .trim_start_matches("/proc/")
+            .split('/')
+            .next()
+            .and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|p| confined.pids.contains(&p)) {
+            return None;
+        }
+        unset("filesystem", "protect_proc")
+    } else if under(path, "/proc/sys") && errno == "EROFS" {
+        unset("filesystem", "protect_kernel_tunables")
+    } else if under(path, "/proc") {
+        unset("filesystem", "proc_subset")
+    } else if under(path, "/sys/fs/cgroup") {
+        unset("filesystem", "protect_control_groups")
+    } else if under(path, "/sys") {
+        unset("filesystem", "protect_kernel_tunables")
+    } else if under(path, "/dev") && !PSEUDO_DEVICES.iter().any(|d| under(path, d)) {
+        unset("filesystem", "private_devices")
+    } else if under(path, "/usr/lib/modules") || under(path, "/lib/modules") {
+        unset("filesystem", "protect_kernel_modules")
+    } else if under(path, "/tmp") || under(path, "/var/tmp") {
+        if errno == "EROFS" {
+            return None;
+        }
+        unset("filesystem", "private_tmp")
+    } else if errno == "EROFS" {
+        Relaxation::Writable {
+            dir: parent(path).unwrap_or("/").to_owned(),
+        }
+    } else if denied {
+        let writes = ["O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC", "O_APPEND"]
+            .iter()
+            .any(|flag| f.evidence.contains(flag))
+            || !matches!(
+                call,
+                "open"
+                    | "openat"
+                    | "openat2"
+                    | "stat"
+                    | "lstat"
+                    | "newfstatat"
+                    | "statx"
+                    | "access"
+                    | "faccessat"
+                    | "faccessat2"
+                    | "readlink"
+                    | "readlinkat"
+                    | "execve"
+                    | "execveat"
+                    | "chdir"
+                    | "getxattr"
+                    | "lgetxattr"
+            );
+        let cap = if writes {
+            "CAP_DAC_OVERRIDE"
+        } else {
+            "CAP_DAC_READ_SEARCH"
+        };
+        return Some((
+            2,
+            Relaxation::Capability {
+                cap: cap.to_owned(),
+            },
+        ));
+    } else {
+        return None;
+    };
+    Some((rank, relaxation))
+}
+
+/// An octal mode word (`04755`) with the set-user-ID or set-group-ID bit.
+fn mode_is_setid(word: &str) -> bool {
+    let word = word.trim();
+    word.starts_with('0')
+        && word.len() > 1
+        && u32::from_str_radix(word, 8).is_ok_and(|m| m & 0o6000 != 0)
 }
 
 /// `path` is `dir` or below it.
@@ -1237,6 +1692,15 @@ mod tests {
     }
 
     fn proposal(t: &TraceFacts, f: &FileFacts, target: u32) -> Proposal {
+        relaxed_proposal(t, f, target, Vec::new())
+    }
+
+    fn relaxed_proposal(
+        t: &TraceFacts,
+        f: &FileFacts,
+        target: u32,
+        relaxed: Vec<Relaxed>,
+    ) -> Proposal {
         let table = SyscallTable::built_in();
         let observed = ["read", "write", "openat", "exit_group"]
             .into_iter()
@@ -1259,6 +1723,7 @@ mod tests {
             &WholeOptions {
                 target,
                 error_number: None,
+                relaxed,
             },
         )
     }
@@ -1578,6 +2043,7 @@ mod tests {
         let options = WholeOptions {
             target: 252,
             error_number: Some("EPERM".into()),
+            relaxed: Vec::new(),
         };
         let p = propose(&whole, &options);
         assert_eq!(
@@ -1602,6 +2068,124 @@ mod tests {
         assert_eq!(
             value(&p, "service", "type"),
             set(SettingValue::Text("simple".into()))
+        );
+    }
+
+    fn failed(call: &str, subject: &str, errno: &str) -> FailedCall {
+        FailedCall {
+            call: call.to_owned(),
+            subject: Some(subject.to_owned()),
+            errno: errno.to_owned(),
+            evidence: format!("{call}(\"{subject}\")"),
+        }
+    }
+
+    #[test]
+    fn failures_under_the_proposal_name_the_setting_to_relax() {
+        let traced = TraceFacts {
+            failed: vec![failed("openat", "/usr/lib/locale/locale-archive", "ENOENT")],
+            ..TraceFacts::default()
+        };
+        let confined = TraceFacts {
+            pids: [7].into(),
+            failed: vec![
+                failed("openat", "/usr/lib/locale/locale-archive", "ENOENT"),
+                failed("openat", "/proc/meminfo", "ENOENT"),
+                failed("openat", "/var/lib/app/db", "EROFS"),
+                failed("socket", "AF_INET6", "EAFNOSUPPORT"),
+                failed("openat", "/proc/7/status", "ENOENT"),
+                failed("openat", "/etc/secret", "EACCES"),
+                failed("mkdir", "/var/lib/app/sub", "EROFS"),
+            ],
+            ..TraceFacts::default()
+        };
+        let blamed = blame(&traced, &confined);
+        assert_eq!(
+            blamed.iter().map(Relaxed::setting).collect::<Vec<_>>(),
+            [
+                "read_write_paths += /var/lib/app",
+                "restrict_address_families += AF_INET6",
+                "bounding += CAP_DAC_READ_SEARCH",
+                "proc_subset unset"
+            ]
+        );
+        assert_eq!(blamed[0].evidence, "openat(\"/var/lib/app/db\") = EROFS");
+
+        let (t, f) = dd();
+        let p = relaxed_proposal(&t, &f, 252, blamed);
+        assert_eq!(
+            value(&p, "filesystem", "read_write_paths"),
+            set(list(&["/var/lib/app"]))
+        );
+        assert_eq!(
+            value(&p, "capabilities", "bounding"),
+            set(list(&["CAP_DAC_READ_SEARCH"]))
+        );
+        assert_eq!(
+            value(&p, "network", "restrict_address_families"),
+            set(list(&["AF_INET6"]))
+        );
+        for (table, key) in [
+            ("network", "private_network"),
+            ("namespaces", "private_users"),
+            ("filesystem", "proc_subset"),
+        ] {
+            assert_eq!(
+                p.get(table, key).unwrap().verdict,
+                Verdict::NotSet,
+                "{table}.{key}"
+            );
+        }
+        assert_eq!(
+            p.get("filesystem", "proc_subset").unwrap().why,
+            "a run under the suggested policy failed with openat(\"/proc/meminfo\") = ENOENT"
+        );
+        let text = p.to_toml();
+        assert!(
+            crate::load_policy_text("whole.toml", &text, 252).is_ok(),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn calls_refused_by_a_setting_point_at_it() {
+        let call = |call: &str, evidence: &str, errno: &str| FailedCall {
+            call: call.to_owned(),
+            subject: None,
+            errno: errno.to_owned(),
+            evidence: evidence.to_owned(),
+        };
+        let confined = TraceFacts {
+            failed: vec![
+                call("unshare", "unshare(CLONE_NEWUSER)", "EPERM"),
+                call(
+                    "mprotect",
+                    "mprotect(0x7f, 4096, PROT_READ|PROT_EXEC)",
+                    "EPERM",
+                ),
+                call("fchmodat", "fchmodat(AT_FDCWD</x>, \"f\", 04755)", "EPERM"),
+                call(
+                    "bind",
+                    "bind(3, {sa_family=AF_INET, sin_port=htons(80)}, 16)",
+                    "EACCES",
+                ),
+                call("setgroups", "setgroups(0, [])", "EPERM"),
+                call("write", "write(1, \"x\", 1)", "EPIPE"),
+            ],
+            ..TraceFacts::default()
+        };
+        assert_eq!(
+            blame(&TraceFacts::default(), &confined)
+                .iter()
+                .map(Relaxed::setting)
+                .collect::<Vec<_>>(),
+            [
+                "restrict_namespaces allows user",
+                "memory_deny_write_execute unset",
+                "restrict_suid_sgid unset",
+                "bounding += CAP_NET_BIND_SERVICE",
+                "bounding += CAP_SETGID"
+            ]
         );
     }
 

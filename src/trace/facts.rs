@@ -29,6 +29,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// How long an evidence string may be: the call, abbreviated.
 const EVIDENCE_LEN: usize = 96;
+/// How many distinct failed calls [`TraceFacts::failed`] keeps.
+const MAX_FAILED: usize = 2000;
 
 /// How a path was opened (what any successful `open`/`openat`/`creat` of it asked for).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -92,6 +94,23 @@ pub struct TraceFacts {
     /// call that showed it. Not the capabilities that only file permissions reveal: see
     /// [`crate::suggest::whole`].
     pub capabilities: BTreeMap<String, String>,
+    /// Calls that failed, each distinct call, subject and errno once (at most a few
+    /// thousand), in the order seen: what a run in a sandbox is compared on.
+    pub failed: Vec<FailedCall>,
+}
+
+/// A call that failed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct FailedCall {
+    /// The call's name.
+    pub call: String,
+    /// What it was about: the path (absolute, when it could be placed), or for `socket` the
+    /// address family; `None` for other calls.
+    pub subject: Option<String>,
+    /// The errno name.
+    pub errno: String,
+    /// The call, abbreviated.
+    pub evidence: String,
 }
 
 /// A call's outcome as strace wrote it after ` = `.
@@ -174,6 +193,8 @@ pub struct FactsCollector {
     cwd: BTreeMap<u32, String>,
     /// The process of the call being read.
     current: Option<u32>,
+    /// The (call, subject, errno) of [`TraceFacts::failed`].
+    seen_failures: BTreeSet<(String, Option<String>, String)>,
 }
 
 impl FactsCollector {
@@ -201,6 +222,9 @@ impl FactsCollector {
             }
         }
         let ok = call.outcome.ok();
+        if let Outcome::Failed(errno) = &call.outcome {
+            self.failed(call, errno);
+        }
         match call.name {
             "open" => self.open(call, None, call.arg(0), call.arg(1), call.arg(2)),
             "openat" => self.open(
@@ -463,6 +487,39 @@ impl FactsCollector {
                 }
             }
             _ => {}
+        }
+    }
+
+    fn failed(&mut self, call: &Call, errno: &str) {
+        if self.facts.failed.len() >= MAX_FAILED {
+            return;
+        }
+        let subject = if call.name == "socket" {
+            Some(call.arg(0).to_owned())
+        } else if call.arg(0).starts_with('"') {
+            self.resolve(None, call.arg(0))
+        } else if call.arg(1).starts_with('"') && !matches!(call.name, "write" | "read") {
+            self.resolve(Some(call.arg(0)), call.arg(1))
+        } else {
+            None
+        };
+        let failed = FailedCall {
+            call: call.name.to_owned(),
+            subject,
+            errno: errno.to_owned(),
+            evidence: call.evidence(),
+        };
+        if !self.seen_failures.contains(&(
+            failed.call.clone(),
+            failed.subject.clone(),
+            failed.errno.clone(),
+        )) {
+            self.seen_failures.insert((
+                failed.call.clone(),
+                failed.subject.clone(),
+                failed.errno.clone(),
+            ));
+            self.facts.failed.push(failed);
         }
     }
 
@@ -1003,6 +1060,16 @@ mod tests {
         );
         assert_eq!(f.pids.iter().collect::<Vec<_>>(), [&26078, &26080, &26081]);
         assert_eq!(f.unresolved_paths, 0);
+        assert_eq!(
+            f.failed
+                .iter()
+                .map(|c| (c.call.as_str(), c.subject.as_deref(), c.errno.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                ("openat", Some("/usr/lib/locale/locale-archive"), "ENOENT"),
+                ("openat", Some("/var/lib/y/db"), "EROFS")
+            ]
+        );
     }
 
     #[test]
