@@ -12,12 +12,26 @@
 
 mod support;
 
+use std::sync::{Mutex, MutexGuard};
+
 use serde_json::Value;
 use support::sandgen::{Cleanup, Sandgen};
 use support::unit_name;
 
 /// The exposure every whole suggestion must stay at or below (issue 16).
 const MAX_EXPOSURE: f64 = 2.0;
+
+/// The tests run one at a time. Each installs, starts and removes units (a daemon-reload
+/// each time), and systemd 252 re-reads a transient unit's file on a reload: an argument
+/// with `;` (every python one-liner here) is written there as `\;`, read back as "unknown
+/// escape sequence", and the traced command changes under the trace.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// A workload's whole suggestion, installed and started.
 struct Tried {
@@ -103,6 +117,7 @@ fn is_set(report: &Value, table: &str, key: &str, value: Value) -> bool {
 #[test]
 fn dd_gets_every_setting_and_no_network() {
     let s = Sandgen::new();
+    let _serial = one_at_a_time();
     let t = try_whole(
         &s,
         "dd",
@@ -140,6 +155,7 @@ fn dd_gets_every_setting_and_no_network() {
 #[test]
 fn a_pipeline_of_filters() {
     let s = Sandgen::new();
+    let _serial = one_at_a_time();
     let t = try_whole(
         &s,
         "pipeline",
@@ -156,13 +172,14 @@ fn a_pipeline_of_filters() {
 #[test]
 fn tar_of_etc_files_into_a_checksum() {
     let s = Sandgen::new();
+    let _serial = one_at_a_time();
     let t = try_whole(
         &s,
         "tar",
         &[
             "/bin/sh",
             "-c",
-            "tar cf - /etc/os-release /etc/hostname /etc/debian_version /etc/passwd | sha256sum",
+            "tar cf - /etc/os-release /etc/debian_version /etc/passwd /etc/group | sha256sum",
         ],
     );
     assert!(is_set(
@@ -176,6 +193,7 @@ fn tar_of_etc_files_into_a_checksum() {
 #[test]
 fn a_recursive_listing_of_etc() {
     let s = Sandgen::new();
+    let _serial = one_at_a_time();
     let t = try_whole(&s, "ls", &["/bin/ls", "-laR", "/etc"]);
     // The listing passes whatever a capability is needed for (a directory of another user
     // with mode 0700, when /etc has one), and nothing more.
@@ -191,6 +209,7 @@ fn a_recursive_listing_of_etc() {
 #[test]
 fn python_with_sqlite() {
     let s = Sandgen::new();
+    let _serial = one_at_a_time();
     try_whole(
         &s,
         "python",
@@ -209,6 +228,7 @@ fn python_with_sqlite() {
 #[test]
 fn a_writer_gets_exactly_its_directory_writable() {
     let s = Sandgen::new();
+    let _serial = one_at_a_time();
     let dir = format!(
         "/var/lib/{}",
         unit_name("whole-state", "d").trim_end_matches(".d")
@@ -251,6 +271,7 @@ fn a_writer_gets_exactly_its_directory_writable() {
 #[test]
 fn a_tcp_server_and_client_keep_the_network() {
     let s = Sandgen::new();
+    let _serial = one_at_a_time();
     let t = try_whole(
         &s,
         "tcp",
@@ -283,6 +304,7 @@ fn a_tcp_server_and_client_keep_the_network() {
 #[test]
 fn write_puts_the_decided_settings_into_the_policy_and_keeps_the_rest() {
     let s = Sandgen::new();
+    let _serial = one_at_a_time();
     let unit = unit_name("whole-write", "service");
     let file = s.policy(
         &unit,
@@ -317,14 +339,16 @@ fn write_puts_the_decided_settings_into_the_policy_and_keeps_the_rest() {
 #[test]
 fn verify_runs_the_whole_policy_and_relaxes_what_broke_it() {
     let s = Sandgen::new();
+    let _serial = one_at_a_time();
     let base = unit_name("whole-verify", "d");
     let base = base.trim_end_matches(".d");
     let (first, second) = (format!("/var/lib/{base}-a"), format!("/var/lib/{base}-b"));
     s.container.exec_ok(&["mkdir", "-p", &first, &second]);
-    // Traced, it only marks its first run; every later run lists / (calls the trace never
-    // saw: SIGSYS) and writes into a second directory (read-only under the first policy).
+    // Traced, it only marks its first run; every later run calls uname(2), which the trace
+    // never saw (SIGSYS), and writes into a second directory (read-only under the first
+    // policy).
     let script = format!(
-        "if [ -e {first}/traced ]; then ls / >/dev/null; date > {second}/out; \
+        "if [ -e {first}/traced ]; then uname >/dev/null && date > {second}/out; \
          else touch {first}/traced; fi"
     );
     let report = s.json(&[
@@ -334,12 +358,14 @@ fn verify_runs_the_whole_policy_and_relaxes_what_broke_it() {
     assert_eq!(verify["passed"], true, "{verify}");
     let rounds = verify["rounds"].as_array().unwrap();
     assert_eq!(rounds.len(), 3, "{verify}");
-    assert_eq!(rounds[0]["exit_status"]["signal"], "SIGSYS", "{verify}");
+    // The first run fails for uname (its process killed by SIGSYS, whichever ends the
+    // command then); the list gets the calls a trace under the sandbox makes beyond it.
+    assert_ne!(rounds[0]["exit_status"]["code"], 0, "{verify}");
     assert!(
         rounds[0]["widened"]
             .as_array()
             .unwrap()
-            .contains(&Value::String("getdents64".into())),
+            .contains(&Value::String("uname".into())),
         "{verify}"
     );
     assert_eq!(rounds[1]["exit_status"]["code"], 2, "{verify}");

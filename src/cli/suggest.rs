@@ -536,29 +536,29 @@ impl Whole<'_> {
             // Why: a trace under the same sandbox, without the filter.
             let command = TraceCommand::new(argv.to_vec())?;
             let confined = tracer.trace(&command, &args.strace, false)?;
-            let sigsys = nix::sys::signal::Signal::SIGSYS as i32;
-            if exit.as_ref().and_then(ExitStatusInfo::signal_number) == Some(sigsys) {
-                let missing: BTreeSet<String> = confined
-                    .syscalls
-                    .iter()
-                    .chain(&self.trace.syscalls)
-                    .filter(|c| table.is_syscall(c) && seccomp.entry_allowing(c, table).is_none())
-                    .cloned()
-                    .collect();
-                for call in &missing {
-                    seccomp = core::widen(&seccomp, call, table)?;
-                }
-                if !missing.is_empty() {
-                    let missing: Vec<String> = missing.into_iter().collect();
-                    tell(&format!(
-                        "verify run {}: {exit_text} under the whole policy; allowing {}",
-                        v.rounds.len() + 1,
-                        missing.join(", ")
-                    ));
-                    round.widened = missing;
-                    v.rounds.push(round);
-                    continue;
-                }
+            // Calls it makes under the sandbox that the list lacks are refused whichever
+            // process makes them (a child killed by SIGSYS can end the command with a mere
+            // status): allow those first.
+            let missing: BTreeSet<String> = confined
+                .syscalls
+                .iter()
+                .chain(&self.trace.syscalls)
+                .filter(|c| table.is_syscall(c) && seccomp.entry_allowing(c, table).is_none())
+                .cloned()
+                .collect();
+            for call in &missing {
+                seccomp = core::widen(&seccomp, call, table)?;
+            }
+            if !missing.is_empty() {
+                let missing: Vec<String> = missing.into_iter().collect();
+                tell(&format!(
+                    "verify run {}: {exit_text} under the whole policy; allowing {}",
+                    v.rounds.len() + 1,
+                    missing.join(", ")
+                ));
+                round.widened = missing;
+                v.rounds.push(round);
+                continue;
             }
             let next = whole::blame(&self.trace.facts, &confined.facts)
                 .into_iter()
