@@ -64,14 +64,20 @@ fn a_policy_is_scored_with_its_largest_contributors() {
             && first.ends_with(" (0 = locked down, 10 = no sandbox)"),
         "{text}"
     );
-    assert_eq!(text.lines().nth(1), Some("largest contributors:"), "{text}");
+    let filter = text.lines().nth(1).expect("a second line");
+    assert!(
+        filter.starts_with("system call filter: allows ")
+            && filter.contains(" system calls that systemd "),
+        "{text}"
+    );
+    assert_eq!(text.lines().nth(2), Some("largest contributors:"), "{text}");
     assert_eq!(
         text.lines().count(),
-        12,
-        "the figure and the top 10: {text}"
+        13,
+        "the figure, the filter's width and the top 10: {text}"
     );
     let top3 = ok(&["score", "--top", "3", &heat()]);
-    assert_eq!(top3.lines().count(), 5, "{top3}");
+    assert_eq!(top3.lines().count(), 6, "{top3}");
 
     let score = json(&["score", "--json", &heat()]);
     assert_eq!(score["unit"], "heat.service");
@@ -84,6 +90,26 @@ fn a_policy_is_scored_with_its_largest_contributors() {
     assert!(
         score["items"].as_array().is_some_and(|i| i.len() > 50),
         "every rated setting is listed"
+    );
+    // The filter's width, which the exposure figure does not weigh: heat allows a small
+    // part of the calls; a policy without a filter allows them all.
+    let (allowed, known) = (
+        score["filter"]["allowed"].as_u64().expect("allowed"),
+        score["filter"]["known"].as_u64().expect("known"),
+    );
+    assert!(allowed > 40 && allowed * 3 < known, "{}", score["filter"]);
+    assert!(
+        filter.starts_with(&format!(
+            "system call filter: allows {allowed} of {known} system calls"
+        )),
+        "{filter}"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bare = json(&["score", "--json", &bare_policy(&dir)]);
+    assert_eq!(
+        bare["filter"]["allowed"], bare["filter"]["known"],
+        "{}",
+        bare["filter"]
     );
 }
 
@@ -115,13 +141,31 @@ fn the_hardened_example_scores_lower_than_a_bare_policy_and_the_diff_says_why() 
 
     let text = ok(&["score", &bare, &heat()]);
     let mut lines = text.lines();
+    let width = |s: &Value| {
+        format!(
+            "allows {} of {} system calls",
+            s["filter"]["allowed"], s["filter"]["known"]
+        )
+    };
     assert_eq!(
         lines.next(),
-        Some(format!("before: bare.service {before:.1}").as_str())
+        Some(
+            format!(
+                "before: bare.service {before:.1}, {}",
+                width(&compared["before"])
+            )
+            .as_str()
+        )
     );
     assert_eq!(
         lines.next(),
-        Some(format!("after:  heat.service {after:.1}").as_str())
+        Some(
+            format!(
+                "after:  heat.service {after:.1}, {}",
+                width(&compared["after"])
+            )
+            .as_str()
+        )
     );
     let delta = format!("{:+.1}", after - before);
     assert_eq!(

@@ -1,6 +1,7 @@
 //! `sandgen score`: rate policies or installed units with `systemd-analyze security`
 //! ([`crate::score`]), one alone or two compared.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use anyhow::{bail, Context as _, Result};
@@ -11,6 +12,7 @@ use crate::host::Host;
 use crate::render::Templates;
 use crate::score::{self, Comparison, SecurityScore};
 use crate::systemd::Manager;
+use crate::trace::audit::SyscallNumbers;
 
 /// Arguments of `sandgen score`.
 #[derive(Debug, clap::Args)]
@@ -63,16 +65,35 @@ pub(crate) fn score(conn: &Manager, args: ScoreArgs) -> Result<()> {
     Ok(())
 }
 
+/// The names of the native ABI's system calls (the machine's kernel headers, else sandgen's
+/// built-in numbers).
+fn native() -> Option<BTreeSet<String>> {
+    SyscallNumbers::native(Path::new("/")).map(|t| t.names().map(str::to_owned).collect())
+}
+
 /// Rate a policy (rendered for the target systemd) or an installed unit's file.
 fn score_target(conn: &Manager, host: &Host, target: &str) -> Result<SecurityScore> {
     let path = Path::new(target);
     if target.ends_with(".toml") || path.is_file() {
         let rendered = super::render_file(host, path, &Templates::built_in()?)?;
         let unit = rendered.policy.unit_name();
-        return score::score_unit_text(&unit, &rendered.text)
-            .with_context(|| format!("cannot score {target}"));
+        let mut score = score::score_unit_text(&unit, &rendered.text)
+            .with_context(|| format!("cannot score {target}"))?;
+        score.filter = Some(score::filter_width(
+            &rendered.text,
+            host.syscalls(),
+            native().as_ref(),
+        ));
+        return Ok(score);
     }
     let unit = unit_name(target)?;
     let (_, text) = installed_unit_file(conn, &unit)?;
-    score::score_unit_text(&unit, &text).with_context(|| format!("cannot score {unit}"))
+    let mut score =
+        score::score_unit_text(&unit, &text).with_context(|| format!("cannot score {unit}"))?;
+    score.filter = Some(score::filter_width(
+        &text,
+        host.syscalls(),
+        native().as_ref(),
+    ));
+    Ok(score)
 }

@@ -24,6 +24,7 @@
 //! that never exits is traced for `--stop-after SECS`; the SIGTERM of that stop then counts as
 //! its normal end, in the trace and in every verification run.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -37,11 +38,16 @@ use crate::directive::{Directive, DirectiveValue, Name};
 use crate::host::Host;
 use crate::suggest::closed_loop::stopped_by_sandgen;
 use crate::suggest::closed_loop::Verification;
+use crate::suggest::whole::{
+    self, Relaxed, WholeFacts, WholeOptions, WholeRound, WholeVerification,
+};
 use crate::suggest::{self as core, shell_words, SuggestReport};
 use crate::systemd::bus::Systemd;
 use crate::systemd::Manager;
+use crate::trace::files::FileFacts;
 use crate::trace::unit::{catch_interrupts, UnitTracer};
-use crate::trace::{ChildOutput, StraceTracer, SyscallTracer, TraceCommand};
+use crate::trace::{ChildOutput, ExitStatusInfo, StraceTracer, SyscallTracer, TraceCommand};
+use crate::trace::{TraceFacts, TraceResult};
 use crate::unit;
 
 const SUGGEST_EXAMPLES: &str = "\
@@ -52,6 +58,9 @@ Examples:
                                                    trace heat's dd in its sandbox for 2 s,
                                                    check the list, write it into heat.toml
   sandgen suggest heat                             profile the installed heat.service
+  sandgen suggest --whole -- dd if=/dev/zero of=/dev/null count=100
+                                                   the whole sandbox policy, every setting
+                                                   justified by the trace
   sandgen suggest --direct --json -- python3 -c 'print(1)'   trace a child of sandgen";
 
 /// Arguments of `sandgen suggest`.
@@ -65,9 +74,19 @@ pub(crate) struct SuggestArgs {
     /// Trace under this policy's settings (and its `exec`, when no command is given).
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
-    /// Replace `[seccomp] allow` in the --policy file with the suggestion, keeping the rest.
+    /// Replace `[seccomp] allow` in the --policy file with the suggestion, keeping the rest
+    /// (with --whole: every setting the trace decided).
     #[arg(long, requires = "policy")]
     write: bool,
+    /// Suggest the whole sandbox policy, not only `[seccomp]`: each setting decided from what
+    /// the trace showed (files written, sockets, memory mappings, namespaces, capabilities)
+    /// and justified in a comment; a complete policy for `sandgen run` or `start`.
+    #[arg(long)]
+    whole: bool,
+    /// With --whole: a refused system call fails with this errno (e.g. EPERM) instead of
+    /// killing the process.
+    #[arg(long, value_name = "ERRNO", requires = "whole")]
+    error_number: Option<String>,
     /// The tightest list: only the calls the trace saw, without the variants other libc
     /// versions use for the same operations (a list that may die at the next libc upgrade).
     #[arg(long)]
@@ -144,18 +163,17 @@ pub(crate) fn suggest(conn: &Manager, args: SuggestArgs) -> Result<()> {
             );
         }
         catch_interrupts();
-        unit_side = Some(UnitTracer::new(
-            conn,
-            &subject.directives,
-            args.stop_after,
-            &tell,
-        ));
+        unit_side = Some(
+            UnitTracer::new(conn, &subject.directives, args.stop_after, &tell)
+                .with_fd_paths(args.whole),
+        );
     }
 
     // The trace.
     let (command, trace) = if args.direct {
         let command = TraceCommand::new(subject.argv.clone())?;
         let tracer = StraceTracer::direct(ChildOutput::Stderr)
+            .fd_paths(args.whole)
             .strace_program(args.strace.clone())
             .keep_trace_file(args.keep_trace);
         note(&format!(
@@ -191,7 +209,7 @@ pub(crate) fn suggest(conn: &Manager, args: SuggestArgs) -> Result<()> {
     }
     let failed = !trace.exit_status.success() && !stopped;
     let mut verification = None;
-    if args.verify && (!failed || args.allow_failure) {
+    if args.verify && !args.whole && (!failed || args.allow_failure) {
         let side = unit_side
             .as_ref()
             .context("no connection to systemd for --verify")?;
@@ -199,6 +217,40 @@ pub(crate) fn suggest(conn: &Manager, args: SuggestArgs) -> Result<()> {
         let (v, widened) = side.verify(&argv, &trace, suggestion, table, &args.strace)?;
         suggestion = widened;
         verification = Some(v);
+    }
+
+    if args.whole {
+        let root = if args.direct {
+            PathBuf::from("/")
+        } else {
+            conn.host_path(Path::new("/"))
+        };
+        let whole = Whole {
+            conn,
+            host: &host,
+            root: &root,
+            command: &command,
+            trace: &trace,
+            suggestion: &suggestion,
+            stopped,
+            direct: args.direct,
+        };
+        let verification = whole.report(&args, &subject, &tell)?;
+        if failed && !args.allow_failure {
+            bail!(
+                "`{}` {}: a policy traced from a failed run covers only what it did before it \
+                 failed, so nothing was verified or written; fix the command, or profile the \
+                 failure on purpose with --allow-failure",
+                shell_words(command.argv()),
+                trace.exit_status
+            );
+        }
+        if let Some(v) = &verification {
+            if !v.passed {
+                bail!("verification failed: {}", v.message);
+            }
+        }
+        return Ok(());
     }
 
     let report = SuggestReport::new(&command, &trace, &suggestion, table.source())?;
@@ -318,6 +370,282 @@ fn write_policy(host: &Host, path: &Path, original: &str, allow: &[String]) -> R
         note(&format!("wrote [seccomp] allow to {}", path.display()));
     }
     Ok(path.to_owned())
+}
+
+/// `sandgen suggest --whole`: the facts gathered, the proposal made from them, checked by
+/// running the command under it (`--verify`), printed.
+struct Whole<'a> {
+    conn: &'a Manager,
+    host: &'a Host,
+    /// The root of the system the command ran on, as seen from here.
+    root: &'a Path,
+    command: &'a TraceCommand,
+    trace: &'a TraceResult,
+    suggestion: &'a core::Suggestion,
+    stopped: bool,
+    direct: bool,
+}
+
+impl Whole<'_> {
+    /// Propose, verify with `--verify`, print; the verification, if any.
+    fn report(
+        &self,
+        args: &SuggestArgs,
+        subject: &Subject,
+        tell: &dyn Fn(&str),
+    ) -> Result<Option<WholeVerification>> {
+        let files = FileFacts::gather(self.root, &self.trace.facts);
+        // `exec` needs an absolute program: a unit's trace resolved it already, a child of
+        // sandgen found it in PATH.
+        let mut argv = self.command.argv().to_vec();
+        if !argv[0].starts_with('/') {
+            let path_var = std::env::var_os("PATH").unwrap_or_default();
+            if let Ok(found) = crate::trace::find_program(&argv[0], &path_var) {
+                argv[0] = std::fs::canonicalize(&found)
+                    .unwrap_or(found)
+                    .display()
+                    .to_string();
+            }
+        }
+        if let Some(arg) = argv.iter().find(|a| a.chars().any(char::is_control)) {
+            bail!(
+                "the argument {arg:?} has a control character, which a unit file cannot hold: \
+                 no policy can run this command as it is (put the script in a file, or join \
+                 its lines with `;`)"
+            );
+        }
+        let propose = |seccomp: &core::Suggestion, relaxed: &[Relaxed]| {
+            let facts = WholeFacts {
+                command: &argv,
+                exit: &self.trace.exit_status,
+                stopped: self.stopped,
+                trace: &self.trace.facts,
+                files: &files,
+                non_native_abi: self.trace.non_native_abi,
+                seccomp,
+                processes: self.trace.processes,
+            };
+            let proposal = whole::propose(
+                &facts,
+                &WholeOptions {
+                    target: self.host.version(),
+                    error_number: args.error_number.clone(),
+                    relaxed: relaxed.to_vec(),
+                },
+            );
+            let text = proposal.to_toml();
+            // What sandgen proposes, sandgen must accept: a failure here is sandgen's bug.
+            let loaded = self.host.load("whole.toml", text.clone()).context(
+                "sandgen's whole suggestion is not a valid policy (a bug: please report it)",
+            )?;
+            Ok::<_, anyhow::Error>((proposal, text, loaded.directives))
+        };
+        let failed = !self.trace.exit_status.success() && !self.stopped;
+        let (mut proposal, mut text, _) = propose(self.suggestion, &[])?;
+        let mut verification = None;
+        if args.verify && !failed {
+            let (v, p, t) = self.verify(args, &argv, tell, &propose)?;
+            verification = Some(v);
+            proposal = p;
+            text = t;
+        }
+        let verified_ok = verification.as_ref().is_none_or(|v| v.passed);
+        let mut written = None;
+        if args.write && verified_ok && (!failed || args.allow_failure) {
+            if let Some((path, original)) = &subject.policy_file {
+                written = Some(write_whole(self.host, path, original, &proposal)?);
+            }
+        }
+        if args.json {
+            let out = WholeOutput {
+                command: self.command.argv(),
+                mode: if self.direct { "direct" } else { "unit" },
+                exit_status: &self.trace.exit_status,
+                facts: &self.trace.facts,
+                proposal: &proposal,
+                policy_toml: &text,
+                verify: verification.as_ref(),
+                written: written.map(|p| p.display().to_string()),
+            };
+            outln!("{}", serde_json::to_string_pretty(&out)?)?;
+        } else {
+            let verified = verification
+                .as_ref()
+                .map(WholeVerification::to_text)
+                .unwrap_or_default();
+            super::output::stdout_fmt(format_args!("{verified}{text}"))?;
+        }
+        Ok(verification)
+    }
+
+    /// The closed loop: run the command under the whole proposal in a transient unit; when
+    /// it does not end as traced, trace it under the proposal (without the filter) and
+    /// relax the setting its failed calls point at ([`whole::blame`]), or allow the calls
+    /// the filter killed it for; at most [`core::WIDEN_LIMIT`] rounds.
+    fn verify(
+        &self,
+        args: &SuggestArgs,
+        argv: &[String],
+        tell: &dyn Fn(&str),
+        propose: &Proposer<'_>,
+    ) -> Result<(WholeVerification, whole::Proposal, String)> {
+        let table = self.host.syscalls();
+        let mut seccomp = self.suggestion.clone();
+        let mut relaxed: Vec<Relaxed> = Vec::new();
+        let mut v = WholeVerification::default();
+        let expected = |exit: &ExitStatusInfo| {
+            exit.success() || (self.stopped && *exit == stopped_by_sandgen())
+        };
+        loop {
+            let (proposal, text, directives) = propose(&seccomp, &relaxed)?;
+            let tracer =
+                UnitTracer::new(self.conn, &directives, args.stop_after, tell).with_fd_paths(true);
+            let run = tracer.runner("verify", |_| true).run_unit(argv, None)?;
+            let exit = run.exit.clone();
+            let mut round = WholeRound {
+                unit: run.unit,
+                exit_status: exit.clone(),
+                relaxed: None,
+                widened: Vec::new(),
+            };
+            if exit.as_ref().is_some_and(expected) {
+                v.rounds.push(round);
+                v.passed = true;
+                let after = match v.rounds.len() - 1 {
+                    0 => String::new(),
+                    1 => ", after one change".to_owned(),
+                    n => format!(", after {n} changes"),
+                };
+                v.message = format!(
+                    "the command ends as traced ({}) under the whole policy{after}",
+                    self.trace.exit_status
+                );
+                return Ok((v, proposal, text));
+            }
+            let exit_text = exit
+                .as_ref()
+                .map_or("did not run".to_owned(), ToString::to_string);
+            if v.rounds.len() >= core::WIDEN_LIMIT {
+                v.rounds.push(round);
+                v.message = format!(
+                    "it still {exit_text} after {} runs; giving up",
+                    core::WIDEN_LIMIT
+                );
+                return Ok((v, proposal, text));
+            }
+            // Why: a trace under the same sandbox, without the filter.
+            let command = TraceCommand::new(argv.to_vec())?;
+            let confined = tracer.trace(&command, &args.strace, false)?;
+            // Calls it makes under the sandbox that the list lacks are refused whichever
+            // process makes them (a child killed by SIGSYS can end the command with a mere
+            // status): allow those first.
+            let missing: BTreeSet<String> = confined
+                .syscalls
+                .iter()
+                .chain(&self.trace.syscalls)
+                .filter(|c| table.is_syscall(c) && seccomp.entry_allowing(c, table).is_none())
+                .cloned()
+                .collect();
+            for call in &missing {
+                seccomp = core::widen(&seccomp, call, table)?;
+            }
+            if !missing.is_empty() {
+                let missing: Vec<String> = missing.into_iter().collect();
+                tell(&format!(
+                    "verify run {}: {exit_text} under the whole policy; allowing {}",
+                    v.rounds.len() + 1,
+                    missing.join(", ")
+                ));
+                round.widened = missing;
+                v.rounds.push(round);
+                continue;
+            }
+            let next = whole::blame(&self.trace.facts, &confined.facts)
+                .into_iter()
+                .find(|c| !relaxed.iter().any(|r| r.relaxation == c.relaxation));
+            let Some(next) = next else {
+                let journal = self.conn.journal_lines(&round.unit);
+                v.rounds.push(round);
+                v.message = format!(
+                    "it {exit_text} under the whole policy, not {} as when traced, and no call \
+                     that failed under it points at a setting{journal}",
+                    self.trace.exit_status
+                );
+                return Ok((v, proposal, text));
+            };
+            tell(&format!(
+                "verify run {}: {exit_text} under the whole policy; {}, for {}",
+                v.rounds.len() + 1,
+                next.setting(),
+                next.evidence
+            ));
+            round.relaxed = Some(next.clone());
+            relaxed.push(next);
+            v.rounds.push(round);
+        }
+    }
+}
+
+/// Makes the whole proposal for an allow-list and the relaxations so far: the proposal,
+/// its TOML, and the directives it loads as.
+type Proposer<'a> =
+    dyn Fn(&core::Suggestion, &[Relaxed]) -> Result<(whole::Proposal, String, Vec<Directive>)> + 'a;
+
+/// Write the settings of `proposal` the trace decided into the policy at `path`, keeping
+/// everything else, validated before it is written.
+fn write_whole(
+    host: &Host,
+    path: &Path,
+    original: &str,
+    proposal: &whole::Proposal,
+) -> Result<PathBuf> {
+    let now = super::output::read_policy(path)?;
+    if now != original {
+        bail!(
+            "{} changed while sandgen traced its command; it was not rewritten (run again)",
+            path.display()
+        );
+    }
+    let text = core::write::write_settings(original, &proposal.decided())
+        .with_context(|| format!("cannot rewrite {}", path.display()))?;
+    host.load(&path.display().to_string(), text.clone())
+        .with_context(|| {
+            format!(
+                "the rewritten {} would not be a valid policy; it was not written",
+                path.display()
+            )
+        })?;
+    if text == original {
+        note(&format!("{} already has these settings", path.display()));
+    } else {
+        write_atomically(path, text.as_bytes())?;
+        note(&format!(
+            "wrote the settings the trace decided to {}",
+            path.display()
+        ));
+    }
+    Ok(path.to_owned())
+}
+
+/// What `sandgen suggest --whole --json` prints.
+#[derive(Debug, Serialize)]
+struct WholeOutput<'a> {
+    /// The traced command.
+    command: &'a [String],
+    /// `"unit"` or `"direct"`.
+    mode: &'static str,
+    /// How it ended.
+    exit_status: &'a ExitStatusInfo,
+    /// What the trace showed.
+    facts: &'a TraceFacts,
+    /// Every setting, with its reason and verdict.
+    proposal: &'a whole::Proposal,
+    /// The policy as TOML, as the text output prints it.
+    policy_toml: &'a str,
+    /// The closed loop, with --verify.
+    verify: Option<&'a WholeVerification>,
+    /// The policy file rewritten, with --write.
+    written: Option<String>,
 }
 
 /// What `sandgen suggest` prints: the core's report and what the command layer did.

@@ -28,7 +28,7 @@ const CPU_WEIGHT_SINCE: u32 = 232;
 /// The systemd version that introduced `MemoryMax=`.
 const MEMORY_MAX_SINCE: u32 = 231;
 /// The systemd version that accepts `RestrictAddressFamilies=none`.
-const ADDRESS_FAMILIES_NONE_SINCE: u32 = 249;
+pub const ADDRESS_FAMILIES_NONE_SINCE: u32 = 249;
 
 /// A policy that the target systemd cannot express.
 pub type LowerError = Diagnostics;

@@ -25,10 +25,14 @@
 //!
 //! Parsing and comparing are pure; [`score_unit_file`] runs systemd-analyze.
 
+use std::collections::BTreeSet;
 use std::ffi::OsString;
+use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use crate::data::syscalls::SyscallTable;
 
 /// One setting systemd-analyze rated.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -76,6 +80,107 @@ pub struct SecurityScore {
     pub items: Vec<SecurityItem>,
     /// What systemd-analyze printed on stderr (warnings about the unit), one per line.
     pub warnings: Vec<String>,
+    /// How many system calls its filter lets through ([`filter_width`]), when the caller
+    /// had the target's table to count them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<FilterWidth>,
+}
+
+/// How many system calls of one ABI a unit's `SystemCallFilter=` lets through, of all of
+/// that ABI's its systemd knows (`@known`, which lists every architecture's names, cut down
+/// to the native ABI's when its numbers are known). systemd-analyze's figure rates which dangerous groups a filter leaves
+/// out, not its width: an allow-list of 40 calls and one of 250 can score the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct FilterWidth {
+    /// The calls it allows.
+    pub allowed: usize,
+    /// The calls the table knows (of the native ABI, when counted for one).
+    pub known: usize,
+    /// The systemd version whose table counted them.
+    pub systemd: u32,
+}
+
+impl fmt::Display for FilterWidth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "allows {} of {} system calls", self.allowed, self.known)
+    }
+}
+
+/// The width of the `SystemCallFilter=` lines of `unit_text` ([Service]) on `table`,
+/// counting only the names in `abi` (the native ABI's syscalls) when given.
+///
+/// systemd.exec(5), "SystemCallFilter=": the first assignment decides the kind: a list
+/// starting with `~` is a deny-list, anything else an allow-list to which systemd adds
+/// `@default`; later assignments add to (or, with `~`, take from) it; an empty assignment
+/// resets. Entries may carry `:ERRNO`, which does not change what passes.
+pub fn filter_width(
+    unit_text: &str,
+    table: &SyscallTable,
+    abi: Option<&BTreeSet<String>>,
+) -> FilterWidth {
+    let mut known = table.expand("@known");
+    if let Some(abi) = abi {
+        known.retain(|name| abi.contains(name));
+    }
+    let mut kind: Option<bool> = None; // Some(true): allow-list
+    let mut listed: BTreeSet<String> = BTreeSet::new();
+    let mut section = "";
+    for line in unit_text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            section = line;
+            continue;
+        }
+        let Some(value) = line.strip_prefix("SystemCallFilter=") else {
+            continue;
+        };
+        if section != "[Service]" {
+            continue;
+        }
+        let value = value.trim();
+        if value.is_empty() {
+            kind = None;
+            listed.clear();
+            continue;
+        }
+        let (deny, words) = match value.strip_prefix('~') {
+            Some(rest) => (true, rest),
+            None => (false, value),
+        };
+        let names: BTreeSet<String> = words
+            .split_whitespace()
+            .map(|w| w.trim_matches('"'))
+            .map(|w| w.split(':').next().unwrap_or(w))
+            .flat_map(|w| {
+                if w.starts_with('@') {
+                    table.expand(w)
+                } else {
+                    BTreeSet::from([w.to_owned()])
+                }
+            })
+            .collect();
+        let allow_list = *kind.get_or_insert_with(|| {
+            if !deny {
+                listed.extend(table.expand("@default"));
+            }
+            !deny
+        });
+        if allow_list != deny {
+            listed.extend(names);
+        } else {
+            listed.retain(|n| !names.contains(n));
+        }
+    }
+    let allowed = match kind {
+        None => known.len(),
+        Some(true) => listed.intersection(&known).count(),
+        Some(false) => known.difference(&listed).count(),
+    };
+    FilterWidth {
+        allowed,
+        known: known.len(),
+        systemd: table.source().version(),
+    }
 }
 
 impl SecurityScore {
@@ -100,6 +205,13 @@ impl SecurityScore {
             "{}: exposure {:.1} {} (0 = locked down, 10 = no sandbox)\n",
             self.unit, self.exposure, self.level
         );
+        if let Some(width) = &self.filter {
+            out.push_str(&format!(
+                "system call filter: {width} that systemd {} knows on this architecture; the \
+                 exposure does not weigh that\n",
+                width.systemd
+            ));
+        }
         let contributors = self.top_contributors(top);
         if !contributors.is_empty() {
             out.push_str("largest contributors:\n");
@@ -257,6 +369,7 @@ pub fn score_unit_file(unit_file: &Path) -> Result<SecurityScore, ScoreError> {
             .filter(|l| !l.trim().is_empty())
             .map(str::to_owned)
             .collect(),
+        filter: None,
     })
 }
 
@@ -315,12 +428,15 @@ impl<'a> Comparison<'a> {
 
     /// A report for a terminal: both units' exposure, then [`ScoreDiff::to_text`].
     pub fn to_text(&self) -> String {
+        let width = |s: &SecurityScore| s.filter.map(|w| format!(", {w}")).unwrap_or_default();
         format!(
-            "before: {} {:.1}\nafter:  {} {:.1}\n{}",
+            "before: {} {:.1}{}\nafter:  {} {:.1}{}\n{}",
             self.before.unit,
             self.before.exposure,
+            width(self.before),
             self.after.unit,
             self.after.exposure,
+            width(self.after),
             self.diff.to_text()
         )
     }
@@ -474,7 +590,47 @@ mod tests {
             level: "OK".into(),
             items,
             warnings: vec![],
+            filter: None,
         }
+    }
+
+    #[test]
+    fn the_filter_width_counts_what_passes() {
+        let table = SyscallTable::built_in();
+        let known = table.expand("@known").len();
+        let all = table.expand("@known");
+        let default = table.expand("@default").intersection(&all).count();
+        let width = |text: &str| filter_width(text, &table, None).allowed;
+        assert_eq!(width("[Service]\nExecStart=/bin/true\n"), known);
+        assert_eq!(width("[Service]\nSystemCallFilter=read\n"), default + 1);
+        assert_eq!(
+            width("[Service]\nSystemCallFilter=read write\nSystemCallFilter=~write\n"),
+            default + 1
+        );
+        let mount = table.expand("@mount").len();
+        assert_eq!(
+            width("[Service]\nSystemCallFilter=~@mount:EPERM\n"),
+            known - mount
+        );
+        assert_eq!(
+            width("[Service]\nSystemCallFilter=read\nSystemCallFilter=\n"),
+            known,
+            "an empty assignment resets"
+        );
+        assert_eq!(width("[Unit]\nSystemCallFilter=read\n"), known);
+        let w = filter_width("[Service]\nSystemCallFilter=@default read\n", &table, None);
+        assert_eq!(
+            w.to_string(),
+            format!("allows {} of {known} system calls", default + 1)
+        );
+        // Of one ABI: names of other architectures are not counted.
+        let abi: BTreeSet<String> = ["read", "write", "openat"].map(str::to_owned).into();
+        let w = filter_width(
+            "[Service]\nSystemCallFilter=read arm_fadvise64_64\n",
+            &table,
+            Some(&abi),
+        );
+        assert_eq!((w.allowed, w.known), (1, 3));
     }
 
     #[test]

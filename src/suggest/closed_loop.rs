@@ -429,6 +429,7 @@ mod tests {
             processes: 1,
             non_native_abi: false,
             trace_file: None,
+            facts: Default::default(),
         };
         (trace, SyscallTable::built_in())
     }

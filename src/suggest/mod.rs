@@ -64,6 +64,7 @@
 
 pub mod closed_loop;
 pub mod families;
+pub mod whole;
 pub mod write;
 
 use std::collections::BTreeSet;

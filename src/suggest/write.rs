@@ -24,6 +24,78 @@ pub enum WriteError {
         /// What it is (`a string`, `an integer`, ...).
         found: String,
     },
+    /// A policy table is something other than a table.
+    #[error("`{table}` in the policy is {found}, not a table; sandgen writes `[{table}]` keys")]
+    NotATable {
+        /// The table's name.
+        table: String,
+        /// What it is (`a string`, `an integer`, ...).
+        found: String,
+    },
+}
+
+/// One key for [`write_settings`]: `[table] key = value`, with `comment` (whole `#` lines)
+/// above it when the key is new.
+#[derive(Debug, Clone)]
+pub struct KeyValue {
+    /// The policy table.
+    pub table: &'static str,
+    /// The key.
+    pub key: &'static str,
+    /// The value.
+    pub value: Value,
+    /// `# ...` lines, each ending in a newline.
+    pub comment: String,
+}
+
+/// `policy_text` with each of `settings` written, every other byte kept: an existing key
+/// keeps its comments and layout and gets the new value; a new key goes at the end of its
+/// table (made at the end of the policy when missing) under its comment.
+///
+/// # Errors
+///
+/// A [`WriteError`] when the text is not TOML or one of the tables is not a table.
+pub fn write_settings(policy_text: &str, settings: &[KeyValue]) -> Result<String, WriteError> {
+    let mut doc: DocumentMut = policy_text.parse().map_err(WriteError::Toml)?;
+    for s in settings {
+        if !doc.as_table().contains_key(s.table) {
+            let mut table = Table::new();
+            if !doc.as_table().is_empty() {
+                table.decor_mut().set_prefix("\n");
+            }
+            doc.as_table_mut().insert(s.table, Item::Table(table));
+        }
+        let item = doc
+            .as_table_mut()
+            .get_mut(s.table)
+            .ok_or_else(|| WriteError::NotATable {
+                table: s.table.to_owned(),
+                found: "missing".to_owned(),
+            })?;
+        let found = with_article(item.type_name());
+        let table = item.as_table_like_mut().ok_or(WriteError::NotATable {
+            table: s.table.to_owned(),
+            found,
+        })?;
+        match table.get_mut(s.key) {
+            Some(Item::Value(old)) => {
+                let mut new = match (s.value.as_array(), old.as_array()) {
+                    (Some(new), Some(old_array)) => Value::Array(relayout(new.clone(), old_array)),
+                    _ => s.value.clone(),
+                };
+                *new.decor_mut() = old.decor().clone();
+                *old = new;
+            }
+            Some(other) => *other = Item::Value(s.value.clone()),
+            None => {
+                table.insert(s.key, Item::Value(s.value.clone()));
+                if let Some(mut key) = table.key_mut(s.key) {
+                    key.leaf_decor_mut().set_prefix(s.comment.clone());
+                }
+            }
+        }
+    }
+    Ok(doc.to_string())
 }
 
 /// `policy_text` with `[seccomp] allow` set to `allow`, every other byte kept.
@@ -212,6 +284,48 @@ mod tests {
         assert_eq!(
             write_allow("", &list(&["read"])).unwrap(),
             "[seccomp]\nallow = [\"read\"]\n"
+        );
+    }
+
+    #[test]
+    fn settings_replace_values_and_new_keys_come_with_their_comment() {
+        let text = "# mine\n[service]\nexec = [\"/bin/true\"]\n\n[filesystem]\n# keep\nprotect_system = \"full\" # was\nread_write_paths = [\n  \"/srv\",\n]\n";
+        let kv = |table, key, value: Value, comment: &str| KeyValue {
+            table,
+            key,
+            value,
+            comment: comment.to_owned(),
+        };
+        let paths: Array = ["/var/lib/x"].into_iter().collect();
+        let out = write_settings(
+            text,
+            &[
+                kv(
+                    "filesystem",
+                    "protect_system",
+                    "strict".into(),
+                    "# ignored\n",
+                ),
+                kv("filesystem", "read_write_paths", Value::Array(paths), ""),
+                kv(
+                    "filesystem",
+                    "private_tmp",
+                    true.into(),
+                    "# no /tmp of others\n",
+                ),
+                kv("network", "private_network", true.into(), "# no socket\n"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "# mine\n[service]\nexec = [\"/bin/true\"]\n\n[filesystem]\n# keep\nprotect_system = \"strict\" # was\nread_write_paths = [\n  \"/var/lib/x\",\n]\n# no /tmp of others\nprivate_tmp = true\n\n[network]\n# no socket\nprivate_network = true\n"
+        );
+        assert_eq!(
+            write_settings("filesystem = 3\n", &[kv("filesystem", "private_tmp", true.into(), "")])
+                .unwrap_err()
+                .to_string(),
+            "`filesystem` in the policy is an integer, not a table; sandgen writes `[filesystem]` keys"
         );
     }
 

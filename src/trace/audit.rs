@@ -197,6 +197,24 @@ impl SyscallNumbers {
         Some(table).filter(|table| !table.names.is_empty())
     }
 
+    /// The table of the ABI sandgen runs as (x86_64 or aarch64), as
+    /// [`SyscallNumbers::for_audit_arch`] finds it under `root`.
+    pub fn native(root: &Path) -> Option<Self> {
+        let arch = if cfg!(target_arch = "x86_64") {
+            AUDIT_ARCH_X86_64
+        } else if cfg!(target_arch = "aarch64") {
+            AUDIT_ARCH_AARCH64
+        } else {
+            return None;
+        };
+        Self::for_audit_arch(arch, root)
+    }
+
+    /// Every name in the table.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.names.values().map(String::as_str)
+    }
+
     /// The name of syscall `number`.
     pub fn name(&self, number: u32) -> Option<&str> {
         self.names.get(&number).map(String::as_str)

@@ -16,6 +16,8 @@
 //! (`+++ exited with N +++` of the first process), not from strace's.
 
 pub mod audit;
+pub mod facts;
+pub mod files;
 pub mod strace;
 pub mod unit;
 
@@ -33,6 +35,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::data::signals::signal_name;
 use crate::host::{find_program_on, is_executable};
+pub use facts::TraceFacts;
 pub use strace::{parse_strace_output, strace_argv, StraceOutput, StraceParser};
 
 /// The command to trace: an argv whose first element is the program (a path, or a name
@@ -165,6 +168,9 @@ pub struct TraceResult {
     pub non_native_abi: bool,
     /// The trace file, when it was kept ([`StraceTracer::keep_trace_file`]).
     pub trace_file: Option<PathBuf>,
+    /// What the calls' arguments showed (paths placed only with
+    /// [`StraceTracer::fd_paths`]).
+    pub facts: TraceFacts,
 }
 
 /// Why a trace could not be taken. (A command that fails is not an error: see
@@ -312,6 +318,7 @@ pub struct StraceTracer<R> {
     trace_dir_for_runner: Option<PathBuf>,
     keep_trace_file: bool,
     resolved_by_caller: bool,
+    fd_paths: bool,
 }
 
 /// Traces a command run as a plain child of sandgen.
@@ -335,7 +342,16 @@ impl<R: CommandRunner> StraceTracer<R> {
             trace_dir_for_runner: None,
             keep_trace_file: false,
             resolved_by_caller: false,
+            fd_paths: false,
         }
+    }
+
+    /// Have strace print every file descriptor with its path (`-y`), so that the facts
+    /// ([`TraceResult::facts`]) place relative paths and know opened files by their
+    /// resolved path. It costs a readlink per descriptor argument.
+    pub fn fd_paths(mut self, on: bool) -> Self {
+        self.fd_paths = on;
+        self
     }
 
     /// Use `strace`, an absolute path as the runner sees it, and do not look for strace or
@@ -406,7 +422,7 @@ impl<R: CommandRunner> SyscallTracer for StraceTracer<R> {
             (Some(dir), Some(name)) => dir.join(name),
             _ => file.path.clone(),
         };
-        let argv = strace_argv(&strace, path_str(&for_runner)?, cmd.argv());
+        let argv = strace_argv(&strace, path_str(&for_runner)?, cmd.argv(), self.fd_paths);
         let status = self.runner.run(&argv).map_err(|error| TraceError::Run {
             program: strace.clone(),
             error,
@@ -433,6 +449,7 @@ impl<R: CommandRunner> SyscallTracer for StraceTracer<R> {
             syscalls: output.syscalls,
             exit_status,
             trace_file: file.keep.then(|| file.path.clone()),
+            facts: output.facts,
         })
     }
 }

@@ -28,9 +28,10 @@
 //! A syscall strace has no name for is written `syscall_0x1c3(...)` and kept under that name:
 //! systemd does not know it either, and the suggestion reports it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, BufRead};
 
+use super::facts::{Call, FactsCollector, TraceFacts};
 use super::ExitStatusInfo;
 
 /// How many unrecognised lines [`StraceOutput`] keeps, for diagnostics.
@@ -42,16 +43,25 @@ const KEPT_UNPARSED: usize = 5;
 /// runs the command as its own child, and exits with the command's status (or kills itself
 /// with the signal that killed the command). A `trace_file` that is not absolute gets a `./`
 /// prefix: strace would read a leading `|` or `!` as "pipe the trace into this command".
-pub fn strace_argv(strace: &str, trace_file: &str, command: &[String]) -> Vec<String> {
+pub fn strace_argv(
+    strace: &str,
+    trace_file: &str,
+    command: &[String],
+    fd_paths: bool,
+) -> Vec<String> {
     let file = if trace_file.starts_with('/') || trace_file.starts_with("./") {
         trace_file.to_owned()
     } else {
         format!("./{trace_file}")
     };
-    let mut argv: Vec<String> = [strace, "-f", "-q", "-o", &file, "--"]
+    let mut argv: Vec<String> = [strace, "-f", "-q"]
         .into_iter()
         .map(str::to_owned)
         .collect();
+    if fd_paths {
+        argv.push("-y".to_owned());
+    }
+    argv.extend(["-o", &file, "--"].into_iter().map(str::to_owned));
     argv.extend(command.iter().cloned());
     argv
 }
@@ -77,6 +87,8 @@ pub struct StraceOutput {
     pub unparsed: usize,
     /// The first few of them.
     pub unparsed_examples: Vec<String>,
+    /// What the calls' arguments showed.
+    pub facts: TraceFacts,
 }
 
 /// Reads strace output one line at a time; [`StraceParser::finish`] gives the result.
@@ -85,6 +97,10 @@ pub struct StraceParser {
     out: StraceOutput,
     seen_first: bool,
     pids: BTreeSet<Option<u32>>,
+    facts: FactsCollector,
+    /// Per process, the call it began that strace left `<unfinished ...>`: its name and
+    /// the text after the name so far.
+    pending: BTreeMap<Option<u32>, (String, String)>,
 }
 
 impl StraceParser {
@@ -129,8 +145,14 @@ impl StraceParser {
         }
         if let Some(resumed) = rest.strip_prefix("<... ") {
             match resumed.split_once(" resumed>") {
-                Some((name, _)) if is_name(name) => {
+                Some((name, tail)) if is_name(name) => {
                     self.out.syscalls.insert(name.to_owned());
+                    match self.pending.remove(&pid) {
+                        Some((began, head)) if began == name => {
+                            self.complete(pid, name, &format!("{head}{tail}"));
+                        }
+                        _ => {}
+                    }
                 }
                 _ => self.unparsed(line),
             }
@@ -147,8 +169,21 @@ impl StraceParser {
                 }
             }
             self.out.syscalls.insert(name.to_owned());
+            match after.trim_end().strip_suffix("<unfinished ...>") {
+                Some(head) => {
+                    self.pending.insert(pid, (name.to_owned(), head.to_owned()));
+                }
+                None => self.complete(pid, name, after),
+            }
         } else {
             self.unparsed(line);
+        }
+    }
+
+    /// A whole call, `(ARGS) = RET` after its name, for the facts.
+    fn complete(&mut self, pid: Option<u32>, name: &str, after: &str) {
+        if let Some(call) = Call::parse(pid, name, after) {
+            self.facts.call(&call);
         }
     }
 
@@ -162,6 +197,10 @@ impl StraceParser {
     /// The result of every line read.
     pub fn finish(mut self) -> StraceOutput {
         self.out.processes = self.pids.len();
+        for pid in self.pids.iter().flatten() {
+            self.facts.pid(*pid);
+        }
+        self.out.facts = self.facts.finish();
         self.out
     }
 }
@@ -272,7 +311,7 @@ mod tests {
     fn argv_puts_the_command_after_double_dash() {
         let cmd = vec!["sh".to_owned(), "-c".to_owned(), "exit 3".to_owned()];
         assert_eq!(
-            strace_argv("/usr/bin/strace", "/tmp/t.strace", &cmd),
+            strace_argv("/usr/bin/strace", "/tmp/t.strace", &cmd, false),
             [
                 "/usr/bin/strace",
                 "-f",
@@ -286,7 +325,11 @@ mod tests {
             ]
         );
         // A relative name that strace would read as a pipe is made a path.
-        assert_eq!(strace_argv("strace", "|cat", &cmd)[4], "./|cat");
+        assert_eq!(strace_argv("strace", "|cat", &cmd, false)[4], "./|cat");
+        assert_eq!(
+            strace_argv("strace", "/t", &cmd, true)[..6],
+            ["strace", "-f", "-q", "-y", "-o", "/t"]
+        );
     }
 
     #[test]
@@ -315,6 +358,26 @@ mod tests {
         assert_eq!(out.processes, 2);
         assert_eq!(out.unparsed, 0);
         assert_eq!(out.executables.iter().collect::<Vec<_>>(), ["/usr/bin/sh"]);
+    }
+
+    #[test]
+    fn calls_left_unfinished_give_facts_once_resumed() {
+        let out = parse_strace_output(
+            "\
+9286  openat(AT_FDCWD</srv>, \"x\", O_WRONLY|O_CREAT, 0644 <unfinished ...>
+9290  close(3</srv/y> <unfinished ...>
+9286  <... openat resumed>)              = 3</srv/x>
+9290  <... close resumed>)               = 0
+9291  <... unlink resumed>)              = 0
+",
+        );
+        assert_eq!(out.facts.changed.iter().collect::<Vec<_>>(), ["/srv/x"]);
+        assert!(out.facts.opened["/srv/x"].write);
+        assert_eq!(
+            out.facts.pids.iter().collect::<Vec<_>>(),
+            [&9286, &9290, &9291]
+        );
+        assert_eq!(out.unparsed, 0);
     }
 
     #[test]

@@ -439,9 +439,18 @@ pub struct UnitTracer<'a> {
     stop_after: Option<Duration>,
     /// Tells the user what the sandbox leaves out.
     tell: &'a dyn Fn(&str),
+    /// Trace with strace's `-y` ([`StraceTracer::fd_paths`]).
+    fd_paths: bool,
 }
 
 impl<'a> UnitTracer<'a> {
+    /// Trace with every file descriptor's path (strace `-y`), for the facts of a whole
+    /// sandbox ([`crate::trace::facts`]).
+    pub fn with_fd_paths(mut self, on: bool) -> Self {
+        self.fd_paths = on;
+        self
+    }
+
     /// Run commands through `manager` in the sandbox of `directives`, stopping each after
     /// `stop_after`. `tell` receives a line for each directive a transient unit cannot have.
     pub fn new(
@@ -455,6 +464,7 @@ impl<'a> UnitTracer<'a> {
             directives,
             stop_after,
             tell,
+            fd_paths: false,
         }
     }
 
@@ -591,6 +601,7 @@ impl<'a> UnitTracer<'a> {
             ));
         }
         let tracer = StraceTracer::new(&runner)
+            .fd_paths(self.fd_paths)
             .trace_dir(&dir.here, Some(dir.inside.clone()))
             .keep_trace_file(keep)
             .strace_resolved_by_caller(strace);
