@@ -89,7 +89,8 @@ fn listing_for(target: u32) -> &'static BuiltInListing {
         .unwrap_or(&BUILT_IN[0])
 }
 
-/// The version of the built-in listing used for systemd `target` (see [`listing_for`]).
+/// The version of the built-in listing used for systemd `target`: the newest built-in
+/// listing at or below `target`, else the oldest.
 pub fn built_in_version_for(target: u32) -> u32 {
     listing_for(target).version
 }
@@ -301,7 +302,8 @@ impl SyscallTable {
     /// (systemd uses those for the trailing "Ungrouped"/"Unlisted" sections), so an indented
     /// member after one is an error rather than silently joining the last group. The listing
     /// must define `@known` and every `@group` it references. The names systemd cannot resolve
-    /// are those measured for the built-in listing of `source`'s version ([`listing_for`]).
+    /// are those measured for the built-in listing of `source`'s version (the newest
+    /// built-in listing at or below that version).
     ///
     /// # Errors
     ///

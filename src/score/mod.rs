@@ -106,8 +106,8 @@ impl fmt::Display for FilterWidth {
     }
 }
 
-/// The width of the `SystemCallFilter=` lines of `unit_text` ([Service]) on `table`,
-/// counting only the names in `abi` (the native ABI's syscalls) when given.
+/// The width of the `SystemCallFilter=` lines of `unit_text` (its `[Service]` section) on
+/// `table`, counting only the names in `abi` (the native ABI's syscalls) when given.
 ///
 /// systemd.exec(5), "SystemCallFilter=": the first assignment decides the kind: a list
 /// starting with `~` is a deny-list, anything else an allow-list to which systemd adds
