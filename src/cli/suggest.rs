@@ -347,6 +347,26 @@ fn has_root_directory(directives: &[Directive]) -> bool {
 /// Rewrite `[seccomp] allow` of the policy at `path` (whose text was `original` when it was
 /// validated), validate the result, write it atomically.
 fn write_policy(host: &Host, path: &Path, original: &str, allow: &[String]) -> Result<PathBuf> {
+    rewrite_policy(
+        host,
+        path,
+        original,
+        |text| core::write_allow(text, allow),
+        ("this list", "[seccomp] allow"),
+    )
+}
+
+/// Rewrite the policy at `path` with `rewrite`, keeping everything else: refused when the
+/// file changed since it was read as `original` (while the command was traced), validated
+/// before it is written atomically. `said`: what was written, for the notes (`"this list"`
+/// it already has, `"[seccomp] allow"` was written).
+fn rewrite_policy<E: std::error::Error + Send + Sync + 'static>(
+    host: &Host,
+    path: &Path,
+    original: &str,
+    rewrite: impl FnOnce(&str) -> std::result::Result<String, E>,
+    said: (&str, &str),
+) -> Result<PathBuf> {
     let now = super::output::read_policy(path)?;
     if now != original {
         bail!(
@@ -354,8 +374,7 @@ fn write_policy(host: &Host, path: &Path, original: &str, allow: &[String]) -> R
             path.display()
         );
     }
-    let text = core::write_allow(original, allow)
-        .with_context(|| format!("cannot rewrite {}", path.display()))?;
+    let text = rewrite(original).with_context(|| format!("cannot rewrite {}", path.display()))?;
     host.load(&path.display().to_string(), text.clone())
         .with_context(|| {
             format!(
@@ -364,10 +383,10 @@ fn write_policy(host: &Host, path: &Path, original: &str, allow: &[String]) -> R
             )
         })?;
     if text == original {
-        note(&format!("{} already has this list", path.display()));
+        note(&format!("{} already has {}", path.display(), said.0));
     } else {
         write_atomically(path, text.as_bytes())?;
-        note(&format!("wrote [seccomp] allow to {}", path.display()));
+        note(&format!("wrote {} to {}", said.1, path.display()));
     }
     Ok(path.to_owned())
 }
@@ -599,32 +618,13 @@ fn write_whole(
     original: &str,
     proposal: &whole::Proposal,
 ) -> Result<PathBuf> {
-    let now = super::output::read_policy(path)?;
-    if now != original {
-        bail!(
-            "{} changed while sandgen traced its command; it was not rewritten (run again)",
-            path.display()
-        );
-    }
-    let text = core::write::write_settings(original, &proposal.decided())
-        .with_context(|| format!("cannot rewrite {}", path.display()))?;
-    host.load(&path.display().to_string(), text.clone())
-        .with_context(|| {
-            format!(
-                "the rewritten {} would not be a valid policy; it was not written",
-                path.display()
-            )
-        })?;
-    if text == original {
-        note(&format!("{} already has these settings", path.display()));
-    } else {
-        write_atomically(path, text.as_bytes())?;
-        note(&format!(
-            "wrote the settings the trace decided to {}",
-            path.display()
-        ));
-    }
-    Ok(path.to_owned())
+    rewrite_policy(
+        host,
+        path,
+        original,
+        |text| core::write::write_settings(text, &proposal.decided()),
+        ("these settings", "the settings the trace decided"),
+    )
 }
 
 /// What `sandgen suggest --whole --json` prints.
