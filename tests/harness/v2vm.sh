@@ -138,11 +138,16 @@ accel() {
   fi
 }
 
+# TCG's options. One host thread runs both vCPUs (thread=single): with a thread per vCPU
+# (MTTCG) qemu 7.2 crashed the guest once and a sandgen once segfaulted inside it, in runs
+# that passed otherwise; one thread is slower and has not shown either.
+TCG_OPTS="tcg,thread=single,tb-size=128"
+
 hash16() { sha256sum | cut -c1-16; }
 image_key() { { declare -f build_rootfs; printf '%s\n' "${PACKAGES[@]}"; } | hash16; }
 IMAGE=$CACHE/image-$(image_key)
 ACCEL=$(accel)
-SNAP=$IMAGE/saved-$(printf '%s\n' "$ACCEL" "$CPUS" "$MEM" "$SHARES" "$CMDLINE" | hash16)
+SNAP=$IMAGE/saved-$(printf '%s\n' "$ACCEL" "$TCG_OPTS" "$CPUS" "$MEM" "$SHARES" "$CMDLINE" | hash16)
 
 # Build the image unless the cached one is for this recipe. Old images are removed.
 image() {
@@ -168,7 +173,7 @@ qemu_command() {
   local run=$1 disk=$2 snapshot=$3 cpu=qemu64 accel_opt
   shift 3
   accel_opt=$ACCEL
-  if [ "$ACCEL" = kvm ]; then cpu=host; else accel_opt="tcg,tb-size=128"; fi
+  if [ "$ACCEL" = kvm ]; then cpu=host; else accel_opt=$TCG_OPTS; fi
   Q=(qemu-system-x86_64 -name sandgen-v2vm -machine q35 -accel "$accel_opt" -cpu "$cpu"
      -smp "$CPUS" -m "$MEM" -nodefaults -display none -no-reboot
      -kernel "$IMAGE/vmlinuz" -initrd "$IMAGE/initrd.img" -append "$CMDLINE"
@@ -329,18 +334,32 @@ up() {
   env_lines "$name"
 }
 
+# Why guest $1 (run directory $2) is gone, on stderr: the end of its console and qemu's log.
+post_mortem() {
+  say "guest $1 is not running any more; the end of its console ($2/console.log):"
+  tail -40 "$2/console.log" 2>/dev/null | sed 's/^/  | /' >&2 || true
+  [ -s "$2/qemu.log" ] && { say "qemu said:"; sed 's/^/  | /' "$2/qemu.log" >&2; }
+  return 0
+}
+
 xexec() {
   local name=$1 cwd=/ run; shift
   check_name "$name"; run=$RUNS/$name
-  running "$run" || die "guest $name is not up"
+  if ! running "$run"; then
+    [ -d "$run" ] && post_mortem "$name" "$run"
+    die "guest $name is not up"
+  fi
   if [ "${1:-}" = --cwd ]; then cwd=$2; shift 2; fi
   [ "${1:-}" = -- ] && shift
   [ $# -gt 0 ] || die "exec needs a command"
   local envs=() line
   while read -r line; do envs+=(--env "$line"); done < <(env_lines "$name")
+  local rc=0
   "${VMCTL[@]}" exec "$run/qga.sock" --timeout "$EXEC_TIMEOUT" \
     --env "PATH=$GUEST_PATH" --env HOME=/root --env LANG=C.UTF-8 "${envs[@]}" -- \
-    /usr/bin/env -C "$cwd" "$@"
+    /usr/bin/env -C "$cwd" "$@" || rc=$?
+  running "$run" || post_mortem "$name" "$run"
+  return $rc
 }
 
 down() {
