@@ -20,6 +20,8 @@
 #   scripts/test.sh --locked                     what CI should pass
 #   SANDGEN_TEST_LANES=container scripts/test.sh one lane only (container or guest), to
 #                                                iterate; CI runs both
+#   SANDGEN_TEST_GUESTS=N                        guests the guest lane shares its binaries
+#                                                out to (default 2, one a host core)
 #
 # Needs root (systemd-nspawn, mounts, cgroups, qemu) and Debian's apt-get for the packages.
 # The guest's image and saved state are cached in /var/cache/sandgen-v2vm: the first run
@@ -45,6 +47,11 @@ for lane in $LANES; do
 done
 lane_on() { [[ " $LANES " == *" $1 "* ]]; }
 
+# The guests of the guest lane: SANDGEN_TEST_GUESTS of them (default 2), each emulating its
+# vCPUs on one host thread (see v2vm.sh), so that the binaries share out the host's cores.
+GUESTS=${SANDGEN_TEST_GUESTS:-2}
+[[ $GUESTS =~ ^[1-8]$ ]] || die "SANDGEN_TEST_GUESTS must be 1 to 8, not '$GUESTS'"
+
 # Cargo's arguments, and those after `--` for the test binaries (the guest lane runs the
 # binaries itself).
 CARGO_ARGS=() BIN_ARGS=()
@@ -63,7 +70,7 @@ lane_on guest && { "$GUEST" deps || die "could not install the packages the gues
 # trap below): they are named sandgen-test-<PID of their scripts/test.sh>.
 for harness in "$CONTAINER" "$GUEST"; do
   for old in $("$harness" list); do
-    if [[ $old =~ ^sandgen-test-([0-9]+)$ ]] && ! kill -0 "${BASH_REMATCH[1]}" 2>/dev/null; then
+    if [[ $old =~ ^sandgen-test-([0-9]+)(-g[0-9]+)?$ ]] && ! kill -0 "${BASH_REMATCH[1]}" 2>/dev/null; then
       say "removing $old left by an earlier run ($harness)"
       "$harness" down "$old" || die "could not remove the stale $old ($harness down $old)"
     fi
@@ -84,13 +91,19 @@ case "$TARGET_DIR" in
 esac
 
 NAME=sandgen-test-$$
+guest_names() { local i; for ((i = 0; i < GUESTS; i++)); do echo "$NAME-g$i"; done; }
 # shellcheck disable=SC2317 # called as a trap
 cleanup() {
   local rc=$? harness
   trap - EXIT INT TERM
-  for harness in "$CONTAINER" "$GUEST"; do
-    if ! "$harness" down "$NAME"; then
-      say "error: could not remove $NAME; run: $harness down $NAME"
+  local g
+  if ! "$CONTAINER" down "$NAME"; then
+    say "error: could not remove $NAME; run: $CONTAINER down $NAME"
+    [ "$rc" != 0 ] || rc=1
+  fi
+  for g in $(guest_names); do
+    if ! "$GUEST" down "$g"; then
+      say "error: could not remove $g; run: $GUEST down $g"
       [ "$rc" != 0 ] || rc=1
     fi
   done
@@ -132,36 +145,65 @@ for line in sys.stdin:
 '
 }
 
-# The guest lane: each of those binaries again, inside the guest, from the shared checkout.
+
+# One guest's share of the binaries (lines `NAME EXE`), run in order: output to $2, the names
+# of those that failed to $3.
+guest_queue() { # GUEST LOG FAILED LIST
+  local g=$1 log=$2 failed=$3 list=$4 name exe
+  : > "$failed"
+  while read -r name exe; do
+    [ -n "$name" ] || continue
+    echo "scripts/test.sh: guest lane ($g): $name"
+    "$GUEST" exec "$g" --cwd "$PWD" -- \
+      /bin/sh -c 'ulimit -c unlimited && exec "$@"' sh "$exe" "${BIN_ARGS[@]}" ||
+      echo "$name" >> "$failed"
+  done <<< "$list" > "$log" 2>&1
+}
+
+# The guest lane: each of those binaries again, inside the guests, from the shared checkout.
 guest_lane() {
-  local t1 t2 t3 env_lines rc=0 name exe list passed=() failed=()
+  local t1 t2 t3 env_lines rc=0 list g i n=0 queues=() failed=() total
   list=$(systemd_test_binaries) || die "cannot list the test binaries"
   [ -n "$list" ] || { SUMMARY+=("guest lane: no selected test needs systemd"); return 0; }
+  total=$(wc -l <<< "$list")
   t1=$(now)
-  env_lines=$("$GUEST" up "$NAME" "${SHARES[@]}") ||
-    die "the systemd 257 guest $NAME did not boot (see the messages above); the guest lane cannot run"
+  local names; mapfile -t names < <(guest_names)
+  for g in "${names[@]}"; do
+    env_lines=$("$GUEST" up "$g" "${SHARES[@]}") ||
+      die "the systemd 257 guest $g did not boot (see the messages above); the guest lane cannot run"
+  done
   t2=$(now)
-  say "guest lane: $(echo "$env_lines" | tr '\n' ' ')"
-  # A crash in the guest leaves its core in the shared target dir, where it can be read.
+  say "guest lane: ${#names[@]} guests; $(echo "$env_lines" | tr '\n' ' ')"
+  # A crash in a guest leaves its core in the shared target dir, where it can be read.
   local cores=$TARGET_DIR/v2vm-cores
   rm -rf "$cores"; mkdir -p "$cores"
-  "$GUEST" exec "$NAME" -- sysctl -q -w "kernel.core_pattern=$cores/core.%e.%p" ||
-    die "cannot set the guest's core pattern"
-  while read -r name exe; do
-    say "guest lane: $name"
-    if "$GUEST" exec "$NAME" --cwd "$PWD" -- \
-         /bin/sh -c 'ulimit -c unlimited && exec "$@"' sh "$exe" "${BIN_ARGS[@]}"; then
-      passed+=("$name")
-    else
-      failed+=("$name"); rc=1
-    fi
+  for g in "${names[@]}"; do
+    "$GUEST" exec "$g" -- sysctl -q -w "kernel.core_pattern=$cores/core.%e.%p" ||
+      die "cannot set the core pattern of guest $g"
+  done
+  # Deal the binaries out in turn, and run the queues side by side.
+  for ((i = 0; i < ${#names[@]}; i++)); do queues[i]=""; done
+  while read -r line; do
+    queues[n % ${#names[@]}]+="$line"$'\n'
+    n=$((n + 1))
   done <<< "$list"
+  local work; work=$(mktemp -d)
+  for ((i = 0; i < ${#names[@]}; i++)); do
+    guest_queue "${names[i]}" "$work/log$i" "$work/failed$i" "${queues[i]}" &
+  done
+  wait
+  for ((i = 0; i < ${#names[@]}; i++)); do
+    cat "$work/log$i"
+    while read -r g; do [ -n "$g" ] && failed+=("$g"); done < "$work/failed$i"
+  done
+  rm -rf "$work"
   if [ -n "$(ls -A "$cores")" ]; then
     say "guest lane: processes dumped core (kept in $cores): $(ls "$cores" | tr '\n' ' ')"
   fi
   t3=$(now)
-  "$GUEST" down "$NAME" || die "could not remove guest $NAME"
-  SUMMARY+=("guest lane (systemd 257, cgroup v2): up $(elapsed "$t1" "$t2"), tests $(elapsed "$t2" "$t3"): ${#passed[@]} binaries passed${failed:+, FAILED: ${failed[*]}}")
+  for g in "${names[@]}"; do "$GUEST" down "$g" || die "could not remove guest $g"; done
+  [ ${#failed[@]} = 0 ] || rc=1
+  SUMMARY+=("guest lane (systemd 257, cgroup v2): up $(elapsed "$t1" "$t2"), tests $(elapsed "$t2" "$t3"): $((total - ${#failed[@]})) of $total binaries passed${failed:+, FAILED: ${failed[*]}}")
   [ $rc = 0 ] || STATUS=1
 }
 
