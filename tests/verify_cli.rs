@@ -268,10 +268,8 @@ fn verify_names_every_key_a_unit_without_a_sandbox_does_not_have() {
     // The unit sees the service manager's /proc/sys and /sys: nspawn (the container lane)
     // mounts them read-only for every process in it, so the check passes there anyway; a
     // machine of its own (the guest lane) has them read-write, so it fails.
-    let managers_proc_sys_ro = String::from_utf8_lossy(&s.container.read_file("/proc/1/mountinfo"))
-        .lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>())
-        .any(|f| f.len() > 5 && f[4] == "/proc/sys" && f[5].split(',').any(|o| o == "ro"));
+    let managers_proc_sys_ro = managers_mount(&s, "/proc/sys")
+        .is_some_and(|(_, options)| options.split(',').any(|o| o == "ro"));
     expected.insert(
         "filesystem.protect_kernel_tunables",
         if managers_proc_sys_ro { "pass" } else { "fail" },
@@ -324,19 +322,10 @@ fn verify_names_every_key_a_unit_without_a_sandbox_does_not_have() {
     assert!(err.contains("filesystem.private_tmp"), "{err}");
     // The service manager's own mounts, as the evidence names them: the container lane's
     // / is an overlay, the guest's an ext4.
-    let mountinfo =
-        String::from_utf8_lossy(&s.container.read_file("/proc/1/mountinfo")).into_owned();
     let managers = |point: &str| {
-        mountinfo
-            .lines()
-            .rev()
-            .find_map(|l| {
-                let (left, right) = l.split_once(" - ")?;
-                let f: Vec<&str> = left.split_whitespace().collect();
-                let fs_type = right.split_whitespace().next()?;
-                (f.get(4) == Some(&point)).then(|| format!("{point} {fs_type} {}", f[5]))
-            })
-            .unwrap_or_else(|| panic!("the manager has no mount on {point}:\n{mountinfo}"))
+        let (fs_type, options) = managers_mount(&s, point)
+            .unwrap_or_else(|| panic!("the service manager has no mount on {point}"));
+        format!("{point} {fs_type} {options}")
     };
     assert_eq!(
         got["filesystem.private_tmp"].1,
@@ -493,6 +482,20 @@ fn resource_limits_pass_where_the_kernel_applies_them() {
         assert_eq!(cgroup["cpu_shares"], 512, "{cgroup:#}");
         assert_eq!(cgroup["memory_high"], Value::Null, "{cgroup:#}");
     }
+}
+
+/// The file system type and per-mount options of the service manager's (PID 1's) top mount
+/// on `point`, as its /proc/1/mountinfo says; `None` when nothing is mounted there.
+fn managers_mount(s: &Sandgen, point: &str) -> Option<(String, String)> {
+    let mountinfo =
+        String::from_utf8_lossy(&s.container.read_file("/proc/1/mountinfo")).into_owned();
+    mountinfo.lines().rev().find_map(|l| {
+        let (left, right) = l.split_once(" - ")?;
+        let f: Vec<&str> = left.split_whitespace().collect();
+        let fs_type = right.split_whitespace().next()?;
+        let options = f.get(5)?;
+        (f.get(4) == Some(&point)).then(|| (fs_type.to_owned(), (*options).to_owned()))
+    })
 }
 
 fn status_of<'a>(got: &'a BTreeMap<String, (String, String)>, key: &str) -> &'a str {
