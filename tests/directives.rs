@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 use std::process::Command;
 
 use serde_json::Value;
-use support::sandgen::{Cleanup, Sandgen, SANDGEN};
+use support::sandgen::{statuses, Cleanup, Sandgen, SANDGEN};
 use support::{describe, unit_name};
 
 /// The major version of the systemd `systemctl --version` reports on its first line
@@ -53,20 +53,7 @@ fn verified(s: &Sandgen, unit: &str, policy: Option<&str>) -> BTreeMap<String, (
     assert_eq!(out.status.code(), Some(0), "{args:?}: {}", describe(&out));
     let json: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {}", describe(&out)));
-    json["checks"]
-        .as_array()
-        .expect("checks")
-        .iter()
-        .map(|c| {
-            (
-                c["key"].as_str().expect("key").to_owned(),
-                (
-                    c["status"].as_str().expect("status").to_owned(),
-                    c["evidence"].as_str().expect("evidence").to_owned(),
-                ),
-            )
-        })
-        .collect()
+    statuses(&json)
 }
 
 /// The check of `key`, which must have passed; its evidence.

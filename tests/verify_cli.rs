@@ -17,7 +17,7 @@ use std::process::Output;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
-use support::sandgen::{Cleanup, Sandgen};
+use support::sandgen::{statuses, Cleanup, Sandgen};
 use support::{describe, unit_name};
 
 /// What only these tests ask of sandgen.
@@ -85,24 +85,6 @@ fn demo(name: &str) -> String {
 fn replaced(text: &str, from: &str, to: &str) -> String {
     assert!(text.contains(from), "{from:?} not in:\n{text}");
     text.replace(from, to)
-}
-
-/// The checks of a `verify --json` answer, by policy key (the last one of a repeated key).
-fn statuses(json: &Value) -> BTreeMap<String, (String, String)> {
-    json["checks"]
-        .as_array()
-        .expect("checks")
-        .iter()
-        .map(|c| {
-            (
-                c["key"].as_str().expect("key").to_owned(),
-                (
-                    c["status"].as_str().expect("status").to_owned(),
-                    c["evidence"].as_str().expect("evidence").to_owned(),
-                ),
-            )
-        })
-        .collect()
 }
 
 #[test]

@@ -135,3 +135,21 @@ impl Drop for Cleanup<'_> {
         let _ = c.systemctl(&["daemon-reload"]);
     }
 }
+
+/// The checks of a `verify --json` answer, by policy key (the last one of a repeated key).
+pub fn statuses(json: &Value) -> std::collections::BTreeMap<String, (String, String)> {
+    json["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .map(|c| {
+            (
+                c["key"].as_str().expect("key").to_owned(),
+                (
+                    c["status"].as_str().expect("status").to_owned(),
+                    c["evidence"].as_str().expect("evidence").to_owned(),
+                ),
+            )
+        })
+        .collect()
+}
