@@ -665,9 +665,9 @@ fn a_service_that_never_exits_is_profiled_for_a_while() {
     let s = Sandgen::new();
     let _serial = one_at_a_time();
     let heat = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/heat.toml");
-    // --stop-after counts from the start job, not from dd's exec: the time must cover strace
-    // starting dd on a saturated machine, or the trace holds no read/write. heat.toml's
-    // comment profiles heat with 2 s, as here.
+    // --stop-after counts from dd's exec, not from the start job: strace alone can take more
+    // than 2 s to start dd in an emulated guest on a saturated machine, and the trace must
+    // still hold dd's reads and writes. heat.toml's comment profiles heat with 2 s, as here.
     let report = s.json(&[
         "suggest",
         "--json",

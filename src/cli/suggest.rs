@@ -21,7 +21,7 @@
 //!
 //! A command that fails is reported and sandgen exits 1 without writing or verifying:
 //! a list traced from a failed run covers only what happened before the failure. A service
-//! that never exits is traced for `--stop-after SECS`; the SIGTERM of that stop then counts as
+//! that never exits is traced for `--stop-after SECS` from its exec; the SIGTERM of that stop then counts as
 //! its normal end, in the trace and in every verification run.
 
 use std::collections::BTreeSet;
@@ -103,8 +103,9 @@ pub(crate) struct SuggestArgs {
     /// Profile a command that fails (exits non-zero or is killed) instead of refusing.
     #[arg(long)]
     allow_failure: bool,
-    /// Stop the command after SECS seconds (a service that does not exit on its own); being
-    /// stopped (SIGTERM) then counts as ending well, in the trace and in --verify.
+    /// Stop the command SECS seconds after it starts (a service that does not exit on its
+    /// own; counted from its exec, not from the start job); being stopped (SIGTERM) then
+    /// counts as ending well, in the trace and in --verify.
     #[arg(long, value_name = "SECS", conflicts_with = "direct", value_parser = super::seconds)]
     stop_after: Option<Duration>,
     /// Keep strace's output file and print where it is.

@@ -395,34 +395,47 @@ fn wait_for_exec(
     manager: u32,
     timeout: Duration,
 ) -> Result<(), PinError> {
-    let comm_path = PathBuf::from(format!("/proc/{}/comm", handle.pid()));
-    let exe = |pid: u32| super::file_id(Path::new(&format!("/proc/{pid}/exe")));
-    let manager_exe = exe(manager);
     let deadline = Instant::now() + timeout;
     loop {
-        let comm = std::fs::read_to_string(&comm_path).unwrap_or_default();
-        let comm = comm.trim_end();
-        let renamed = comm.len() > 2 && comm.starts_with('(') && comm.ends_with(')');
-        let executor = std::fs::read_link(format!("/proc/{}/exe", handle.pid()))
-            .is_ok_and(|path| path.file_name().is_some_and(|name| name == EXECUTOR));
-        let forked =
-            renamed || executor || (manager_exe.is_some() && exe(handle.pid()) == manager_exe);
+        let ran = has_run_its_command(handle.pid(), manager);
         if !handle.still_same()? {
             return Err(PinError::exited(unit, handle.pid()));
         }
-        if !forked {
+        if ran {
             return Ok(());
         }
         if Instant::now() >= deadline {
+            let comm =
+                std::fs::read_to_string(format!("/proc/{}/comm", handle.pid())).unwrap_or_default();
             return Err(PinError::NotExecuted {
                 unit: unit.to_owned(),
                 pid: handle.pid(),
-                comm: comm.to_owned(),
+                comm: comm.trim_end().to_owned(),
                 waited: timeout,
             });
         }
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// Whether process `pid`, forked by the service manager whose PID is `manager`, has exec'd
+/// its command: it runs another executable than the manager and its executor, and its name is
+/// not the parenthesised `(COMMAND)` systemd gives it while it sets the sandbox up (see
+/// [`wait_for_exec`]). A process that is gone has not (the caller checks that it is the same).
+pub fn has_run_its_command(pid: u32, manager: u32) -> bool {
+    let exe_path = PathBuf::from(format!("/proc/{pid}/exe"));
+    let Ok(comm) = std::fs::read_to_string(format!("/proc/{pid}/comm")) else {
+        return false;
+    };
+    let comm = comm.trim_end();
+    let renamed = comm.len() > 2 && comm.starts_with('(') && comm.ends_with(')');
+    let Ok(exe) = std::fs::read_link(&exe_path) else {
+        return false;
+    };
+    let executor = exe.file_name().is_some_and(|name| name == EXECUTOR);
+    let manager_exe = super::file_id(Path::new(&format!("/proc/{manager}/exe")));
+    let managers = manager_exe.is_some() && super::file_id(&exe_path) == manager_exe;
+    !(renamed || executor || managers)
 }
 
 /// Whether cgroup `path` (as sandgen sees it) is `unit_cgroup` (as systemd names it) or below:

@@ -27,6 +27,8 @@ use super::{TraceError, TraceResult};
 use crate::data::syscalls::SyscallTable;
 use crate::directive::{Directive, DirectiveValue, Kind, Name, UnitSection};
 use crate::host::find_program_in;
+use crate::inspect::pids;
+use crate::inspect::pin::has_run_its_command;
 use crate::suggest::closed_loop::{ClosedLoop, RunFacts, Step, Verification};
 use crate::suggest::{shell_words, Suggestion};
 use crate::systemd::bus::{BusError, JobOutcome, JobVerb, Systemd};
@@ -135,7 +137,87 @@ pub struct UnitRunner<'a> {
     sandbox: Vec<Directive>,
     purpose: &'static str,
     preserve_runtime_directory: bool,
+    /// Which process is the workload `stop_after` counts from.
+    workload: Workload,
     last: RefCell<Option<UnitRun>>,
+}
+
+/// Which process of a unit runs the command being profiled: `--stop-after` counts from the
+/// moment it has exec'd, not from the start job, so that a slow start (strace and the
+/// libraries it loads on a busy or emulated machine take seconds) does not eat the time the
+/// command is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Workload {
+    /// The main process runs it.
+    Main,
+    /// A child of the main process (the main process is `strace -f`).
+    ChildOfMain,
+}
+
+/// `--stop-after` of one run: stop the unit `after` this long from the workload's exec.
+struct StopAfter<'a> {
+    after: Duration,
+    manager: &'a Manager,
+    workload: Workload,
+}
+
+/// The longest sandgen waits to see the workload exec before it counts `--stop-after` from the
+/// start job instead: long, for the same reason as [`crate::inspect::pin`]'s exec timeout.
+const WORKLOAD_EXEC_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl StopAfter<'_> {
+    /// Whether the workload of the unit whose main PID (as systemd names it) is `main_pid`
+    /// has exec'd its command; `None` when sandgen cannot see it from here. `translated`
+    /// caches the main PID's translation into sandgen's PID namespace.
+    fn workload_runs(&self, main_pid: u32, translated: &mut Option<(u32, u32)>) -> Option<bool> {
+        if main_pid == 0 {
+            return Some(false);
+        }
+        let holder = self.manager.namespace_holder();
+        let pid = match *translated {
+            Some((inner, pid)) if inner == main_pid => pid,
+            _ => {
+                let pid = match holder {
+                    Some(holder) => {
+                        match pids::translate_pid(Path::new("/proc"), holder, main_pid) {
+                            Ok(Some(pid)) => pid,
+                            Ok(None) => return Some(false),
+                            Err(e) => {
+                                log::debug!("cannot find main PID {main_pid}: {e}");
+                                return None;
+                            }
+                        }
+                    }
+                    None => main_pid,
+                };
+                *translated = Some((main_pid, pid));
+                pid
+            }
+        };
+        let manager = holder.unwrap_or(1);
+        if !has_run_its_command(pid, manager) {
+            return Some(false);
+        }
+        match self.workload {
+            Workload::Main => Some(true),
+            Workload::ChildOfMain => {
+                let path = format!("/proc/{pid}/task/{pid}/children");
+                let Ok(children) = std::fs::read_to_string(&path) else {
+                    // The main process is gone (not yet seen), or the kernel has no
+                    // CONFIG_PROC_CHILDREN (cannot tell).
+                    return (!Path::new(&format!("/proc/{pid}")).exists()).then_some(false);
+                };
+                let exe =
+                    |pid: &str| crate::inspect::file_id(Path::new(&format!("/proc/{pid}/exe")));
+                let main_exe = exe(&pid.to_string());
+                Some(
+                    children
+                        .split_whitespace()
+                        .any(|child| exe(child).is_some_and(|e| Some(e) != main_exe)),
+                )
+            }
+        }
+    }
 }
 
 impl UnitRunner<'_> {
@@ -214,7 +296,12 @@ impl UnitRunner<'_> {
             manager: self.manager,
             unit: &unit,
         };
-        let status = wait_for_end(&client, &unit, self.stop_after.map(|d| (d, self.manager)))?;
+        let stop_after = self.stop_after.map(|after| StopAfter {
+            after,
+            manager: self.manager,
+            workload: self.workload,
+        });
+        let status = wait_for_end(&client, &unit, stop_after.as_ref())?;
         drop(guard);
         let exit = exit_of(&status);
         if exit.is_none() {
@@ -253,15 +340,19 @@ pub fn exit_of(status: &UnitStatus) -> Option<ExitStatusInfo> {
 /// Poll a started oneshot unit until its command has ended: `active` (RemainAfterExit),
 /// `failed`, or back to `inactive` after it ran.
 ///
-/// With `stop_after`, a unit still running after that long is stopped (SIGTERM).
+/// With `stop_after`, a unit still running that long after its workload exec'd is stopped
+/// (SIGTERM).
 fn wait_for_end(
     client: &dyn Systemd,
     unit: &str,
-    stop_after: Option<(Duration, &Manager)>,
+    stop_after: Option<&StopAfter<'_>>,
 ) -> Result<UnitStatus, UnitError> {
     let queued = Instant::now();
     let mut started = false;
     let mut stop_sent = false;
+    // When the workload was seen running: what --stop-after counts from.
+    let mut clock: Option<Instant> = None;
+    let mut translated = None;
     let mut pause = Duration::from_millis(5);
     loop {
         if INTERRUPTED.load(Ordering::SeqCst) {
@@ -269,18 +360,42 @@ fn wait_for_end(
                 unit: unit.to_owned(),
             });
         }
-        if let Some((after, manager)) = stop_after {
-            if started && !stop_sent && queued.elapsed() >= after {
+        let status = client.status(unit)?;
+        if let Some(stop) = stop_after {
+            if started && clock.is_none() {
+                clock = match stop.workload_runs(status.main_pid, &mut translated) {
+                    Some(true) => {
+                        log::debug!(
+                            "{unit}: the command runs after {:.2} s; stopping it in {} s",
+                            queued.elapsed().as_secs_f64(),
+                            stop.after.as_secs_f64()
+                        );
+                        Some(Instant::now())
+                    }
+                    Some(false) if queued.elapsed() < WORKLOAD_EXEC_TIMEOUT => None,
+                    seen => {
+                        log::info!(
+                            "{unit}: {}; --stop-after counts from the start job",
+                            if seen.is_none() {
+                                "sandgen cannot see its processes from here"
+                            } else {
+                                "its command did not start in time"
+                            }
+                        );
+                        Some(queued)
+                    }
+                };
+            }
+            if !stop_sent && clock.is_some_and(|at| at.elapsed() >= stop.after) {
                 log::info!(
                     "stopping {unit} after {} s (--stop-after)",
-                    after.as_secs_f64()
+                    stop.after.as_secs_f64()
                 );
                 // Not waited for: a stop job ends when the unit is down, which the loop sees.
-                manager.connect()?.job(JobVerb::Stop, unit, false)?;
+                stop.manager.connect()?.job(JobVerb::Stop, unit, false)?;
                 stop_sent = true;
             }
         }
-        let status = client.status(unit)?;
         match status.active_state.as_str() {
             "active" | "failed" => return Ok(status),
             "inactive" if started || status.exec_main_code != 0 => return Ok(status),
@@ -556,6 +671,7 @@ impl<'a> UnitTracer<'a> {
             sandbox,
             purpose,
             preserve_runtime_directory: false,
+            workload: Workload::Main,
             stop_after: self.stop_after,
             last: RefCell::new(None),
         }
@@ -600,6 +716,8 @@ impl<'a> UnitTracer<'a> {
                 vec![dir.inside.display().to_string()],
             ));
         }
+        // strace -f is the main process; the command is its child.
+        runner.workload = Workload::ChildOfMain;
         let tracer = StraceTracer::new(&runner)
             .fd_paths(self.fd_paths)
             .trace_dir(&dir.here, Some(dir.inside.clone()))
