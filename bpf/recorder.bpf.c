@@ -40,9 +40,11 @@
 #define NATIVE 0
 #define COMPAT MAX_NR
 #define OUT_OF_RANGE (2 * MAX_NR)
-// How many tasks were armed (at exec or fork): the trace's process count.
-#define ARMED_TASKS (2 * MAX_NR + 1)
-#define SLOTS (2 * MAX_NR + 2)
+// How many tasks were armed at exec, and at fork: the trace's process count. An exec that
+// arms a task is itself a call of the workload's (made before the task was armed).
+#define ARMED_AT_EXEC (2 * MAX_NR + 1)
+#define ARMED_AT_FORK (2 * MAX_NR + 2)
+#define SLOTS (2 * MAX_NR + 3)
 
 #define WATCHED 1
 #define ARMED 2
@@ -92,11 +94,11 @@ static __always_inline void count(__u32 slot)
 		*n += 1;
 }
 
-static __always_inline void arm(__u32 tid)
+static __always_inline void arm(__u32 tid, __u32 how)
 {
 	__u8 armed = ARMED;
 	bpf_map_update_elem(&tasks, &tid, &armed, BPF_ANY);
-	count(ARMED_TASKS);
+	count(how);
 }
 
 static __always_inline int in_target_cgroup(void)
@@ -144,12 +146,12 @@ int process_exec(struct bpf_raw_tracepoint_args *ctx)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	if (target_cgroup != 0) {
 		if (in_target_cgroup())
-			arm(tid);
+			arm(tid, ARMED_AT_EXEC);
 		return 0;
 	}
 	__u8 *state = bpf_map_lookup_elem(&tasks, &tid);
 	if (state && *state == WATCHED)
-		arm(tid);
+		arm(tid, ARMED_AT_EXEC);
 	return 0;
 }
 
@@ -164,7 +166,7 @@ int process_fork(struct bpf_raw_tracepoint_args *ctx)
 	__u32 child_tid = (__u32)BPF_CORE_READ(child, pid);
 	__u8 *state = bpf_map_lookup_elem(&tasks, &tid);
 	if (state && *state == ARMED) {
-		arm(child_tid);
+		arm(child_tid, ARMED_AT_FORK);
 		return 0;
 	}
 	if (launcher_tgid != 0 && (__u32)(pid_tgid >> 32) == launcher_tgid) {
