@@ -15,7 +15,7 @@ pub(crate) enum ByteStyle {
 pub(crate) fn bytes(n: u64, style: ByteStyle) -> String {
     for (unit, size) in [("G", 1u64 << 30), ("M", 1 << 20), ("K", 1 << 10)] {
         if n >= size {
-            return if style == ByteStyle::Policy && n % size == 0 {
+            return if style == ByteStyle::Policy && n.is_multiple_of(size) {
                 format!("{}{unit}", n / size)
             } else {
                 format!("{:.1}{unit}", n as f64 / size as f64)

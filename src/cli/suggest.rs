@@ -44,6 +44,7 @@ use crate::suggest::whole::{
 use crate::suggest::{self as core, shell_words, SuggestReport};
 use crate::systemd::bus::Systemd;
 use crate::systemd::Manager;
+use crate::trace::bpf::{self as bpf_trace, Backend, BpfError, DirectBpfTracer, TracerChoice};
 use crate::trace::files::FileFacts;
 use crate::trace::unit::{catch_interrupts, UnitTracer};
 use crate::trace::{ChildOutput, ExitStatusInfo, StraceTracer, SyscallTracer, TraceCommand};
@@ -111,6 +112,11 @@ pub(crate) struct SuggestArgs {
     /// Keep strace's output file and print where it is.
     #[arg(long)]
     keep_trace: bool,
+    /// The tracer: `bpf`, the in-kernel recorder (near-native speed; root and a kernel with
+    /// BTF), `strace` (ptrace: slow, but sees every argument), or `auto` (BPF where it can,
+    /// else strace, saying why).
+    #[arg(long, value_enum, value_name = "TRACER", default_value = "strace")]
+    tracer: TracerChoice,
     /// The strace program: a name (looked up where the command runs) or an absolute path.
     #[arg(long, value_name = "PROGRAM", default_value = "strace")]
     strace: String,
@@ -170,8 +176,74 @@ pub(crate) fn suggest(conn: &Manager, args: SuggestArgs) -> Result<()> {
         );
     }
 
+    // The tracer.
+    let needs_strace = if args.whole {
+        Some("--whole reads the calls' arguments, which only strace records")
+    } else if args.keep_trace {
+        Some("--keep-trace keeps strace's output")
+    } else {
+        None
+    };
+    let prerequisites = bpf_trace::check_prerequisites(
+        nix::unistd::geteuid().as_raw(),
+        Path::new(bpf_trace::KERNEL_BTF),
+    )
+    .map_err(|e| e.to_string());
+    let (mut backend, line) = bpf_trace::choose_backend(args.tracer, needs_strace, prerequisites)
+        .map_err(anyhow::Error::msg)?;
+    if let Some(line) = line {
+        note(&line);
+    }
+
     // The trace.
-    let (command, trace) = if args.direct {
+    let bpf_trace = if backend == Backend::Bpf {
+        let traced = if args.direct {
+            let command = TraceCommand::new(subject.argv.clone())?;
+            note(&format!(
+                "recording `{}` as a child of sandgen (--direct) with the BPF recorder, \
+                 following its PIDs",
+                shell_words(command.argv())
+            ));
+            DirectBpfTracer {
+                stdout: ChildOutput::Stderr,
+            }
+            .trace(&command)
+            .map(|trace| (command, trace))
+            .map_err(anyhow::Error::from)
+        } else {
+            let side = unit_side
+                .as_ref()
+                .context("no connection to systemd for the trace")?;
+            let command = TraceCommand::new(side.resolve_argv(&subject.argv)?)?;
+            match side.trace_bpf(&command) {
+                Ok((trace, target)) => {
+                    note(&format!(
+                        "recorded `{}` in a transient unit with the BPF recorder, by its {}",
+                        shell_words(command.argv()),
+                        target.describe()
+                    ));
+                    Ok((command, trace))
+                }
+                Err(e) => Err(anyhow::Error::from(e)),
+            }
+        };
+        match traced {
+            Ok(t) => Some(t),
+            // Only the recorder's own failures fall back; a command that cannot run fails.
+            Err(e) if args.tracer == TracerChoice::Auto && is_recorder_failure(&e) => {
+                note(&format!("tracer: strace, because {e:#}"));
+                backend = Backend::Strace;
+                None
+            }
+            Err(e) => return Err(e),
+        }
+    } else {
+        None
+    };
+    debug_assert!(bpf_trace.is_some() == (backend == Backend::Bpf));
+    let (command, trace) = if let Some(t) = bpf_trace {
+        t
+    } else if args.direct {
         let command = TraceCommand::new(subject.argv.clone())?;
         let tracer = StraceTracer::direct(ChildOutput::Stderr)
             .fd_paths(args.whole)
@@ -290,6 +362,26 @@ pub(crate) fn suggest(conn: &Manager, args: SuggestArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether `error` is the BPF recorder's (it cannot load, or cannot identify the unit), which
+/// `--tracer auto` answers with strace.
+fn is_recorder_failure(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| {
+        e.downcast_ref::<BpfError>().is_some()
+            || matches!(
+                e.downcast_ref::<crate::trace::unit::UnitError>(),
+                Some(
+                    crate::trace::unit::UnitError::BpfSawNothing { .. }
+                        | crate::trace::unit::UnitError::Bpf(_)
+                        | crate::trace::unit::UnitError::Trace(crate::trace::TraceError::Bpf(_))
+                )
+            )
+            || matches!(
+                e.downcast_ref::<crate::trace::TraceError>(),
+                Some(crate::trace::TraceError::Bpf(_))
+            )
+    })
 }
 
 /// Resolve what to profile from the arguments: the command, and the policy whose sandbox

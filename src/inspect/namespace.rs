@@ -292,7 +292,7 @@ impl MountNamespace {
         let fields: Vec<&[u8]> = output.stdout.split(|b| *b == 0).collect();
         // The output ends with a NUL, so the split leaves one empty piece at the end.
         let records = fields.len().saturating_sub(1);
-        if records % 8 != 0 {
+        if !records.is_multiple_of(8) {
             return Err(bad(format!("{records} fields, not a multiple of 8")));
         }
         let mut top = None;

@@ -16,6 +16,7 @@
 //! (`+++ exited with N +++` of the first process), not from strace's.
 
 pub mod audit;
+pub mod bpf;
 pub mod facts;
 pub mod files;
 pub mod strace;
@@ -222,6 +223,9 @@ pub enum TraceError {
         /// What went wrong.
         error: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The BPF recorder cannot run here.
+    #[error(transparent)]
+    Bpf(#[from] bpf::BpfError),
     /// strace ran but recorded nothing: it could not start the command.
     #[error(
         "strace recorded no system call of `{program}` in {} and {status}: it could not start \

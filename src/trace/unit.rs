@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::audit::{KernelLog, SeccompRecord, SyscallNumbers};
+use super::bpf::{unit_cgroup_dir, BpfError, BpfTarget, Recorder};
 use super::{CommandRunner, ExitStatusInfo, StraceTracer, SyscallTracer, TraceCommand};
 use super::{TraceError, TraceResult};
 use crate::data::syscalls::SyscallTable;
@@ -104,6 +105,21 @@ pub enum UnitError {
         failure: String,
         /// Its last journal lines.
         journal: String,
+    },
+    /// The BPF recorder could not record the unit.
+    #[error(transparent)]
+    Bpf(#[from] BpfError),
+    /// The BPF recorder saw no task of the unit exec its command.
+    #[error(
+        "the BPF recorder saw no process of {unit} exec its command (cgroup {}): systemd does \
+         not track the unit in that cgroup2 directory; trace with --tracer strace",
+        .path.display()
+    )]
+    BpfSawNothing {
+        /// The unit.
+        unit: String,
+        /// Its cgroup2 directory.
+        path: PathBuf,
     },
     /// sandgen was interrupted while the unit ran.
     #[error("interrupted; {unit} is being stopped")]
@@ -233,7 +249,16 @@ impl UnitRunner<'_> {
         argv: &[String],
         allow: Option<&[String]>,
     ) -> Result<UnitRun, UnitError> {
-        let unit = next_unit_name(self.purpose);
+        self.run_unit_named(next_unit_name(self.purpose), argv, allow)
+    }
+
+    /// [`UnitRunner::run_unit`] with the unit's name chosen by the caller.
+    fn run_unit_named(
+        &self,
+        unit: String,
+        argv: &[String],
+        allow: Option<&[String]>,
+    ) -> Result<UnitRun, UnitError> {
         let mut directives = Vec::new();
         if let Some(allow) = allow {
             // First: systemd reads the first SystemCallFilter= as allow- or deny-list.
@@ -413,6 +438,20 @@ fn wait_for_end(
         }
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(100));
+    }
+}
+
+/// Removes a cgroup directory sandgen made when dropped, unless systemd already did (it
+/// removes a unit's cgroup when the unit stops).
+struct RemoveCgroupOnDrop<'a>(&'a Path);
+
+impl Drop for RemoveCgroupOnDrop<'_> {
+    fn drop(&mut self) {
+        match std::fs::remove_dir(self.0) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => log::warn!("cannot remove the cgroup {}: {e}", self.0.display()),
+        }
     }
 }
 
@@ -734,6 +773,80 @@ impl<'a> UnitTracer<'a> {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The cgroup2 directory the manager will give a system unit named `unit`, as this
+    /// process sees it.
+    ///
+    /// # Errors
+    ///
+    /// [`BpfError::NoCgroup2`] when its PID 1 is not tracked in a cgroup2 tree.
+    pub fn unit_cgroup(&self, unit: &str) -> Result<PathBuf, BpfError> {
+        let mountinfo = self.manager.host_path(Path::new("/proc/1/mountinfo"));
+        let cgroup = self.manager.host_path(Path::new("/proc/1/cgroup"));
+        let read = |path: &Path| {
+            std::fs::read_to_string(path).map_err(|error| BpfError::Cgroup {
+                path: path.to_owned(),
+                error,
+            })
+        };
+        let dir = unit_cgroup_dir(
+            &read(&mountinfo)?,
+            &read(&cgroup)?,
+            &format!("/system.slice/{unit}"),
+        )
+        .ok_or_else(|| {
+            BpfError::NoCgroup2(format!(
+                "the BPF recorder cannot identify {unit}: the manager's PID 1 has no cgroup2 \
+                 tree ({} has no cgroup2 mount with it, see {}): trace with --tracer strace",
+                mountinfo.display(),
+                cgroup.display()
+            ))
+        })?;
+        Ok(self.manager.host_path(&dir))
+    }
+
+    /// Record `command` (its program resolved) with the BPF recorder in a transient unit.
+    /// The unit's cgroup2 directory is made before the unit starts (systemd takes an
+    /// existing directory over), so its id is known before the command's exec; the recorder
+    /// arms the unit's tasks at that exec.
+    ///
+    /// # Errors
+    ///
+    /// When the recorder cannot run, the unit cannot run, or nothing exec'd in the unit.
+    pub fn trace_bpf(&self, command: &TraceCommand) -> Result<(TraceResult, BpfTarget), UnitError> {
+        use std::os::unix::fs::MetadataExt;
+        let runner = self.runner("suggest", |d| d.name != Name::SystemCallFilter);
+        let unit = next_unit_name("suggest");
+        let path = self.unit_cgroup(&unit)?;
+        let cgroup_error = |error| BpfError::Cgroup {
+            path: path.clone(),
+            error,
+        };
+        std::fs::create_dir(&path).map_err(cgroup_error)?;
+        let _remove = RemoveCgroupOnDrop(&path);
+        let id = std::fs::metadata(&path).map_err(cgroup_error)?.ino();
+        let target = BpfTarget::Cgroup {
+            id,
+            path: path.clone(),
+        };
+        let recorder = Recorder::start(&target)?;
+        let run = runner.run_unit_named(unit.clone(), command.argv(), None)?;
+        let recorded = recorder.recorded()?;
+        drop(recorder);
+        if recorded.armed_at_exec == 0 {
+            return Err(UnitError::BpfSawNothing {
+                unit,
+                path: path.clone(),
+            });
+        }
+        let exit = run.exit.ok_or_else(|| UnitError::NotRun {
+            unit: unit.clone(),
+            failure: "no exit status".to_owned(),
+            journal: self.manager.journal_lines(&unit),
+        })?;
+        let root = self.manager.host_path(Path::new("/"));
+        Ok((super::bpf::trace_result(&recorded, exit, &root), target))
     }
 
     /// The closed loop ([`ClosedLoop`]) of `argv`, traced as `trace`: run it under the

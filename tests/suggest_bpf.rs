@@ -1,0 +1,144 @@
+//! `sandgen suggest --tracer bpf` against the real systemd of the test lane: the in-kernel
+//! recorder sees the same system calls as strace for the workloads `suggest_cli` profiles.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)] // a failed assumption in a test is a failed test
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+use support::sandgen::Sandgen;
+
+fn syscalls(report: &Value) -> BTreeSet<String> {
+    report["syscalls"]
+        .as_array()
+        .expect("syscalls")
+        .iter()
+        .map(|v| v.as_str().expect("a name").to_owned())
+        .collect()
+}
+
+/// The workloads of `suggest_cli`'s `ordinary_workloads_...` test.
+fn workloads(out: &str) -> Vec<(&'static str, Vec<String>)> {
+    let v = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    vec![
+        (
+            "pipeline",
+            v(&[
+                "/bin/sh",
+                "-c",
+                "ls -l /usr/bin | sort -k5 -n | tail -3 | wc -l",
+            ]),
+        ),
+        (
+            "python",
+            v(&[
+                "python3",
+                "-c",
+                "import json, sqlite3, hashlib; db = sqlite3.connect(':memory:'); \
+                 db.execute('create table t(x)'); \
+                 db.executemany('insert into t values (?)', [(i,) for i in range(100)]); \
+                 n = db.execute('select sum(x) from t').fetchone()[0]; \
+                 print(json.dumps({'sum': n, 'md5': hashlib.md5(b'x').hexdigest()}))",
+            ]),
+        ),
+        (
+            "tar",
+            v(&[
+                "tar",
+                "-C",
+                "/",
+                "-czf",
+                &format!("{out}-etc.tgz"),
+                "etc/os-release",
+                "etc/hostname",
+            ]),
+        ),
+        (
+            "gzip",
+            v(&[
+                "/bin/sh",
+                "-c",
+                "seq 1 20000 | gzip -9 | gzip -d | sha256sum",
+            ]),
+        ),
+        (
+            "find",
+            v(&[
+                "find",
+                "/usr/share/doc",
+                "-maxdepth",
+                "2",
+                "-name",
+                "copyright",
+                "-newer",
+                "/etc/hostname",
+            ]),
+        ),
+        ("du", v(&["du", "-s", "/usr/share/man", "/usr/include"])),
+    ]
+}
+
+fn suggest(s: &Sandgen, tracer: &str, direct: bool, argv: &[String]) -> (Value, String) {
+    let mut args = vec!["suggest", "--json", "--tracer", tracer];
+    if direct {
+        args.push("--direct");
+    }
+    args.push("--");
+    args.extend(argv.iter().map(String::as_str));
+    let out = s.run(&args);
+    assert!(out.status.success(), "{}", support::describe(&out));
+    (
+        serde_json::from_slice(&out.stdout).expect("a JSON report"),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_bpf_recorder_sees_what_strace_sees_in_a_unit() {
+    let s = Sandgen::new();
+    let out = format!("/run/sandgen-bpf-test-{}", std::process::id());
+    let mut differences = Vec::new();
+    for (stem, argv) in workloads(&out) {
+        let (bpf, stderr) = suggest(&s, "bpf", false, &argv);
+        assert!(
+            stderr.contains("with the BPF recorder, by its cgroup v2 id"),
+            "{stem}: {stderr}"
+        );
+        assert_eq!(bpf["exit_status"], serde_json::json!({"code": 0}), "{stem}");
+        let (strace, _) = suggest(&s, "strace", false, &argv);
+        let (b, t) = (syscalls(&bpf), syscalls(&strace));
+        let only_bpf: Vec<_> = b.difference(&t).cloned().collect();
+        let only_strace: Vec<_> = t.difference(&b).cloned().collect();
+        if !only_bpf.is_empty() || !only_strace.is_empty() {
+            differences.push(format!(
+                "{stem}: only BPF {only_bpf:?}, only strace {only_strace:?}"
+            ));
+        }
+    }
+    let _ = std::fs::remove_file(
+        s.root()
+            .join(format!("{out}-etc.tgz").trim_start_matches('/')),
+    );
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+#[test]
+fn the_bpf_recorder_follows_a_direct_child_s_pids() {
+    let s = Sandgen::new();
+    let argv: Vec<String> = ["/bin/sh", "-c", "ls / | wc -l"]
+        .map(str::to_owned)
+        .to_vec();
+    let (bpf, stderr) = suggest(&s, "bpf", true, &argv);
+    assert!(
+        stderr.contains("with the BPF recorder, following its PIDs"),
+        "{stderr}"
+    );
+    let (strace, _) = suggest(&s, "strace", true, &argv);
+    assert_eq!(syscalls(&bpf), syscalls(&strace));
+}
