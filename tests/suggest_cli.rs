@@ -319,7 +319,14 @@ fn a_missing_strace_is_named_with_how_to_install_it() {
     let _serial = one_at_a_time();
     let bin = tempfile::tempdir().expect("tempdir");
     let out = s
-        .command(&["suggest", "--direct", "--", "/bin/true"])
+        .command(&[
+            "suggest",
+            "--direct",
+            "--tracer",
+            "strace",
+            "--",
+            "/bin/true",
+        ])
         .env("PATH", path_without_strace(bin.path()))
         .output()
         .expect("sandgen runs");
@@ -338,6 +345,8 @@ fn a_missing_strace_is_named_with_how_to_install_it() {
     // In a unit: strace is looked for on the system systemd runs it on.
     let out = s.fails_output(&[
         "suggest",
+        "--tracer",
+        "strace",
         "--strace",
         "strace-not-installed",
         "--",
@@ -348,6 +357,20 @@ fn a_missing_strace_is_named_with_how_to_install_it() {
         stderr.contains("error: strace is not installed (`strace-not-installed` is not in PATH)")
             && stderr.contains("apt-get install strace"),
         "{stderr}"
+    );
+
+    // The default tracer, as root on a kernel with BTF, is the BPF recorder: no strace needed.
+    let report = s.json(&[
+        "suggest",
+        "--json",
+        "--strace",
+        "strace-not-installed",
+        "--",
+        "/bin/true",
+    ]);
+    assert!(
+        strings(&report["syscalls"]).contains(&"execve".to_owned()),
+        "{report}"
     );
     s.assert_no_units_left();
 }

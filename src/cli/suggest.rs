@@ -115,7 +115,7 @@ pub(crate) struct SuggestArgs {
     /// The tracer: `bpf`, the in-kernel recorder (near-native speed; root and a kernel with
     /// BTF), `strace` (ptrace: slow, but sees every argument), or `auto` (BPF where it can,
     /// else strace, saying why).
-    #[arg(long, value_enum, value_name = "TRACER", default_value = "strace")]
+    #[arg(long, value_enum, value_name = "TRACER", default_value = "auto")]
     tracer: TracerChoice,
     /// The strace program: a name (looked up where the command runs) or an absolute path.
     #[arg(long, value_name = "PROGRAM", default_value = "strace")]
