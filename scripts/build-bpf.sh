@@ -20,7 +20,15 @@ case "${1:-}" in
 esac
 
 if ! command -v clang >/dev/null || ! command -v llvm-strip >/dev/null || ! [ -e /usr/include/bpf/bpf_helpers.h ]; then
-    apt-get install -y --no-install-recommends clang llvm libbpf-dev >&2
+    echo "build-bpf: installing clang llvm libbpf-dev with apt-get" >&2
+    log=$(mktemp)
+    if ! { apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+             apt-get install -y -q --no-install-recommends clang llvm libbpf-dev; } >"$log" 2>&1; then
+        tail -20 "$log" >&2
+        echo "error: apt-get could not install clang llvm libbpf-dev (needs root and Debian's registry)" >&2
+        exit 1
+    fi
+    rm -f "$log"
 fi
 
 tmp=$(mktemp -d)
