@@ -12,7 +12,8 @@
 // - cgroup mode (`target_cgroup` != 0): tasks whose cgroup v2 id is the unit's. A task of the
 //   unit is armed when it execs (sched_process_exec), so the set-up calls systemd makes in the
 //   forked child before it execs the workload (mount, unshare, capset, seccomp, prctl) are not
-//   counted; children of armed tasks are armed at fork.
+//   counted; children of armed tasks are armed at fork. The exec of systemd-executor (systemd
+//   255 and later), which makes those calls itself, does not arm.
 // - PID mode (`launcher_tgid` != 0, for `--direct`): children that the launcher (sandgen)
 //   forks are watched, and armed when they exec; their children are armed at fork.
 // Tasks leave the set at exit, so a recycled PID is never counted.
@@ -138,6 +139,27 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
+// systemd 255 and later exec /usr/lib/systemd/systemd-executor in the unit's forked main
+// process first, in the unit's cgroup; the executor makes the set-up calls (keyctl, setsid,
+// capset, prctl, mount, seccomp...) and then execs the command. At sched_process_exec the
+// task's comm is already the new program's file name, cut to 15 bytes: that exec does not
+// arm. (bpf_get_current_comm: Linux 4.2.)
+static __always_inline int is_systemd_executor(void)
+{
+	const char executor[16] = "systemd-executo";
+	char comm[16];
+	if (bpf_get_current_comm(comm, sizeof(comm)) != 0)
+		return 0;
+#pragma unroll
+	for (int i = 0; i < 16; i++) {
+		if (comm[i] != executor[i])
+			return 0;
+		if (comm[i] == 0)
+			break;
+	}
+	return 1;
+}
+
 // sched:sched_process_exec, args: (struct task_struct *p, pid_t old_pid, struct linux_binprm *).
 // Runs in the task that exec'd, after the new program replaced the old one.
 SEC("raw_tracepoint/sched_process_exec")
@@ -145,7 +167,7 @@ int process_exec(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	if (target_cgroup != 0) {
-		if (in_target_cgroup())
+		if (in_target_cgroup() && !is_systemd_executor())
 			arm(tid, ARMED_AT_EXEC);
 		return 0;
 	}

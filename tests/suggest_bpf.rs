@@ -142,3 +142,44 @@ fn the_bpf_recorder_follows_a_direct_child_s_pids() {
     let (strace, _) = suggest(&s, "strace", true, &argv);
     assert_eq!(syscalls(&bpf), syscalls(&strace));
 }
+
+#[test]
+fn without_root_auto_falls_back_to_strace_and_says_why() {
+    use std::os::unix::process::CommandExt as _;
+    let s = Sandgen::new();
+    let as_nobody = |tracer: &str| {
+        s.command(&[
+            "suggest", "--json", "--direct", "--tracer", tracer, "--", "/bin/ls", "/",
+        ])
+        // A plain user's run: none of the harness's root-only places.
+        .current_dir("/")
+        .env_remove("SANDGEN_ROOT")
+        .env_remove("SANDGEN_BUS")
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .expect("sandgen runs")
+    };
+
+    let out = as_nobody("auto");
+    assert!(out.status.success(), "{}", support::describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "tracer: strace, because the BPF recorder needs root (CAP_BPF and CAP_PERFMON, or \
+             CAP_SYS_ADMIN)"
+        ),
+        "{stderr}"
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    assert!(syscalls(&report).contains("getdents64"), "{report}");
+
+    // Asked for by name, the recorder is not silently replaced.
+    let out = as_nobody("bpf");
+    assert_eq!(out.status.code(), Some(1), "{}", support::describe(&out));
+    assert!(out.stdout.is_empty(), "{}", support::describe(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: the BPF recorder needs root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN)\n"
+    );
+}
