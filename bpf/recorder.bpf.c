@@ -61,6 +61,27 @@ struct task_struct {
 	int pid;
 } __attribute__((preserve_access_index));
 
+// The path from an exec's linux_binprm to the exec'd file's name.
+struct qstr {
+	const unsigned char *name;
+} __attribute__((preserve_access_index));
+
+struct dentry {
+	struct qstr d_name;
+} __attribute__((preserve_access_index));
+
+struct path {
+	struct dentry *dentry;
+} __attribute__((preserve_access_index));
+
+struct file {
+	struct path f_path;
+} __attribute__((preserve_access_index));
+
+struct linux_binprm {
+	struct file *file;
+} __attribute__((preserve_access_index));
+
 // x86: arch/x86/include/asm/thread_info.h, "32bit syscall active": the call came through
 // the i386 entry (int 0x80, sysenter, a 32-bit process's syscall), numbered as i386's.
 #define TS_COMPAT 0x0002
@@ -141,21 +162,20 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 
 // systemd 255 and later exec /usr/lib/systemd/systemd-executor in the unit's forked main
 // process first, in the unit's cgroup; the executor makes the set-up calls (keyctl, setsid,
-// capset, prctl, mount, seccomp...) and then execs the command. At sched_process_exec the
-// task's comm is already the new program's file name, cut to 15 bytes: that exec does not
-// arm. (bpf_get_current_comm: Linux 4.2.)
-static __always_inline int is_systemd_executor(void)
+// capset, prctl, mount, seccomp...) and then execs the command: that first exec does not arm.
+// The executor is told by the name of the file exec'd (bprm->file's dentry), not by the
+// task's comm: systemd execs it through /proc/self/fd/N, so the comm is then "N".
+static __always_inline int is_systemd_executor(struct linux_binprm *bprm)
 {
-	const char executor[16] = "systemd-executo";
-	char comm[16];
-	if (bpf_get_current_comm(comm, sizeof(comm)) != 0)
+	const char executor[17] = "systemd-executor";
+	char name[17];
+	const unsigned char *p = BPF_CORE_READ(bprm, file, f_path.dentry, d_name.name);
+	if (bpf_probe_read_kernel_str(name, sizeof(name), p) != sizeof(name))
 		return 0;
 #pragma unroll
-	for (int i = 0; i < 16; i++) {
-		if (comm[i] != executor[i])
+	for (int i = 0; i < 17; i++) {
+		if (name[i] != executor[i])
 			return 0;
-		if (comm[i] == 0)
-			break;
 	}
 	return 1;
 }
@@ -167,7 +187,8 @@ int process_exec(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	if (target_cgroup != 0) {
-		if (in_target_cgroup() && !is_systemd_executor())
+		if (in_target_cgroup() &&
+		    !is_systemd_executor((struct linux_binprm *)ctx->args[2]))
 			arm(tid, ARMED_AT_EXEC);
 		return 0;
 	}

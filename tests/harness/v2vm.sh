@@ -354,6 +354,11 @@ xexec() {
   [ $# -gt 0 ] || die "exec needs a command"
   local envs=() line
   while read -r line; do envs+=(--env "$line"); done < <(env_lines "$name")
+  # The guest keeps pages of files it read from the 9p shares; a binary rebuilt on the host
+  # since then (a new file, perhaps the old inode number) can run with the old pages mixed in
+  # and segfault at a truncated address. Dropping the clean page cache first reads it afresh.
+  "${VMCTL[@]}" exec "$run/qga.sock" --timeout 60 -- \
+    /bin/sh -c 'echo 1 > /proc/sys/vm/drop_caches' || die "guest $name: cannot drop its page cache"
   local rc=0
   "${VMCTL[@]}" exec "$run/qga.sock" --timeout "$EXEC_TIMEOUT" \
     --env "PATH=$GUEST_PATH" --env HOME=/root --env LANG=C.UTF-8 "${envs[@]}" -- \
