@@ -183,3 +183,48 @@ fn without_root_auto_falls_back_to_strace_and_says_why() {
         "error: the BPF recorder needs root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN)\n"
     );
 }
+
+/// The child of [`a_32_bit_call_is_recorded_as_the_i386_call_it_is`]: with the variable set,
+/// it makes i386 system call 199 (`getuid32`) through `int 0x80`, the 32-bit entry; 199 is
+/// `fremovexattr` in the native table.
+#[test]
+fn compat_child() {
+    if std::env::var_os("SANDGEN_TEST_COMPAT_CHILD").is_none() {
+        return;
+    }
+    let ret: u32;
+    // SAFETY: getuid32 takes no argument, reads nothing and writes only eax.
+    unsafe {
+        std::arch::asm!("int 0x80", inlateout("eax") 199u32 => ret);
+    }
+    assert_eq!(ret, 0, "getuid32 as root");
+}
+
+#[test]
+fn a_32_bit_call_is_recorded_as_the_i386_call_it_is() {
+    let s = Sandgen::new();
+    let me = std::env::current_exe().expect("the test binary");
+    let out = s
+        .command(&[
+            "suggest",
+            "--json",
+            "--direct",
+            "--tracer",
+            "bpf",
+            "--",
+            me.to_str().expect("utf-8"),
+            "--exact",
+            "compat_child",
+            "--test-threads",
+            "1",
+        ])
+        .env("SANDGEN_TEST_COMPAT_CHILD", "1")
+        .output()
+        .expect("sandgen runs");
+    assert!(out.status.success(), "{}", support::describe(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    let calls = syscalls(&report);
+    assert!(calls.contains("getuid32"), "{calls:?}");
+    assert!(!calls.contains("fremovexattr"), "{calls:?}");
+    assert_eq!(report["non_native_abi"], true, "{report}");
+}
