@@ -18,13 +18,15 @@ use std::path::{Path, PathBuf};
 use crate::data::syscalls::SyscallTable;
 use crate::diagnostic::Diagnostics;
 use crate::policy::Context;
-use crate::systemd::{self, bus::Systemd};
+use crate::systemd::{self, bus::Systemd, ssh::Ssh};
 use crate::Loaded;
 
 /// Facts about the target systemd, gathered once and only when needed.
 pub(crate) struct Host {
     version: u32,
     syscalls: OnceCell<SyscallTable>,
+    /// The machine the target systemd runs on, when it is another one (`--host`).
+    remote: Option<Ssh>,
 }
 
 impl Host {
@@ -63,7 +65,21 @@ impl Host {
         Host {
             version,
             syscalls: OnceCell::new(),
+            remote: None,
         }
+    }
+
+    /// Facts for the systemd `manager` names: over the bus (its version) and, for one on
+    /// another machine, its own `systemd-analyze` there for the groups. `client` is a
+    /// connection to it, when the caller has one.
+    pub(crate) fn for_manager(
+        version: Option<u32>,
+        client: &dyn Systemd,
+        manager: &systemd::Manager,
+    ) -> Self {
+        let mut host = Host::for_bus(version, client);
+        host.remote = manager.remote().cloned();
+        host
     }
 
     /// The systemd version policies are lowered for.
@@ -76,7 +92,10 @@ impl Host {
     /// sandgen's built-in listing for the target ([`systemd::syscalls_for`]).
     pub(crate) fn syscalls(&self) -> &SyscallTable {
         self.syscalls.get_or_init(|| {
-            let table = systemd::syscalls_for(self.version);
+            let table = match &self.remote {
+                Some(ssh) => SyscallTable::for_target(self.version, systemd::remote_syscalls(ssh)),
+                None => systemd::syscalls_for(self.version),
+            };
             let source = table.source();
             let reason = source
                 .built_in_reason()

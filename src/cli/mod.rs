@@ -6,6 +6,7 @@
 mod output;
 mod inspect;
 mod logging;
+mod remote;
 mod run;
 mod score;
 mod service;
@@ -27,6 +28,7 @@ use crate::policy::value::checked_against;
 use crate::policy::Policy;
 use crate::render::Templates;
 use crate::systemd::bus::JobVerb;
+use crate::systemd::Manager;
 use crate::Loaded;
 
 const EXAMPLES: &str = "\
@@ -206,11 +208,22 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.verbose, cli.quiet);
     QUIET.store(cli.quiet, Ordering::Relaxed);
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+    let result = if cli.connection.hosts.len() > 1 {
+        remote::own_args().and_then(|args| {
+            let json = args.iter().any(|a| a == "--json");
+            remote::fleet(&cli.connection.hosts, &args, json)
+        })
+    } else {
+        run(cli).map(|()| ExitCode::SUCCESS)
+    };
+    match result {
+        Ok(code) => code,
         Err(e) => {
             if let Some(output::StdoutError::Closed) = e.downcast_ref() {
                 output::exit_on_closed_stdout();
+            }
+            if let Some(remote::RemoteExit(code)) = e.downcast_ref() {
+                return ExitCode::from(*code);
             }
             report_error(&e);
             ExitCode::FAILURE
@@ -239,9 +252,18 @@ pub(crate) fn note(message: &str) {
 
 fn run(cli: Cli) -> Result<()> {
     let conn = &cli.connection.manager()?;
+    if let Some(ssh) = conn.remote() {
+        if matches!(
+            cli.command,
+            Command::Inspect(_) | Command::Verify(_) | Command::Suggest(_)
+        ) {
+            // They read that machine's kernel: sandgen runs there.
+            return remote::run_there(ssh, &remote::strip_host_args(&remote::own_args()?));
+        }
+    }
     match cli.command {
-        Command::Render(args) => render(args),
-        Command::Check(args) => check(args),
+        Command::Render(args) => render(conn, args),
+        Command::Check(args) => check(conn, args),
         Command::Install { args, no_reload } => service::install(conn, args, no_reload),
         Command::Start { args, wait } => service::start(conn, args, wait),
         Command::Stop { name, wait } => service::job(conn, JobVerb::Stop, &name, wait),
@@ -329,7 +351,18 @@ fn load_all(paths: &[PathBuf], host: &Host, consequence: &str) -> Result<Vec<Loa
     Ok(loaded)
 }
 
-fn render(args: RenderArgs) -> Result<()> {
+/// The facts of the systemd policies are rendered for: with `--host`, the remote one's (its
+/// version over the bus, its groups from its systemd-analyze); else the version given or
+/// this machine's.
+fn target_host(conn: &Manager, version: Option<u32>) -> Result<Host> {
+    if conn.remote().is_some() {
+        let client = conn.connect()?;
+        return Ok(Host::for_manager(version, &client, conn));
+    }
+    Ok(Host::new(version))
+}
+
+fn render(conn: &Manager, args: RenderArgs) -> Result<()> {
     if args.policies.len() > 1 && args.out_dir.is_none() {
         Cli::command()
             .error(
@@ -338,7 +371,7 @@ fn render(args: RenderArgs) -> Result<()> {
             )
             .exit();
     }
-    let host = Host::new(args.target.systemd_version);
+    let host = target_host(conn, args.target.systemd_version)?;
     let templates = Templates::from_dir_or_built_in(args.templates.as_deref())?;
     let mut units: Vec<(Policy, String)> = Vec::new();
     for loaded in load_all(&args.policies, &host, "; nothing was written")? {
@@ -385,8 +418,8 @@ fn render(args: RenderArgs) -> Result<()> {
     Ok(())
 }
 
-fn check(args: CheckArgs) -> Result<()> {
-    let host = Host::new(args.target.systemd_version);
+fn check(conn: &Manager, args: CheckArgs) -> Result<()> {
+    let host = target_host(conn, args.target.systemd_version)?;
     let loaded = load_all(&args.policies, &host, "")?;
     for Loaded {
         policy, directives, ..

@@ -31,7 +31,7 @@ pub(crate) struct RunArgs {
 pub(crate) fn run(conn: &Manager, args: RunArgs) -> Result<()> {
     let client = conn.connect()?;
     let loaded = super::load(
-        &Host::for_bus(args.target.systemd_version, &client),
+        &Host::for_manager(args.target.systemd_version, &client, conn),
         &args.policy,
     )?;
     let unit = match args.unit {

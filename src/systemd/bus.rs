@@ -64,6 +64,8 @@ pub enum Bus {
     Session,
     /// Any D-Bus address (`unix:path=...`).
     Address(String),
+    /// The system bus of another machine, over SSH (`--host`).
+    Remote(super::ssh::Ssh),
 }
 
 impl std::fmt::Display for Bus {
@@ -72,6 +74,11 @@ impl std::fmt::Display for Bus {
             Bus::System => f.write_str("the system bus"),
             Bus::Session => f.write_str("the session bus"),
             Bus::Address(a) => write!(f, "the bus at {a}"),
+            Bus::Remote(ssh) => write!(
+                f,
+                "the system bus of {} (ssh -xT {} systemd-stdio-bridge)",
+                ssh.destination, ssh.destination
+            ),
         }
     }
 }
@@ -84,6 +91,14 @@ pub enum BusError {
     Connect {
         /// The bus.
         bus: Bus,
+        /// What went wrong.
+        message: String,
+    },
+    /// ssh, or systemd-stdio-bridge at the other end, failed (`--host`).
+    #[error("{host}: cannot reach its systemd over SSH (ssh -xT {host} systemd-stdio-bridge): {message}; ssh's own message, if it printed one, is above")]
+    RemoteConnect {
+        /// The destination.
+        host: String,
         /// What went wrong.
         message: String,
     },
@@ -305,6 +320,7 @@ impl Client {
             Bus::System => zbus::connection::Builder::system(),
             Bus::Session => zbus::connection::Builder::session(),
             Bus::Address(a) => zbus::connection::Builder::address(a.as_str()),
+            Bus::Remote(ssh) => zbus::connection::Builder::address(ssh.bus_address()),
         };
         let connect = async {
             let b = builder.method_timeout(timeout);
@@ -316,9 +332,15 @@ impl Client {
                 )))),
             }
         };
-        let connection = zbus::block_on(connect).map_err(|e| BusError::Connect {
-            bus: bus.clone(),
-            message: e.to_string(),
+        let connection = zbus::block_on(connect).map_err(|e| match bus {
+            Bus::Remote(ssh) => BusError::RemoteConnect {
+                host: ssh.destination.clone(),
+                message: e.to_string(),
+            },
+            _ => BusError::Connect {
+                bus: bus.clone(),
+                message: e.to_string(),
+            },
         })?;
         Ok(Client {
             connection,

@@ -9,6 +9,7 @@ pub mod bus;
 pub mod journal;
 pub mod properties;
 pub mod settle;
+pub mod ssh;
 pub mod status;
 
 use std::path::{Path, PathBuf};
@@ -43,6 +44,14 @@ impl Manager {
         Client::connect(&self.bus, self.timeout)
     }
 
+    /// The machine it runs on, when that is another one reached over SSH (`--host`).
+    pub fn remote(&self) -> Option<&ssh::Ssh> {
+        match &self.bus {
+            Bus::Remote(ssh) => Some(ssh),
+            _ => None,
+        }
+    }
+
     /// The root of its file system, if not `/`.
     pub fn root(&self) -> Option<&Path> {
         self.root.as_deref()
@@ -70,7 +79,10 @@ impl Manager {
     /// The last journal lines of `unit`, as text to append to a message (empty when there
     /// are none).
     pub fn journal_lines(&self, unit: &str) -> String {
-        let lines = journal::tail(self.root(), unit, 10);
+        let lines = match self.remote() {
+            Some(ssh) => journal::tail_remote(ssh, unit, 10),
+            None => journal::tail(self.root(), unit, 10),
+        };
         if lines.is_empty() {
             String::new()
         } else {
@@ -113,6 +125,39 @@ pub fn host_version() -> Option<u32> {
 /// built-in listing for it.
 pub fn syscalls_for(target: u32) -> SyscallTable {
     SyscallTable::for_target(target, host_syscalls())
+}
+
+/// The system call groups of the machine `ssh` reaches, from its `systemd-analyze
+/// syscall-filter` (one SSH round trip for the version and the listing); `None` when it
+/// cannot be run there or its output does not parse.
+pub fn remote_syscalls(ssh: &ssh::Ssh) -> Option<SyscallTable> {
+    let out = ssh
+        .run(&[
+            "sh",
+            "-c",
+            "systemd-analyze --version | head -n 1 && systemd-analyze syscall-filter --no-pager",
+        ])
+        .map_err(|e| log::warn!("cannot list the system call groups there: {e}"))
+        .ok()?;
+    let (first, listing) = out.split_once('\n')?;
+    let version = parse_version(first)?;
+    let table = SyscallTable::parse(listing, GroupsSource::SystemdAnalyze { version });
+    match table {
+        Ok(table) => {
+            log::info!(
+                "system call groups from `systemd-analyze syscall-filter` on {}",
+                ssh.destination
+            );
+            Some(table)
+        }
+        Err(e) => {
+            log::warn!(
+                "{}: cannot parse `systemd-analyze syscall-filter`: {e}",
+                ssh.destination
+            );
+            None
+        }
+    }
 }
 
 /// The host's system call groups from `systemd-analyze syscall-filter`, with the version of

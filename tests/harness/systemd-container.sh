@@ -47,7 +47,10 @@ BASE=${SANDGEN_HARNESS_DIR:-/tmp/sandgen-harness}
 TIMEOUT=${SANDGEN_HARNESS_TIMEOUT:-60}
 CHECKOUT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CONTAINER_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-PACKAGES=(systemd-container dbus strace busybox-static)
+# openssh-server and -client: the --host tests reach the container's systemd over SSH (an
+# sshd the tests start; the container boots to basic.target, so the package's ssh.service
+# stays off).
+PACKAGES=(systemd-container dbus strace busybox-static openssh-server openssh-client)
 
 say() { echo "systemd-container: $*" >&2; }
 die() { say "error: $*"; exit 1; }
