@@ -1,0 +1,7 @@
+//! `sandgen learn`: the system call profile of an installed unit, learnt from the running
+//! service in place and accumulated over recordings and machines.
+//!
+//! [`profile`] is the pure part: the profile's JSON format, merging, and when it has
+//! converged.
+
+pub mod profile;
