@@ -13,6 +13,11 @@
 //   unit is armed when it execs (sched_process_exec), so the set-up calls systemd makes in the
 //   forked child before it execs the workload (mount, unshare, capset, seccomp, prctl) are not
 //   counted; children of armed tasks are armed at fork.
+// - whole-cgroup mode (`target_cgroup` != 0 and `whole_cgroup` != 0, for `sandgen learn` on a
+//   running unit): every task in the cgroup counts from the moment the program is attached.
+//   Its tasks exec'd long ago, so there is no exec to arm them at, and systemd's set-up calls
+//   are long over: the unit is armed as a whole. The hot path is then one comparison for
+//   every task on the machine and no hash look-up at all.
 // - PID mode (`launcher_tgid` != 0, for `--direct`): children that the launcher (sandgen)
 //   forks are watched, and armed when they exec; their children are armed at fork.
 // Tasks leave the set at exit, so a recycled PID is never counted.
@@ -67,6 +72,7 @@ struct task_struct {
 // Set by the loader before load (aya EbpfLoader::set_global); see the modes above.
 volatile const __u64 target_cgroup = 0;
 volatile const __u32 launcher_tgid = 0;
+volatile const __u8 whole_cgroup = 0;
 
 // Task id (thread id, the kernel's pid) -> WATCHED or ARMED. A hash map: any PID may come,
 // and look-up by key is what the hot path needs. 65536 tasks at once is more than a unit
@@ -125,10 +131,12 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	// The hot path for every other task on the machine: one comparison in cgroup mode.
 	if (target_cgroup != 0 && bpf_get_current_cgroup_id() != target_cgroup)
 		return 0;
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u8 *state = bpf_map_lookup_elem(&tasks, &tid);
-	if (!state || *state != ARMED)
-		return 0;
+	if (!(whole_cgroup && target_cgroup != 0)) {
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+		__u8 *state = bpf_map_lookup_elem(&tasks, &tid);
+		if (!state || *state != ARMED)
+			return 0;
+	}
 	long nr = (long)ctx->args[1];
 	if (nr < 0 || nr >= MAX_NR) {
 		count(OUT_OF_RANGE);

@@ -5,6 +5,7 @@
 #[macro_use]
 mod output;
 mod inspect;
+mod learn;
 mod logging;
 mod run;
 mod score;
@@ -126,6 +127,13 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Trace a command and suggest a system call allow-list for it.
     Suggest(suggest::SuggestArgs),
+    /// Record a running unit's system calls in place (BPF) and merge them into its profile.
+    Learn(learn::LearnArgs),
+    /// Show or merge the profiles `learn` keeps.
+    Profile {
+        #[command(subcommand)]
+        command: learn::ProfileCommand,
+    },
     /// Score a policy's or unit's exposure with `systemd-analyze security`.
     Score(score::ScoreArgs),
     /// Print the policy reference (every table and key) as Markdown.
@@ -257,6 +265,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Verify(args) => verify::verify(conn, args),
         Command::Suggest(args) => suggest::suggest(conn, args),
         Command::Score(args) => score::score(conn, args),
+        Command::Learn(args) => learn::learn(conn, args),
+        Command::Profile { command } => learn::profile(command),
         Command::Reference => {
             output::stdout(directive::table::reference_markdown().as_bytes())?;
             Ok(())

@@ -37,6 +37,14 @@ pub enum BpfTarget {
         /// That directory, for messages.
         path: PathBuf,
     },
+    /// Every task in this cgroup v2 (a running unit's), from the moment the recorder is
+    /// attached: its tasks exec'd before, so the unit is armed as a whole (`sandgen learn`).
+    WholeCgroup {
+        /// The cgroup's id: its directory's inode number in the cgroup2 file system.
+        id: u64,
+        /// That directory, for messages.
+        path: PathBuf,
+    },
     /// Children that this process (sandgen) forks, from their exec on, and their children.
     ChildrenOf {
         /// The forking process's PID (thread group id).
@@ -49,6 +57,10 @@ impl BpfTarget {
     pub fn describe(&self) -> String {
         match self {
             Self::Cgroup { id, path } => format!("cgroup v2 id {id} ({})", path.display()),
+            Self::WholeCgroup { id, path } => format!(
+                "cgroup v2 id {id} ({}), every task from attach on",
+                path.display()
+            ),
             Self::ChildrenOf { .. } => "the PIDs forked by sandgen, followed at fork".to_owned(),
         }
     }
@@ -140,17 +152,34 @@ impl Recorded {
         native: &SyscallNumbers,
         compat: &SyscallNumbers,
     ) -> (BTreeSet<String>, BTreeSet<String>) {
-        let name = |table: &SyscallNumbers, nr: u32| {
-            table
-                .name(nr)
-                .map_or_else(|| format!("syscall_{nr:#x}"), str::to_owned)
+        let (natives, compats) = self.counted_names(native, compat);
+        (natives.into_keys().collect(), compats.into_keys().collect())
+    }
+
+    /// [`Recorded::names`] with how many calls each name had: the `execve`s that armed tasks
+    /// count once per armed task (at least; a task armed in whole-cgroup mode made its exec
+    /// inside the cgroup, where it was counted too).
+    pub fn counted_names(
+        &self,
+        native: &SyscallNumbers,
+        compat: &SyscallNumbers,
+    ) -> (BTreeMap<String, u64>, BTreeMap<String, u64>) {
+        let named = |table: &SyscallNumbers, counts: &BTreeMap<u32, u64>| {
+            let mut out: BTreeMap<String, u64> = BTreeMap::new();
+            for (&nr, &n) in counts {
+                let name = table
+                    .name(nr)
+                    .map_or_else(|| format!("syscall_{nr:#x}"), str::to_owned);
+                *out.entry(name).or_default() += n;
+            }
+            out
         };
-        let mut natives: BTreeSet<String> = self.native.keys().map(|&n| name(native, n)).collect();
+        let mut natives = named(native, &self.native);
         if self.armed_at_exec > 0 {
-            natives.insert("execve".to_owned());
+            let execve = natives.entry("execve".to_owned()).or_default();
+            *execve = (*execve).max(self.armed_at_exec);
         }
-        let compats = self.compat.keys().map(|&n| name(compat, n)).collect();
-        (natives, compats)
+        (natives, named(compat, &self.compat))
     }
 
     /// How many tasks were recorded.
@@ -216,13 +245,15 @@ impl Recorder {
             what: what.to_owned(),
             error: error.to_string(),
         };
-        let (cgroup, tgid): (u64, u32) = match target {
-            BpfTarget::Cgroup { id, .. } => (*id, 0),
-            BpfTarget::ChildrenOf { tgid } => (0, *tgid),
+        let (cgroup, tgid, whole): (u64, u32, u8) = match target {
+            BpfTarget::Cgroup { id, .. } => (*id, 0, 0),
+            BpfTarget::WholeCgroup { id, .. } => (*id, 0, 1),
+            BpfTarget::ChildrenOf { tgid } => (0, *tgid, 0),
         };
         let mut ebpf = aya::EbpfLoader::new()
             .override_global("target_cgroup", &cgroup, true)
             .override_global("launcher_tgid", &tgid, true)
+            .override_global("whole_cgroup", &whole, true)
             .load(OBJECT)
             .map_err(|e| load("loading the object", &error_chain(&e)))?;
         for (program, tracepoint) in PROGRAMS {
