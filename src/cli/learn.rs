@@ -203,16 +203,15 @@ pub(crate) fn learn(conn: &Manager, args: LearnArgs) -> Result<()> {
     };
     let terminal = std::io::stderr().is_terminal();
     let mut shown = false;
+    // Progress on a terminal only: one line, rewritten in place.
     let mut progress = |p: &Progress| {
-        if terminal {
-            super::output::err_text(&format!(
-                "\r\x1b[K{unit}: {} recorded, {}, {} new",
-                human_ms(u64::try_from(p.elapsed.as_millis()).unwrap_or(u64::MAX)),
-                plural(p.syscalls, "system call"),
-                p.new
-            ));
-            shown = true;
-        }
+        super::output::err_text(&format!(
+            "\r\x1b[K{unit}: {} recorded, {}, {} new",
+            human_ms(u64::try_from(p.elapsed.as_millis()).unwrap_or(u64::MAX)),
+            plural(p.syscalls, "system call"),
+            p.new
+        ));
+        shown = true;
     };
     let known = |observed: &_| before.new_in(observed).len();
     let mut attached = |target: &bpf::BpfTarget, main_pid: u32| {
@@ -234,7 +233,13 @@ pub(crate) fn learn(conn: &Manager, args: LearnArgs) -> Result<()> {
             target.describe()
         ));
     };
-    let learned = record::record(conn, &request, &mut attached, &known, &mut progress)?;
+    let learned = record::record(
+        conn,
+        &request,
+        &mut attached,
+        &known,
+        terminal.then_some(&mut progress as &mut dyn FnMut(&Progress)),
+    )?;
     if shown {
         super::output::err_text("\r\x1b[K");
     }

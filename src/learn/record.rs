@@ -29,8 +29,14 @@ use crate::trace::unit::{interrupted, unit_cgroup_here, RemoveCgroupOnDrop};
 /// How long sandgen waits for a unit started with `--start` to show that it started.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// How often the unit's state is read.
+/// How often sandgen wakes up to look at the clock and for signals.
 const POLL: Duration = Duration::from_millis(100);
+
+/// How often the state of a running unit is read over D-Bus: each read costs systemd and
+/// the bus some CPU, which a loaded service on a small machine feels at 10 reads a second
+/// (`benches/learn.sh`); a recording's end is late by this much at most. A unit started
+/// with `--start` is read every [`POLL`]: it may live for a moment only.
+const STATE_EVERY: Duration = Duration::from_secs(1);
 
 /// How often progress is reported.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
@@ -122,7 +128,8 @@ pub struct Learned {
 
 /// Record `request.unit` of `manager`. `attached` is called once the recorder counts (before
 /// the start job with `--start`), with the target and the unit's main PID; `known` says how
-/// many calls are new, for `progress`, called about once a second.
+/// many calls are new, for `progress`, called about once a second (the recorder's map is
+/// read for it only when there is one).
 ///
 /// # Errors
 ///
@@ -133,7 +140,7 @@ pub fn record(
     request: &LearnRequest,
     attached: &mut dyn FnMut(&BpfTarget, u32),
     known: &dyn Fn(&Observed) -> usize,
-    progress: &mut dyn FnMut(&Progress),
+    mut progress: Option<&mut dyn FnMut(&Progress)>,
 ) -> Result<Learned, LearnError> {
     let unit = request.unit.as_str();
     let client = manager.connect()?;
@@ -206,6 +213,7 @@ pub fn record(
 
     let mut started = !request.start;
     let mut next_progress = clock + PROGRESS_EVERY;
+    let mut next_state = clock;
     let mut main_pid_after = main_pid_before;
     let ending = loop {
         if interrupted() {
@@ -231,7 +239,8 @@ pub fn record(
                 });
             }
         }
-        if started {
+        if started && (request.start || Instant::now() >= next_state) {
+            next_state = Instant::now() + STATE_EVERY;
             let now = client.status(unit)?;
             main_pid_after = now.main_pid;
             let over = if request.start {
@@ -244,7 +253,10 @@ pub fn record(
                 break Ending::UnitStopped;
             }
         }
-        if Instant::now() >= next_progress {
+        if let Some(progress) = progress
+            .as_mut()
+            .filter(|_| Instant::now() >= next_progress)
+        {
             let so_far = observed_of(&recorder.recorded()?);
             progress(&Progress {
                 elapsed: clock.elapsed(),
