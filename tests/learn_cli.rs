@@ -491,3 +491,72 @@ fn learn_says_why_it_cannot_record() {
          would slow a service under load by 100x or more)\n"
     );
 }
+
+#[test]
+fn learn_ends_when_the_unit_stops_and_shows_progress_only_on_a_terminal() {
+    let s = Sandgen::new();
+    let unit = unit_name("learn-stops", "service");
+    let trigger = format!("/run/{unit}.never");
+    let _cleanup = s.start(&unit, &poked_server(&trigger, "/run/unused"));
+    s.wait_for_exec(&unit);
+
+    // On a terminal (script(1) gives it one): a progress line, rewritten in place.
+    let command = format!(
+        "{SANDGEN} learn {unit} --for 2.5s --profile-dir {}",
+        profile_dir(&s).display()
+    );
+    let out = s
+        .command(&[])
+        .get_envs()
+        .fold(Command::new("script"), |mut c, (k, v)| {
+            if let Some(v) = v {
+                c.env(k, v);
+            }
+            c
+        })
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .expect("script runs");
+    assert!(out.status.success(), "{}", describe(&out));
+    let tty = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        tty.contains(&format!("\r\x1b[K{unit}: 1 s recorded, ")) && tty.contains(" new"),
+        "{tty:?}"
+    );
+    // Not on a pipe.
+    let out = learn(&s, &[&unit, "--for", "1.5s"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains(" recorded, "), "{stderr}");
+
+    // The unit stops while it is recorded: the recording ends there.
+    let mut child = s
+        .command(&["learn", &unit])
+        .env("SANDGEN_PROFILE_DIR", profile_dir(&s))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sandgen runs");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    while !line.starts_with("sandgen: recording ") {
+        line.clear();
+        assert!(
+            stderr.read_line(&mut line).expect("read") > 0,
+            "ended early"
+        );
+    }
+    s.container.exec_ok(&["systemctl", "stop", &unit]);
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "{}", describe(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with(&format!("{unit}: recorded "))
+            && stdout.contains(" (the unit stopped), main PID "),
+        "{stdout}"
+    );
+    assert_eq!(
+        profile_of(&s, &unit)["recordings"][2]["ended"],
+        "unit-stopped"
+    );
+}
