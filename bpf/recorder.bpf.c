@@ -65,6 +65,26 @@ struct task_struct {
 	int pid;
 } __attribute__((preserve_access_index));
 
+// The exec'd file's identity, for `skip_exec_*` below: linux_binprm.file (the file being
+// exec'd, Linux 2.6+), file.f_inode (3.9+), inode.i_ino and i_sb->s_dev (the kernel's dev_t,
+// MKDEV(major, minor) = major << 20 | minor).
+struct super_block {
+	__u32 s_dev;
+} __attribute__((preserve_access_index));
+
+struct inode {
+	unsigned long i_ino;
+	struct super_block *i_sb;
+} __attribute__((preserve_access_index));
+
+struct file {
+	struct inode *f_inode;
+} __attribute__((preserve_access_index));
+
+struct linux_binprm {
+	struct file *file;
+} __attribute__((preserve_access_index));
+
 // x86: arch/x86/include/asm/thread_info.h, "32bit syscall active": the call came through
 // the i386 entry (int 0x80, sysenter, a 32-bit process's syscall), numbered as i386's.
 #define TS_COMPAT 0x0002
@@ -73,6 +93,11 @@ struct task_struct {
 volatile const __u64 target_cgroup = 0;
 volatile const __u32 launcher_tgid = 0;
 volatile const __u8 whole_cgroup = 0;
+// systemd 255 and later fork, exec `systemd-executor` in the unit's cgroup, which sets the
+// sandbox up (mount, unshare, pivot_root, seccomp) and only then execs the command: an exec
+// of this file (inode number and device, 0 for none) does not arm a task in cgroup mode.
+volatile const __u64 skip_exec_ino = 0;
+volatile const __u32 skip_exec_dev = 0;
 
 // Task id (thread id, the kernel's pid) -> WATCHED or ARMED. A hash map: any PID may come,
 // and look-up by key is what the hot path needs. 65536 tasks at once is more than a unit
@@ -146,6 +171,15 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
+static __always_inline int is_skipped_exec(struct linux_binprm *bprm)
+{
+	if (skip_exec_ino == 0)
+		return 0;
+	struct inode *inode = BPF_CORE_READ(bprm, file, f_inode);
+	return BPF_CORE_READ(inode, i_ino) == skip_exec_ino &&
+	       BPF_CORE_READ(inode, i_sb, s_dev) == skip_exec_dev;
+}
+
 // sched:sched_process_exec, args: (struct task_struct *p, pid_t old_pid, struct linux_binprm *).
 // Runs in the task that exec'd, after the new program replaced the old one.
 SEC("raw_tracepoint/sched_process_exec")
@@ -153,7 +187,7 @@ int process_exec(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	if (target_cgroup != 0) {
-		if (in_target_cgroup())
+		if (in_target_cgroup() && !is_skipped_exec((struct linux_binprm *)ctx->args[2]))
 			arm(tid, ARMED_AT_EXEC);
 		return 0;
 	}

@@ -23,7 +23,9 @@ use crate::systemd::bus::{BusError, JobVerb, Systemd};
 use crate::systemd::status::UnitStatus;
 use crate::systemd::Manager;
 use crate::trace::audit::SyscallNumbers;
-use crate::trace::bpf::{compat_numbers, BpfError, BpfTarget, Recorded, Recorder};
+use crate::trace::bpf::{
+    compat_numbers, systemd_executor, BpfError, BpfTarget, Recorded, Recorder,
+};
 use crate::trace::unit::{interrupted, unit_cgroup_here, RemoveCgroupOnDrop};
 
 /// How long sandgen waits for a unit started with `--start` to show that it started.
@@ -181,6 +183,7 @@ pub fn record(
             BpfTarget::Cgroup {
                 id: cgroup_id(&path)?,
                 path,
+                skip_exec: systemd_executor(&root),
             },
             0,
         )

@@ -36,6 +36,8 @@ pub enum BpfTarget {
         id: u64,
         /// That directory, for messages.
         path: PathBuf,
+        /// An exec of this file does not arm: systemd's executor ([`systemd_executor`]).
+        skip_exec: Option<FileIdentity>,
     },
     /// Every task in this cgroup v2 (a running unit's), from the moment the recorder is
     /// attached: its tasks exec'd before, so the unit is armed as a whole (`sandgen learn`).
@@ -56,7 +58,9 @@ impl BpfTarget {
     /// How the target is followed, for the line that says which tracer was used.
     pub fn describe(&self) -> String {
         match self {
-            Self::Cgroup { id, path } => format!("cgroup v2 id {id} ({})", path.display()),
+            Self::Cgroup { id, path, .. } => {
+                format!("cgroup v2 id {id} ({})", path.display())
+            }
             Self::WholeCgroup { id, path } => format!(
                 "cgroup v2 id {id} ({}), every task from attach on",
                 path.display()
@@ -210,6 +214,48 @@ pub fn check_prerequisites(euid: u32, btf: &Path) -> Result<(), BpfError> {
     Ok(())
 }
 
+/// A file as the kernel tells files apart: its inode number and its file system's device,
+/// in the kernel's own encoding (`MKDEV(major, minor)`, `major << 20 | minor`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileIdentity {
+    /// The inode number.
+    pub ino: u64,
+    /// The device, kernel encoding.
+    pub dev: u32,
+}
+
+impl FileIdentity {
+    /// The identity of the file at `path`, if there is one.
+    pub fn of(path: &Path) -> Option<Self> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(path).ok()?;
+        Some(Self {
+            ino: meta.ino(),
+            dev: kernel_dev(meta.dev()),
+        })
+    }
+}
+
+/// A device number as `stat(2)` gives it (glibc's encoding) in the kernel's encoding
+/// (include/linux/kdev_t.h: `MKDEV(ma, mi) = ma << 20 | mi`).
+pub fn kernel_dev(dev: u64) -> u32 {
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    u32::try_from((major << 20) | (minor & 0xf_ffff)).unwrap_or(0)
+}
+
+/// systemd's executor under `root`, if this systemd has one: systemd 255 and later fork,
+/// exec `systemd-executor` in the unit's cgroup, which sets up the sandbox and then execs
+/// the command. Its exec must not arm a task, or the set-up calls would count.
+pub fn systemd_executor(root: &Path) -> Option<FileIdentity> {
+    [
+        "usr/lib/systemd/systemd-executor",
+        "lib/systemd/systemd-executor",
+    ]
+    .iter()
+    .find_map(|p| FileIdentity::of(&root.join(p)))
+}
+
 /// The kernel's BTF.
 pub const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
 
@@ -250,10 +296,19 @@ impl Recorder {
             BpfTarget::WholeCgroup { id, .. } => (*id, 0, 1),
             BpfTarget::ChildrenOf { tgid } => (0, *tgid, 0),
         };
+        let skip = match target {
+            BpfTarget::Cgroup {
+                skip_exec: Some(file),
+                ..
+            } => *file,
+            _ => FileIdentity { ino: 0, dev: 0 },
+        };
         let mut ebpf = aya::EbpfLoader::new()
             .override_global("target_cgroup", &cgroup, true)
             .override_global("launcher_tgid", &tgid, true)
             .override_global("whole_cgroup", &whole, true)
+            .override_global("skip_exec_ino", &skip.ino, true)
+            .override_global("skip_exec_dev", &skip.dev, true)
             .load(OBJECT)
             .map_err(|e| load("loading the object", &error_chain(&e)))?;
         for (program, tracepoint) in PROGRAMS {
@@ -467,6 +522,21 @@ mod tests {
             ["execve", "exit_group", "read", "syscall_0x3e8"]
         );
         assert_eq!(c.into_iter().collect::<Vec<_>>(), ["exit"]);
+    }
+
+    #[test]
+    fn device_numbers_take_the_kernel_s_encoding() {
+        // 8:1 (sda1), 259:3 (nvme0n1p3), 0:27 (an overlay) as glibc encodes them.
+        let glibc = |major: u64, minor: u64| {
+            ((major & 0xfff) << 8)
+                | ((major & !0xfff) << 32)
+                | (minor & 0xff)
+                | ((minor & !0xff) << 12)
+        };
+        assert_eq!(kernel_dev(glibc(8, 1)), (8 << 20) | 1);
+        assert_eq!(kernel_dev(glibc(259, 3)), (259 << 20) | 3);
+        assert_eq!(kernel_dev(glibc(0, 27)), 27);
+        assert_eq!(kernel_dev(glibc(0, 300)), 300);
     }
 
     #[test]

@@ -845,6 +845,7 @@ impl<'a> UnitTracer<'a> {
         let target = BpfTarget::Cgroup {
             id,
             path: path.clone(),
+            skip_exec: super::bpf::systemd_executor(&self.manager.host_path(Path::new("/"))),
         };
         let recorder = Recorder::start(&target)?;
         let run = runner.run_unit_named(unit.clone(), command.argv(), None)?;
