@@ -9,6 +9,8 @@
 //!   beforehand; systemd takes an existing directory over) in exec mode
 //!   ([`BpfTarget::Cgroup`]: each task from its exec on, so systemd's set-up calls are not
 //!   counted), then the unit is started: nothing of a short-lived oneshot's life is missed.
+//!   On systemd 255 and later the exec of `systemd-executor`, which sets the sandbox up before
+//!   it execs the command, does not arm ([`crate::trace::bpf::systemd_executor`]).
 //!
 //! The recording lasts until `--for` elapses, a signal arrives
 //! ([`crate::trace::unit::catch_interrupts`]) or the unit stops; progress is read from the
