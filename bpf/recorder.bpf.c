@@ -12,8 +12,12 @@
 // - cgroup mode (`target_cgroup` != 0): tasks whose cgroup v2 id is the unit's. A task of the
 //   unit is armed when it execs (sched_process_exec), so the set-up calls systemd makes in the
 //   forked child before it execs the workload (mount, unshare, capset, seccomp, prctl) are not
-//   counted; children of armed tasks are armed at fork. The exec of systemd-executor (systemd
-//   255 and later), which makes those calls itself, does not arm.
+//   counted; children of armed tasks are armed at fork.
+// - whole-cgroup mode (`target_cgroup` != 0 and `whole_cgroup` != 0, for `sandgen learn` on a
+//   running unit): every task in the cgroup counts from the moment the program is attached.
+//   Its tasks exec'd long ago, so there is no exec to arm them at, and systemd's set-up calls
+//   are long over: the unit is armed as a whole. The hot path is then one comparison for
+//   every task on the machine and no hash look-up at all.
 // - PID mode (`launcher_tgid` != 0, for `--direct`): children that the launcher (sandgen)
 //   forks are watched, and armed when they exec; their children are armed at fork.
 // Tasks leave the set at exit, so a recycled PID is never counted.
@@ -61,21 +65,20 @@ struct task_struct {
 	int pid;
 } __attribute__((preserve_access_index));
 
-// The path from an exec's linux_binprm to the exec'd file's name.
-struct qstr {
-	const unsigned char *name;
+// The exec'd file's identity, for `skip_exec_*` below: linux_binprm.file (the file being
+// exec'd, Linux 2.6+), file.f_inode (3.9+), inode.i_ino and i_sb->s_dev (the kernel's dev_t,
+// MKDEV(major, minor) = major << 20 | minor).
+struct super_block {
+	__u32 s_dev;
 } __attribute__((preserve_access_index));
 
-struct dentry {
-	struct qstr d_name;
-} __attribute__((preserve_access_index));
-
-struct path {
-	struct dentry *dentry;
+struct inode {
+	unsigned long i_ino;
+	struct super_block *i_sb;
 } __attribute__((preserve_access_index));
 
 struct file {
-	struct path f_path;
+	struct inode *f_inode;
 } __attribute__((preserve_access_index));
 
 struct linux_binprm {
@@ -89,6 +92,12 @@ struct linux_binprm {
 // Set by the loader before load (aya EbpfLoader::set_global); see the modes above.
 volatile const __u64 target_cgroup = 0;
 volatile const __u32 launcher_tgid = 0;
+volatile const __u8 whole_cgroup = 0;
+// systemd 255 and later fork, exec `systemd-executor` in the unit's cgroup, which sets the
+// sandbox up (mount, unshare, pivot_root, seccomp) and only then execs the command: an exec
+// of this file (inode number and device, 0 for none) does not arm a task in cgroup mode.
+volatile const __u64 skip_exec_ino = 0;
+volatile const __u32 skip_exec_dev = 0;
 
 // Task id (thread id, the kernel's pid) -> WATCHED or ARMED. A hash map: any PID may come,
 // and look-up by key is what the hot path needs. 65536 tasks at once is more than a unit
@@ -147,10 +156,12 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	// The hot path for every other task on the machine: one comparison in cgroup mode.
 	if (target_cgroup != 0 && bpf_get_current_cgroup_id() != target_cgroup)
 		return 0;
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u8 *state = bpf_map_lookup_elem(&tasks, &tid);
-	if (!state || *state != ARMED)
-		return 0;
+	if (!(whole_cgroup && target_cgroup != 0)) {
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+		__u8 *state = bpf_map_lookup_elem(&tasks, &tid);
+		if (!state || *state != ARMED)
+			return 0;
+	}
 	long nr = (long)ctx->args[1];
 	if (nr < 0 || nr >= MAX_NR) {
 		count(OUT_OF_RANGE);
@@ -160,24 +171,13 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-// systemd 255 and later exec /usr/lib/systemd/systemd-executor in the unit's forked main
-// process first, in the unit's cgroup; the executor makes the set-up calls (keyctl, setsid,
-// capset, prctl, mount, seccomp...) and then execs the command: that first exec does not arm.
-// The executor is told by the name of the file exec'd (bprm->file's dentry), not by the
-// task's comm: systemd execs it through /proc/self/fd/N, so the comm is then "N".
-static __always_inline int is_systemd_executor(struct linux_binprm *bprm)
+static __always_inline int is_skipped_exec(struct linux_binprm *bprm)
 {
-	const char executor[17] = "systemd-executor";
-	char name[17];
-	const unsigned char *p = BPF_CORE_READ(bprm, file, f_path.dentry, d_name.name);
-	if (bpf_probe_read_kernel_str(name, sizeof(name), p) != sizeof(name))
+	if (skip_exec_ino == 0)
 		return 0;
-#pragma unroll
-	for (int i = 0; i < 17; i++) {
-		if (name[i] != executor[i])
-			return 0;
-	}
-	return 1;
+	struct inode *inode = BPF_CORE_READ(bprm, file, f_inode);
+	return BPF_CORE_READ(inode, i_ino) == skip_exec_ino &&
+	       BPF_CORE_READ(inode, i_sb, s_dev) == skip_exec_dev;
 }
 
 // sched:sched_process_exec, args: (struct task_struct *p, pid_t old_pid, struct linux_binprm *).
@@ -187,8 +187,7 @@ int process_exec(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	if (target_cgroup != 0) {
-		if (in_target_cgroup() &&
-		    !is_systemd_executor((struct linux_binprm *)ctx->args[2]))
+		if (in_target_cgroup() && !is_skipped_exec((struct linux_binprm *)ctx->args[2]))
 			arm(tid, ARMED_AT_EXEC);
 		return 0;
 	}

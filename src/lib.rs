@@ -14,6 +14,7 @@ pub mod diagnostic;
 pub mod directive;
 pub(crate) mod host;
 pub mod inspect;
+pub mod learn;
 pub mod policy;
 pub(crate) mod render;
 pub mod score;

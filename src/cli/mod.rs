@@ -5,6 +5,7 @@
 #[macro_use]
 mod output;
 mod inspect;
+mod learn;
 mod logging;
 mod remote;
 mod run;
@@ -128,6 +129,13 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Trace a command and suggest a system call allow-list for it.
     Suggest(suggest::SuggestArgs),
+    /// Record a running unit's system calls in place (BPF) and merge them into its profile.
+    Learn(learn::LearnArgs),
+    /// Show or merge the profiles `learn` keeps.
+    Profile {
+        #[command(subcommand)]
+        command: learn::ProfileCommand,
+    },
     /// Score a policy's or unit's exposure with `systemd-analyze security`.
     Score(score::ScoreArgs),
     /// Print the policy reference (every table and key) as Markdown.
@@ -255,9 +263,14 @@ fn run(cli: Cli) -> Result<()> {
     if let Some(ssh) = conn.remote() {
         if matches!(
             cli.command,
-            Command::Inspect(_) | Command::Verify(_) | Command::Suggest(_)
+            Command::Inspect(_)
+                | Command::Verify(_)
+                | Command::Suggest(_)
+                | Command::Learn(_)
+                | Command::Profile { .. }
         ) {
-            // They read that machine's kernel: sandgen runs there.
+            // They read that machine's kernel (and learn's profiles are kept there): sandgen
+            // runs there.
             return remote::run_there(ssh, &remote::strip_host_args(&remote::own_args()?));
         }
     }
@@ -279,6 +292,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Verify(args) => verify::verify(conn, args),
         Command::Suggest(args) => suggest::suggest(conn, args),
         Command::Score(args) => score::score(conn, args),
+        Command::Learn(args) => learn::learn(conn, args),
+        Command::Profile { command } => learn::profile(command),
         Command::Reference => {
             output::stdout(directive::table::reference_markdown().as_bytes())?;
             Ok(())

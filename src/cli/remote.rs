@@ -2,7 +2,8 @@
 //!
 //! The D-Bus verbs (start, stop, status, run...) talk to the remote manager through
 //! `ssh ... systemd-stdio-bridge` ([`crate::systemd::ssh`]) and need nothing else there. The
-//! commands that read the remote kernel (`inspect`, `verify`, `suggest`) cannot do that
+//! commands that read the remote kernel (`inspect`, `verify`, `suggest`, `learn`, and
+//! `profile`, whose profiles `learn` keeps there) cannot do that
 //! from here: they run `sandgen` on the remote machine with the same arguments, over the
 //! same SSH, and pass its output and exit status through, so the report is the one a local
 //! run prints there ([`run_there`]).

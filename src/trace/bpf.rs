@@ -36,6 +36,16 @@ pub enum BpfTarget {
         id: u64,
         /// That directory, for messages.
         path: PathBuf,
+        /// An exec of this file does not arm: systemd's executor ([`systemd_executor`]).
+        skip_exec: Option<FileIdentity>,
+    },
+    /// Every task in this cgroup v2 (a running unit's), from the moment the recorder is
+    /// attached: its tasks exec'd before, so the unit is armed as a whole (`sandgen learn`).
+    WholeCgroup {
+        /// The cgroup's id: its directory's inode number in the cgroup2 file system.
+        id: u64,
+        /// That directory, for messages.
+        path: PathBuf,
     },
     /// Children that this process (sandgen) forks, from their exec on, and their children.
     ChildrenOf {
@@ -48,7 +58,13 @@ impl BpfTarget {
     /// How the target is followed, for the line that says which tracer was used.
     pub fn describe(&self) -> String {
         match self {
-            Self::Cgroup { id, path } => format!("cgroup v2 id {id} ({})", path.display()),
+            Self::Cgroup { id, path, .. } => {
+                format!("cgroup v2 id {id} ({})", path.display())
+            }
+            Self::WholeCgroup { id, path } => format!(
+                "cgroup v2 id {id} ({}), every task from attach on",
+                path.display()
+            ),
             Self::ChildrenOf { .. } => "the PIDs forked by sandgen, followed at fork".to_owned(),
         }
     }
@@ -140,17 +156,34 @@ impl Recorded {
         native: &SyscallNumbers,
         compat: &SyscallNumbers,
     ) -> (BTreeSet<String>, BTreeSet<String>) {
-        let name = |table: &SyscallNumbers, nr: u32| {
-            table
-                .name(nr)
-                .map_or_else(|| format!("syscall_{nr:#x}"), str::to_owned)
+        let (natives, compats) = self.counted_names(native, compat);
+        (natives.into_keys().collect(), compats.into_keys().collect())
+    }
+
+    /// [`Recorded::names`] with how many calls each name had: the `execve`s that armed tasks
+    /// count once per armed task (at least; a task armed in whole-cgroup mode made its exec
+    /// inside the cgroup, where it was counted too).
+    pub fn counted_names(
+        &self,
+        native: &SyscallNumbers,
+        compat: &SyscallNumbers,
+    ) -> (BTreeMap<String, u64>, BTreeMap<String, u64>) {
+        let named = |table: &SyscallNumbers, counts: &BTreeMap<u32, u64>| {
+            let mut out: BTreeMap<String, u64> = BTreeMap::new();
+            for (&nr, &n) in counts {
+                let name = table
+                    .name(nr)
+                    .map_or_else(|| format!("syscall_{nr:#x}"), str::to_owned);
+                *out.entry(name).or_default() += n;
+            }
+            out
         };
-        let mut natives: BTreeSet<String> = self.native.keys().map(|&n| name(native, n)).collect();
+        let mut natives = named(native, &self.native);
         if self.armed_at_exec > 0 {
-            natives.insert("execve".to_owned());
+            let execve = natives.entry("execve".to_owned()).or_default();
+            *execve = (*execve).max(self.armed_at_exec);
         }
-        let compats = self.compat.keys().map(|&n| name(compat, n)).collect();
-        (natives, compats)
+        (natives, named(compat, &self.compat))
     }
 
     /// How many tasks were recorded.
@@ -179,6 +212,48 @@ pub fn check_prerequisites(euid: u32, btf: &Path) -> Result<(), BpfError> {
         });
     }
     Ok(())
+}
+
+/// A file as the kernel tells files apart: its inode number and its file system's device,
+/// in the kernel's own encoding (`MKDEV(major, minor)`, `major << 20 | minor`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileIdentity {
+    /// The inode number.
+    pub ino: u64,
+    /// The device, kernel encoding.
+    pub dev: u32,
+}
+
+impl FileIdentity {
+    /// The identity of the file at `path`, if there is one.
+    pub fn of(path: &Path) -> Option<Self> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(path).ok()?;
+        Some(Self {
+            ino: meta.ino(),
+            dev: kernel_dev(meta.dev()),
+        })
+    }
+}
+
+/// A device number as `stat(2)` gives it (glibc's encoding) in the kernel's encoding
+/// (include/linux/kdev_t.h: `MKDEV(ma, mi) = ma << 20 | mi`).
+pub fn kernel_dev(dev: u64) -> u32 {
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    u32::try_from((major << 20) | (minor & 0xf_ffff)).unwrap_or(0)
+}
+
+/// systemd's executor under `root`, if this systemd has one: systemd 255 and later fork,
+/// exec `systemd-executor` in the unit's cgroup, which sets up the sandbox and then execs
+/// the command. Its exec must not arm a task, or the set-up calls would count.
+pub fn systemd_executor(root: &Path) -> Option<FileIdentity> {
+    [
+        "usr/lib/systemd/systemd-executor",
+        "lib/systemd/systemd-executor",
+    ]
+    .iter()
+    .find_map(|p| FileIdentity::of(&root.join(p)))
 }
 
 /// The kernel's BTF.
@@ -216,13 +291,24 @@ impl Recorder {
             what: what.to_owned(),
             error: error.to_string(),
         };
-        let (cgroup, tgid): (u64, u32) = match target {
-            BpfTarget::Cgroup { id, .. } => (*id, 0),
-            BpfTarget::ChildrenOf { tgid } => (0, *tgid),
+        let (cgroup, tgid, whole): (u64, u32, u8) = match target {
+            BpfTarget::Cgroup { id, .. } => (*id, 0, 0),
+            BpfTarget::WholeCgroup { id, .. } => (*id, 0, 1),
+            BpfTarget::ChildrenOf { tgid } => (0, *tgid, 0),
+        };
+        let skip = match target {
+            BpfTarget::Cgroup {
+                skip_exec: Some(file),
+                ..
+            } => *file,
+            _ => FileIdentity { ino: 0, dev: 0 },
         };
         let mut ebpf = aya::EbpfLoader::new()
             .override_global("target_cgroup", &cgroup, true)
             .override_global("launcher_tgid", &tgid, true)
+            .override_global("whole_cgroup", &whole, true)
+            .override_global("skip_exec_ino", &skip.ino, true)
+            .override_global("skip_exec_dev", &skip.dev, true)
             .load(OBJECT)
             .map_err(|e| load("loading the object", &error_chain(&e)))?;
         for (program, tracepoint) in PROGRAMS {
@@ -436,6 +522,21 @@ mod tests {
             ["execve", "exit_group", "read", "syscall_0x3e8"]
         );
         assert_eq!(c.into_iter().collect::<Vec<_>>(), ["exit"]);
+    }
+
+    #[test]
+    fn device_numbers_take_the_kernel_s_encoding() {
+        // 8:1 (sda1), 259:3 (nvme0n1p3), 0:27 (an overlay) as glibc encodes them.
+        let glibc = |major: u64, minor: u64| {
+            ((major & 0xfff) << 8)
+                | ((major & !0xfff) << 32)
+                | (minor & 0xff)
+                | ((minor & !0xff) << 12)
+        };
+        assert_eq!(kernel_dev(glibc(8, 1)), (8 << 20) | 1);
+        assert_eq!(kernel_dev(glibc(259, 3)), (259 << 20) | 3);
+        assert_eq!(kernel_dev(glibc(0, 27)), 27);
+        assert_eq!(kernel_dev(glibc(0, 300)), 300);
     }
 
     #[test]

@@ -441,9 +441,41 @@ fn wait_for_end(
     }
 }
 
+/// The cgroup2 directory of `unit`, whose `ControlGroup=` (systemd's path, relative to its
+/// root cgroup) is `control_group`, as this process sees it: found from the manager's PID 1
+/// ([`unit_cgroup_dir`]).
+///
+/// # Errors
+///
+/// [`BpfError::NoCgroup2`] when the manager's PID 1 is not tracked in a cgroup2 tree.
+pub fn unit_cgroup_here(
+    manager: &Manager,
+    unit: &str,
+    control_group: &str,
+) -> Result<PathBuf, BpfError> {
+    let mountinfo = manager.host_path(Path::new("/proc/1/mountinfo"));
+    let cgroup = manager.host_path(Path::new("/proc/1/cgroup"));
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).map_err(|error| BpfError::Cgroup {
+            path: path.to_owned(),
+            error,
+        })
+    };
+    let dir =
+        unit_cgroup_dir(&read(&mountinfo)?, &read(&cgroup)?, control_group).ok_or_else(|| {
+            BpfError::NoCgroup2(format!(
+                "the BPF recorder cannot identify {unit}: the manager's PID 1 has no cgroup2 \
+                 tree ({} has no cgroup2 mount with it, see {}): trace with --tracer strace",
+                mountinfo.display(),
+                cgroup.display()
+            ))
+        })?;
+    Ok(manager.host_path(&dir))
+}
+
 /// Removes a cgroup directory sandgen made when dropped, unless systemd already did (it
 /// removes a unit's cgroup when the unit stops).
-struct RemoveCgroupOnDrop<'a>(&'a Path);
+pub struct RemoveCgroupOnDrop<'a>(pub &'a Path);
 
 impl Drop for RemoveCgroupOnDrop<'_> {
     fn drop(&mut self) {
@@ -552,6 +584,11 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_interrupt(_: nix::libc::c_int) {
     INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Whether SIGINT, SIGTERM or SIGHUP arrived since [`catch_interrupts`].
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
 }
 
 /// Turn SIGINT, SIGTERM and SIGHUP into a flag that the wait for a unit checks, so that an
@@ -782,28 +819,7 @@ impl<'a> UnitTracer<'a> {
     ///
     /// [`BpfError::NoCgroup2`] when its PID 1 is not tracked in a cgroup2 tree.
     pub fn unit_cgroup(&self, unit: &str) -> Result<PathBuf, BpfError> {
-        let mountinfo = self.manager.host_path(Path::new("/proc/1/mountinfo"));
-        let cgroup = self.manager.host_path(Path::new("/proc/1/cgroup"));
-        let read = |path: &Path| {
-            std::fs::read_to_string(path).map_err(|error| BpfError::Cgroup {
-                path: path.to_owned(),
-                error,
-            })
-        };
-        let dir = unit_cgroup_dir(
-            &read(&mountinfo)?,
-            &read(&cgroup)?,
-            &format!("/system.slice/{unit}"),
-        )
-        .ok_or_else(|| {
-            BpfError::NoCgroup2(format!(
-                "the BPF recorder cannot identify {unit}: the manager's PID 1 has no cgroup2 \
-                 tree ({} has no cgroup2 mount with it, see {}): trace with --tracer strace",
-                mountinfo.display(),
-                cgroup.display()
-            ))
-        })?;
-        Ok(self.manager.host_path(&dir))
+        unit_cgroup_here(self.manager, unit, &format!("/system.slice/{unit}"))
     }
 
     /// Record `command` (its program resolved) with the BPF recorder in a transient unit.
@@ -829,6 +845,7 @@ impl<'a> UnitTracer<'a> {
         let target = BpfTarget::Cgroup {
             id,
             path: path.clone(),
+            skip_exec: super::bpf::systemd_executor(&self.manager.host_path(Path::new("/"))),
         };
         let recorder = Recorder::start(&target)?;
         let run = runner.run_unit_named(unit.clone(), command.argv(), None)?;
