@@ -17,6 +17,7 @@ pub mod inspect;
 pub mod policy;
 pub(crate) mod render;
 pub mod score;
+pub mod seccomp;
 pub mod suggest;
 pub mod systemd;
 pub(crate) mod text;
