@@ -5,3 +5,6 @@
 
 pub mod action;
 pub mod bpf;
+pub mod read;
+pub mod report;
+pub mod table;
