@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::data::syscalls::SyscallTable;
 use crate::directive::{Directive, DirectiveValue, Name};
+use crate::seccomp::report::{read_report, FilterReport};
 use crate::inspect::process::status_field;
 pub(crate) use crate::inspect::FileId;
 use crate::inspect::{self, file_id, InspectError, Inspection, ProcessHandle, ReadError, Roots};
@@ -263,6 +265,27 @@ pub(crate) struct Facts {
     pub accounts: Accounts,
     /// Paths the policy names.
     pub paths: PathFacts,
+    /// The main process's seccomp filters, evaluated.
+    pub filters: FilterFacts,
+    /// The target systemd's syscall groups, to expand `SystemCallFilter=` with.
+    #[serde(skip)]
+    pub syscall_groups: Option<SyscallTable>,
+}
+
+/// The main process's seccomp filters as read with ptrace ([`crate::seccomp::read`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub(crate) enum FilterFacts {
+    /// Not read: `--no-ptrace`, or the process has no filter.
+    #[default]
+    NotRead,
+    /// Reading them failed; why.
+    Unreadable {
+        /// The error.
+        error: String,
+    },
+    /// Read and evaluated.
+    Read(FilterReport),
 }
 
 /// The paths to look at, in the unit's view and in the service manager's.
@@ -481,8 +504,19 @@ pub(crate) fn gather(
     roots: &Roots,
     manager_root: &Path,
     directives: &[Directive],
+    read_filters: bool,
 ) -> Result<Facts, InspectError> {
     let inspection = inspect::inspect(unit, main, roots)?;
+    let filters = if read_filters && inspection.seccomp.mode == inspect::SeccompMode::Filter {
+        match read_report(&roots.proc, main) {
+            Ok(report) => FilterFacts::Read(report),
+            Err(error) => FilterFacts::Unreadable {
+                error: error.to_string(),
+            },
+        }
+    } else {
+        FilterFacts::NotRead
+    };
     let pid = main.pid();
     let read_error = |error: ReadError| match error {
         ReadError::Gone { pid } => InspectError::Restarted {
@@ -534,6 +568,8 @@ pub(crate) fn gather(
         system: read_system(&roots.proc),
         accounts,
         paths,
+        filters,
+        syscall_groups: None,
     };
     // The reads above treat a missing file as "unknown": make sure none of them was missing
     // because the process went away.

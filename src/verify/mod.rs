@@ -26,6 +26,7 @@
 
 pub(crate) mod facts;
 pub(crate) mod report;
+pub(crate) mod syscalls;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -176,7 +177,9 @@ pub(crate) fn rule(directive: Name) -> Rule {
         N::AmbientCapabilities => Check(ambient),
         N::NoNewPrivileges => Check(no_new_privileges),
         N::SecureBits => NotCheckable(SECUREBITS_NOT_READABLE),
-        N::SystemCallFilter | N::SystemCallArchitectures | N::SystemCallLog | N::LockPersonality
+        N::SystemCallFilter => Check(system_call_filter),
+        N::SystemCallArchitectures => Check(system_call_architectures),
+        N::SystemCallLog | N::LockPersonality
         | N::MemoryDenyWriteExecute | N::RestrictRealtime | N::RestrictSUIDSGID
         | N::RestrictAddressFamilies | N::RestrictNamespaces => Check(seccomp),
         N::SystemCallErrorNumber => NotCheckable("the errno is inside the seccomp BPF program, which cannot be read without stopping the process (ptrace PTRACE_SECCOMP_GET_FILTER)"),
@@ -943,6 +946,70 @@ fn seccomp(d: &Directive, cx: &Context<'_>) -> Outcome {
         (true, SeccompMode::Strict) => fail("seccomp strict mode, not systemd's filters"),
         (false, SeccompMode::Disabled) => pass("not requested; seccomp disabled"),
         (false, _) => pass(format!("not requested; seccomp filter mode{filters} for other settings")),
+    }
+}
+
+/// `SystemCallFilter=` exactly ([`syscalls`]), when the filters were read; else [`seccomp`]
+/// (filter mode), saying why the filters were not evaluated.
+fn system_call_filter(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let (report, groups) = match (&cx.facts.filters, &cx.facts.syscall_groups) {
+        (facts::FilterFacts::Read(report), Some(groups)) => (report, groups),
+        (facts::FilterFacts::Unreadable { error }, _) => {
+            let base = seccomp(d, cx);
+            if base.status != Status::Pass {
+                return base;
+            }
+            return unknown(format!(
+                "seccomp filter mode, but the filters could not be read: {error}"
+            ));
+        }
+        _ => return seccomp(d, cx),
+    };
+    let Some(native) = report.native() else {
+        return unknown("sandgen knows no syscall numbers of this machine's architecture");
+    };
+    let Some(expected) = syscalls::expected(cx.all, groups) else {
+        return mismatch(d);
+    };
+    let others = syscalls::denied_by_others(cx.all, groups);
+    match syscalls::compare(&expected, native, &others) {
+        Ok(evidence) => pass(evidence),
+        Err(evidence) => fail(evidence),
+    }
+}
+
+/// `SystemCallArchitectures=`: with the filters read, no call may run through an ABI not
+/// listed (`native` is the first ABI sandgen evaluates).
+fn system_call_architectures(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let facts::FilterFacts::Read(report) = &cx.facts.filters else {
+        return seccomp(d, cx);
+    };
+    let (words, _) = word_list(d);
+    let listed = |arch: &str, native: bool| {
+        words
+            .iter()
+            .any(|w| w == arch || (native && w == "native"))
+    };
+    let mut open = Vec::new();
+    let mut closed = Vec::new();
+    for (i, a) in report.arches.iter().enumerate() {
+        let n = a.runnable().count();
+        if listed(a.arch, i == 0) {
+            continue;
+        }
+        if n > 0 {
+            open.push(format!("{} ({n} calls run)", a.arch));
+        } else {
+            closed.push(format!("{} ({})", a.arch, a.default.describe()));
+        }
+    }
+    if open.is_empty() {
+        pass(format!(
+            "no system call runs through {}",
+            if closed.is_empty() { "another ABI".to_owned() } else { closed.join(", ") }
+        ))
+    } else {
+        fail(format!("system calls run through ABIs not listed: {}", open.join(", ")))
     }
 }
 

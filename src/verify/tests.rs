@@ -283,6 +283,8 @@ fn bare() -> Facts {
             cwd: Some(FileId { dev: 1, ino: 999 }),
             root: Some(FileId { dev: 1, ino: 998 }),
         },
+        filters: super::facts::FilterFacts::NotRead,
+        syscall_groups: None,
     }
 }
 

@@ -1,0 +1,338 @@
+//! `SystemCallFilter=` checked exactly: the set of system calls the policy allows, computed
+//! the way the target systemd computes it, against what the kernel's filters let run
+//! ([`crate::seccomp`]).
+//!
+//! How systemd builds the set (systemd.exec(5), "System Call Filtering"; systemd 252's
+//! `config_parse_syscall_filter()` and `seccomp_parse_syscall_filter()`):
+//! - the first `SystemCallFilter=` line decides: an allow-list, or with `~` a deny-list;
+//! - an allow-list always gets `@default` (what every program needs to start and exit);
+//! - later lines of the same kind add to the set, of the other kind remove from it;
+//! - `@group`s expand with that systemd's groups (`systemd-analyze syscall-filter`);
+//! - names this kernel's ABI has no number for are skipped (libseccomp cannot place them).
+//!
+//! Other directives deny calls with seccomp too, unconditionally (systemd 252's
+//! `exec_context` apply functions): `ProtectClock=` the `@clock` group, `ProtectKernelModules=`
+//! `@module`, `ProtectKernelLogs=` `syslog`, `PrivateDevices=` `@raw-io`, `ProtectHostname=`
+//! `sethostname`/`setdomainname`, `RestrictNamespaces=` `clone3` (ENOSYS, as it cannot
+//! inspect its flags). A call they deny is not missing from `SystemCallFilter=`. The
+//! argument filters (`RestrictAddressFamilies=`, `MemoryDenyWriteExecute=`, ...) leave
+//! their calls running for some arguments: such calls count as allowed here.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::data::syscalls::SyscallTable;
+use crate::directive::{Directive, DirectiveValue, Name};
+use crate::seccomp::table::ArchFilter;
+
+/// The set systemd builds from the `SystemCallFilter=` lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Expected {
+    /// An allow-list (else a deny-list).
+    pub allow_list: bool,
+    /// The calls allowed (or, for a deny-list, denied).
+    pub names: BTreeSet<String>,
+    /// Of an allow-list, the calls only systemd's `@default` brings in.
+    pub implicit: BTreeSet<String>,
+}
+
+fn expand(word: &str, groups: &SyscallTable) -> BTreeSet<String> {
+    if word.starts_with('@') {
+        groups.expand(word)
+    } else {
+        BTreeSet::from([word.to_owned()])
+    }
+}
+
+/// The set the `SystemCallFilter=` lines of `all` ask for; `None` when there is none.
+pub(crate) fn expected(all: &[Directive], groups: &SyscallTable) -> Option<Expected> {
+    let mut result: Option<Expected> = None;
+    let mut named = BTreeSet::new();
+    for d in all.iter().filter(|d| d.name == Name::SystemCallFilter) {
+        let (words, negated) = d.value.words();
+        let e = result.get_or_insert_with(|| Expected {
+            allow_list: !negated,
+            names: if negated {
+                BTreeSet::new()
+            } else {
+                groups.expand("@default")
+            },
+            implicit: BTreeSet::new(),
+        });
+        for w in words {
+            let set = expand(w, groups);
+            if negated != e.allow_list {
+                named.extend(set.iter().cloned());
+                e.names.extend(set);
+            } else {
+                for n in &set {
+                    e.names.remove(n);
+                    named.remove(n);
+                }
+            }
+        }
+    }
+    let mut e = result?;
+    e.names.retain(|n| !groups.is_unresolved(n));
+    if e.allow_list {
+        e.implicit = e.names.difference(&named).cloned().collect();
+    }
+    Some(e)
+}
+
+/// The calls other directives of `all` deny unconditionally, and which directive.
+pub(crate) fn denied_by_others(all: &[Directive], groups: &SyscallTable) -> BTreeMap<String, Name> {
+    let mut out = BTreeMap::new();
+    for d in all {
+        let on = match &d.value {
+            DirectiveValue::Bool(b) => *b,
+            // RestrictNamespaces= with a list of types still filters clone3.
+            DirectiveValue::Words { .. } => d.name == Name::RestrictNamespaces,
+            DirectiveValue::Word(w) => d.name == Name::ProtectHostname && w == "private",
+            _ => false,
+        };
+        if !on {
+            continue;
+        }
+        let calls: BTreeSet<String> = match d.name {
+            Name::ProtectClock => groups.expand("@clock"),
+            Name::ProtectKernelModules => groups.expand("@module"),
+            Name::PrivateDevices => groups.expand("@raw-io"),
+            Name::ProtectKernelLogs => BTreeSet::from(["syslog".to_owned()]),
+            Name::ProtectHostname => {
+                BTreeSet::from(["sethostname".to_owned(), "setdomainname".to_owned()])
+            }
+            Name::RestrictNamespaces => BTreeSet::from(["clone3".to_owned()]),
+            _ => continue,
+        };
+        for c in calls {
+            out.entry(c).or_insert(d.name);
+        }
+    }
+    out
+}
+
+/// Whether the kernel lets `name` run (for some arguments).
+fn runs(arch: &ArchFilter, name: &str) -> bool {
+    arch.calls
+        .get(name)
+        .is_some_and(|v| v.action.runs() || v.conditional)
+}
+
+fn list(names: &BTreeSet<String>) -> String {
+    names.iter().cloned().collect::<Vec<_>>().join(" ")
+}
+
+/// The verdict of comparing `expected` with what the filters do on `arch`: `Ok` with the
+/// evidence when they agree, `Err` naming every call that differs.
+pub(crate) fn compare(
+    expected: &Expected,
+    arch: &ArchFilter,
+    others: &BTreeMap<String, Name>,
+) -> Result<String, String> {
+    let here = |n: &String| arch.calls.contains_key(n);
+    let placed: BTreeSet<String> = expected.names.iter().filter(|n| here(n)).cloned().collect();
+    let unplaced = expected.names.len() - placed.len();
+    let allowed: BTreeSet<String> = arch
+        .calls
+        .keys()
+        .filter(|n| runs(arch, n))
+        .cloned()
+        .collect();
+    let unnamed: Vec<String> = arch
+        .unnamed
+        .iter()
+        .filter(|(_, v)| v.action.runs() || v.conditional)
+        .map(|(nr, _)| format!("#{nr}"))
+        .collect();
+    // What the kernel allows beyond the policy, and what the policy allows that it refuses.
+    let (extra, refused): (BTreeSet<String>, BTreeSet<String>) = if expected.allow_list {
+        (
+            allowed.difference(&placed).cloned().collect(),
+            placed.difference(&allowed).cloned().collect(),
+        )
+    } else {
+        (
+            placed.intersection(&allowed).cloned().collect(),
+            arch.calls
+                .keys()
+                .filter(|n| !allowed.contains(*n) && !placed.contains(*n))
+                .cloned()
+                .collect(),
+        )
+    };
+    let (explained, missing): (BTreeSet<String>, BTreeSet<String>) =
+        refused.into_iter().partition(|n| others.contains_key(n));
+    let skipped = if unplaced > 0 {
+        format!("; {unplaced} name{} of the policy ha{} no number on {} and {} skipped", plural(unplaced), if unplaced == 1 { "s" } else { "ve" }, arch.arch, if unplaced == 1 { "is" } else { "are" })
+    } else {
+        String::new()
+    };
+    let by_others = if explained.is_empty() {
+        String::new()
+    } else {
+        let mut by: BTreeMap<Name, Vec<&str>> = BTreeMap::new();
+        for n in &explained {
+            if let Some(d) = others.get(n) {
+                by.entry(*d).or_default().push(n);
+            }
+        }
+        let parts: Vec<String> = by
+            .iter()
+            .map(|(d, names)| format!("{d}= denies {}", names.join(" ")))
+            .collect();
+        format!("; {}", parts.join("; "))
+    };
+    if extra.is_empty() && missing.is_empty() && unnamed.is_empty() {
+        return Ok(if expected.allow_list {
+            let implicit: BTreeSet<String> =
+                expected.implicit.intersection(&placed).cloned().collect();
+            let own = allowed.len() - implicit.len();
+            let adds = if implicit.is_empty() {
+                "systemd adds none".to_owned()
+            } else {
+                format!("+ {} systemd adds: {}", implicit.len(), list(&implicit))
+            };
+            format!(
+                "the kernel allows exactly the {own} system calls the policy allows on {} ({adds}){skipped}{by_others}",
+                arch.arch
+            )
+        } else {
+            format!(
+                "the kernel refuses exactly the {} system calls the policy denies on {} and allows the other {}{skipped}{by_others}",
+                placed.len(),
+                arch.arch,
+                allowed.len()
+            )
+        });
+    }
+    let mut parts = Vec::new();
+    if !extra.is_empty() || !unnamed.is_empty() {
+        let mut names: Vec<String> = extra.iter().cloned().collect();
+        names.extend(unnamed);
+        parts.push(format!(
+            "the kernel allows {} system call{} the policy does not: {}",
+            names.len(),
+            plural(names.len()),
+            names.join(" ")
+        ));
+    }
+    if !missing.is_empty() {
+        parts.push(format!(
+            "the kernel refuses {} system call{} the policy allows: {}",
+            missing.len(),
+            plural(missing.len()),
+            list(&missing)
+        ));
+    }
+    Err(format!("on {}, {}{skipped}{by_others}", arch.arch, parts.join("; ")))
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directive::UnitSection;
+    use crate::seccomp::action::Action;
+    use crate::seccomp::table::Verdict;
+
+    fn groups() -> SyscallTable {
+        SyscallTable::built_in_for(252, None)
+    }
+
+    fn filter(words: &[&str], negated: bool) -> Directive {
+        Directive {
+            section: UnitSection::Service,
+            name: Name::SystemCallFilter,
+            value: DirectiveValue::Words {
+                words: words.iter().map(|w| (*w).to_owned()).collect(),
+                negated,
+            },
+            kind: crate::directive::Kind::Syscalls,
+            origin: if negated { "seccomp.deny" } else { "seccomp.allow" }.to_owned(),
+        }
+    }
+
+    /// An ABI whose calls are `names`, of which `allowed` run, the others kill.
+    fn arch(names: &[&str], allowed: &[&str]) -> ArchFilter {
+        let verdict = |a| Verdict {
+            action: a,
+            conditional: false,
+        };
+        ArchFilter {
+            arch: "x86-64",
+            audit_arch: 0,
+            default: Action::KillProcess,
+            calls: names
+                .iter()
+                .map(|n| {
+                    let a = if allowed.contains(n) {
+                        Action::Allow
+                    } else {
+                        Action::KillProcess
+                    };
+                    ((*n).to_owned(), verdict(a))
+                })
+                .collect(),
+            unnamed: BTreeMap::new(),
+            families: None,
+            namespaces: None,
+        }
+    }
+
+    #[test]
+    fn an_allow_list_gets_default_and_later_lines_remove() {
+        let g = groups();
+        let e = expected(&[filter(&["@signal", "read"], false), filter(&["kill"], true)], &g)
+            .expect("a filter");
+        assert!(e.allow_list);
+        assert!(e.names.contains("read") && e.names.contains("rt_sigaction"));
+        assert!(e.names.contains("execve"), "@default is always allowed");
+        assert!(!e.names.contains("kill"), "removed by the ~ line");
+        assert!(e.implicit.contains("execve") && !e.implicit.contains("read"));
+        let deny = expected(&[filter(&["@mount", "ptrace"], true)], &g).expect("a filter");
+        assert!(!deny.allow_list);
+        assert!(deny.names.contains("ptrace") && deny.names.contains("mount"));
+        assert!(!deny.names.contains("execve"));
+        assert_eq!(expected(&[], &g), None);
+    }
+
+    #[test]
+    fn exact_agreement_passes_with_the_count_and_differences_fail_by_name() {
+        let e = Expected {
+            allow_list: true,
+            names: ["read", "write", "exit", "_llseek"].iter().map(|s| (*s).to_owned()).collect(),
+            implicit: ["exit"].iter().map(|s| (*s).to_owned()).collect(),
+        };
+        let names = ["read", "write", "exit", "ptrace", "clock_settime"];
+        assert_eq!(
+            compare(&e, &arch(&names, &["read", "write", "exit"]), &BTreeMap::new()),
+            Ok("the kernel allows exactly the 2 system calls the policy allows on x86-64 (+ 1 systemd adds: exit); 1 name of the policy has no number on x86-64 and is skipped".to_owned())
+        );
+        assert_eq!(
+            compare(&e, &arch(&names, &["read", "exit", "ptrace"]), &BTreeMap::new()),
+            Err("on x86-64, the kernel allows 1 system call the policy does not: ptrace; the kernel refuses 1 system call the policy allows: write; 1 name of the policy has no number on x86-64 and is skipped".to_owned())
+        );
+        // A deny-list: ptrace denied, and clock_settime refused because of ProtectClock=.
+        let deny = Expected {
+            allow_list: false,
+            names: ["ptrace"].iter().map(|s| (*s).to_owned()).collect(),
+            implicit: BTreeSet::new(),
+        };
+        let others = BTreeMap::from([("clock_settime".to_owned(), Name::ProtectClock)]);
+        assert_eq!(
+            compare(&deny, &arch(&names, &["read", "write", "exit"]), &others),
+            Ok("the kernel refuses exactly the 1 system calls the policy denies on x86-64 and allows the other 3; ProtectClock= denies clock_settime".to_owned())
+        );
+        assert_eq!(
+            compare(&deny, &arch(&names, &["read", "ptrace", "exit", "clock_settime"]), &others),
+            Err("on x86-64, the kernel allows 1 system call the policy does not: ptrace; the kernel refuses 1 system call the policy allows: write".to_owned())
+        );
+    }
+}
