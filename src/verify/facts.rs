@@ -19,10 +19,10 @@ use serde::Serialize;
 
 use crate::data::syscalls::SyscallTable;
 use crate::directive::{Directive, DirectiveValue, Name};
-use crate::seccomp::report::{read_report, FilterReport};
 use crate::inspect::process::status_field;
 pub(crate) use crate::inspect::FileId;
 use crate::inspect::{self, file_id, InspectError, Inspection, ProcessHandle, ReadError, Roots};
+use crate::seccomp::report::{read_report, FilterReport};
 
 /// The namespace types compared with the service manager's (`/proc/PID/ns/*`).
 pub(crate) const NAMESPACES: &[&str] = &["mnt", "net", "ipc", "uts", "pid", "user", "cgroup"];

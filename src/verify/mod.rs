@@ -985,11 +985,8 @@ fn system_call_architectures(d: &Directive, cx: &Context<'_>) -> Outcome {
         return seccomp(d, cx);
     };
     let (words, _) = word_list(d);
-    let listed = |arch: &str, native: bool| {
-        words
-            .iter()
-            .any(|w| w == arch || (native && w == "native"))
-    };
+    let listed =
+        |arch: &str, native: bool| words.iter().any(|w| w == arch || (native && w == "native"));
     let mut open = Vec::new();
     let mut closed = Vec::new();
     for (i, a) in report.arches.iter().enumerate() {
@@ -1006,10 +1003,17 @@ fn system_call_architectures(d: &Directive, cx: &Context<'_>) -> Outcome {
     if open.is_empty() {
         pass(format!(
             "no system call runs through {}",
-            if closed.is_empty() { "another ABI".to_owned() } else { closed.join(", ") }
+            if closed.is_empty() {
+                "another ABI".to_owned()
+            } else {
+                closed.join(", ")
+            }
         ))
     } else {
-        fail(format!("system calls run through ABIs not listed: {}", open.join(", ")))
+        fail(format!(
+            "system calls run through ABIs not listed: {}",
+            open.join(", ")
+        ))
     }
 }
 

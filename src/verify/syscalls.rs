@@ -163,7 +163,13 @@ pub(crate) fn compare(
     let (explained, missing): (BTreeSet<String>, BTreeSet<String>) =
         refused.into_iter().partition(|n| others.contains_key(n));
     let skipped = if unplaced > 0 {
-        format!("; {unplaced} name{} of the policy ha{} no number on {} and {} skipped", plural(unplaced), if unplaced == 1 { "s" } else { "ve" }, arch.arch, if unplaced == 1 { "is" } else { "are" })
+        format!(
+            "; {unplaced} name{} of the policy ha{} no number on {} and {} skipped",
+            plural(unplaced),
+            if unplaced == 1 { "s" } else { "ve" },
+            arch.arch,
+            if unplaced == 1 { "is" } else { "are" }
+        )
     } else {
         String::new()
     };
@@ -224,7 +230,11 @@ pub(crate) fn compare(
             list(&missing)
         ));
     }
-    Err(format!("on {}, {}{skipped}{by_others}", arch.arch, parts.join("; ")))
+    Err(format!(
+        "on {}, {}{skipped}{by_others}",
+        arch.arch,
+        parts.join("; ")
+    ))
 }
 
 fn plural(n: usize) -> &'static str {
@@ -255,7 +265,12 @@ mod tests {
                 negated,
             },
             kind: crate::directive::Kind::Syscalls,
-            origin: if negated { "seccomp.deny" } else { "seccomp.allow" }.to_owned(),
+            origin: if negated {
+                "seccomp.deny"
+            } else {
+                "seccomp.allow"
+            }
+            .to_owned(),
         }
     }
 
@@ -289,8 +304,11 @@ mod tests {
     #[test]
     fn an_allow_list_gets_default_and_later_lines_remove() {
         let g = groups();
-        let e = expected(&[filter(&["@signal", "read"], false), filter(&["kill"], true)], &g)
-            .expect("a filter");
+        let e = expected(
+            &[filter(&["@signal", "read"], false), filter(&["kill"], true)],
+            &g,
+        )
+        .expect("a filter");
         assert!(e.allow_list);
         assert!(e.names.contains("read") && e.names.contains("rt_sigaction"));
         assert!(e.names.contains("execve"), "@default is always allowed");
@@ -307,7 +325,10 @@ mod tests {
     fn exact_agreement_passes_with_the_count_and_differences_fail_by_name() {
         let e = Expected {
             allow_list: true,
-            names: ["read", "write", "exit", "_llseek"].iter().map(|s| (*s).to_owned()).collect(),
+            names: ["read", "write", "exit", "_llseek"]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
             implicit: ["exit"].iter().map(|s| (*s).to_owned()).collect(),
         };
         let names = ["read", "write", "exit", "ptrace", "clock_settime"];
