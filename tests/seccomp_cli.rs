@@ -335,3 +335,64 @@ fn a_traced_process_is_refused_and_a_killed_sandgen_leaves_it_running() {
     });
     assert_running_untraced(pid);
 }
+
+#[test]
+fn restrict_address_families_unix_is_exact_and_a_drop_in_adding_inet_is_caught() {
+    let s = Sandgen::new();
+    let unit = unit_name("families", "service");
+    let _cleanup = s.start(
+        &unit,
+        "[service]\nexec = [\"/bin/sleep\", \"infinity\"]\n[network]\nrestrict_address_families = [\"AF_UNIX\"]\n",
+    );
+    s.wait_for_exec(&unit);
+    let text = s.ok(&["inspect", &unit, "--seccomp"]);
+    assert!(text.contains("\n    address families: AF_UNIX\n"), "{text}");
+    let json = verify(&s, &unit, &[], 0);
+    assert_eq!(
+        statuses(&json)["network.restrict_address_families"],
+        (
+            "pass".to_owned(),
+            "socket(2) accepts exactly the address families the policy allows: AF_UNIX".to_owned()
+        )
+    );
+    let _drop_in = DropIn::restart_with(&s, &unit, "[Service]\nRestrictAddressFamilies=AF_INET\n");
+    let json = verify(&s, &unit, &[], 1);
+    assert_running_untraced(json["main_pid"].as_u64().expect("main_pid"));
+    assert_eq!(
+        statuses(&json)["network.restrict_address_families"],
+        (
+            "fail".to_owned(),
+            "socket(2) accepts 1 address family the policy does not allow: AF_INET".to_owned()
+        )
+    );
+}
+
+#[test]
+fn restrict_namespaces_is_exact_and_a_drop_in_allowing_net_is_caught() {
+    let s = Sandgen::new();
+    let unit = unit_name("namespaces", "service");
+    let _cleanup = s.start(
+        &unit,
+        "[service]\nexec = [\"/bin/sleep\", \"infinity\"]\n[namespaces]\nrestrict_namespaces = true\n",
+    );
+    s.wait_for_exec(&unit);
+    let text = s.ok(&["inspect", &unit, "--seccomp"]);
+    assert!(text.contains("\n    namespaces: none\n"), "{text}");
+    let json = verify(&s, &unit, &[], 0);
+    assert_eq!(
+        statuses(&json)["namespaces.restrict_namespaces"],
+        (
+            "pass".to_owned(),
+            "unshare(2) refuses every namespace type".to_owned()
+        )
+    );
+    let _drop_in = DropIn::restart_with(&s, &unit, "[Service]\nRestrictNamespaces=net\n");
+    let json = verify(&s, &unit, &[], 1);
+    assert_eq!(
+        statuses(&json)["namespaces.restrict_namespaces"],
+        (
+            "fail".to_owned(),
+            "unshare(2) accepts 1 namespace type the policy does not allow: net".to_owned()
+        )
+    );
+}

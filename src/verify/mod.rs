@@ -181,7 +181,9 @@ pub(crate) fn rule(directive: Name) -> Rule {
         N::SystemCallArchitectures => Check(system_call_architectures),
         N::SystemCallLog | N::LockPersonality
         | N::MemoryDenyWriteExecute | N::RestrictRealtime | N::RestrictSUIDSGID
-        | N::RestrictAddressFamilies | N::RestrictNamespaces => Check(seccomp),
+        => Check(seccomp),
+        N::RestrictAddressFamilies => Check(restrict_address_families),
+        N::RestrictNamespaces => Check(restrict_namespaces),
         N::SystemCallErrorNumber => NotCheckable("the errno is inside the seccomp BPF program, which cannot be read without stopping the process (ptrace PTRACE_SECCOMP_GET_FILTER)"),
         N::RootDirectory => Check(root_directory),
         N::MountAPIVFS => Check(mount_api_vfs),
@@ -973,6 +975,60 @@ fn system_call_filter(d: &Directive, cx: &Context<'_>) -> Outcome {
     };
     let others = syscalls::denied_by_others(cx.all, groups);
     match syscalls::compare(&expected, native, &others) {
+        Ok(evidence) => pass(evidence),
+        Err(evidence) => fail(evidence),
+    }
+}
+
+/// `RestrictAddressFamilies=`: the families socket(2) accepts on the native ABI, probed
+/// one by one, against the policy's.
+fn restrict_address_families(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let facts::FilterFacts::Read(report) = &cx.facts.filters else {
+        return seccomp(d, cx);
+    };
+    let (Some(native), Some(expected)) = (report.native(), syscalls::expected_families(d)) else {
+        return seccomp(d, cx);
+    };
+    let Some(kernel) = &native.families else {
+        return unknown("this ABI has no socket(2) call to probe");
+    };
+    let kernel: BTreeSet<String> = kernel.iter().map(|s| (*s).to_owned()).collect();
+    let socket = native.calls.get("socket");
+    let refused = kernel.is_empty() && socket.is_some_and(|v| !v.conditional);
+    outcome(syscalls::compare_names(
+        ("address family", "address families"),
+        "socket(2)",
+        &expected,
+        &kernel,
+        refused,
+    ))
+}
+
+/// `RestrictNamespaces=`: the namespace types unshare(2) accepts on the native ABI, one
+/// flag at a time, against the policy's.
+fn restrict_namespaces(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let facts::FilterFacts::Read(report) = &cx.facts.filters else {
+        return seccomp(d, cx);
+    };
+    let (Some(native), Some(expected)) = (report.native(), syscalls::expected_namespaces(d)) else {
+        return seccomp(d, cx);
+    };
+    let Some(kernel) = &native.namespaces else {
+        return unknown("this ABI has no unshare(2) call to probe");
+    };
+    let kernel: BTreeSet<String> = kernel.iter().map(|s| (*s).to_owned()).collect();
+    let refused = kernel.is_empty() && native.calls.get("unshare").is_some_and(|v| !v.conditional);
+    outcome(syscalls::compare_names(
+        ("namespace type", "namespace types"),
+        "unshare(2)",
+        &expected,
+        &kernel,
+        refused,
+    ))
+}
+
+fn outcome(result: Result<String, String>) -> Outcome {
+    match result {
         Ok(evidence) => pass(evidence),
         Err(evidence) => fail(evidence),
     }

@@ -357,3 +357,136 @@ mod tests {
         );
     }
 }
+
+/// Compare a set of names the policy allows with those the kernel lets through (`what`:
+/// "address family", "namespace type"): `Ok` when equal, else `Err` naming each difference.
+/// `refused_altogether` says the call probed runs for no argument at all: the kernel is
+/// then stricter than the directive (another filter refuses the call), which it says.
+pub(crate) fn compare_names(
+    (what, whats): (&str, &str),
+    call: &str,
+    expected: &BTreeSet<String>,
+    kernel: &BTreeSet<String>,
+    refused_altogether: bool,
+) -> Result<String, String> {
+    let extra: BTreeSet<String> = kernel.difference(expected).cloned().collect();
+    let missing: BTreeSet<String> = expected.difference(kernel).cloned().collect();
+    if extra.is_empty() && missing.is_empty() {
+        return Ok(if kernel.is_empty() {
+            format!("{call} refuses every {what}")
+        } else {
+            format!(
+                "{call} accepts exactly the {whats} the policy allows: {}",
+                list(kernel)
+            )
+        });
+    }
+    if extra.is_empty() && refused_altogether {
+        return Ok(format!(
+            "{call} is refused whatever the {what} (another filter refuses the call), so none of {} is usable",
+            list(&missing)
+        ));
+    }
+    let noun = |n: usize| if n == 1 { what } else { whats };
+    let mut parts = Vec::new();
+    if !extra.is_empty() {
+        parts.push(format!(
+            "{call} accepts {} {} the policy does not allow: {}",
+            extra.len(),
+            noun(extra.len()),
+            list(&extra)
+        ));
+    }
+    if !missing.is_empty() {
+        parts.push(format!(
+            "{call} refuses {} {} the policy allows: {}",
+            missing.len(),
+            noun(missing.len()),
+            list(&missing)
+        ));
+    }
+    Err(parts.join("; "))
+}
+
+/// The address families `RestrictAddressFamilies=` allows, by their kernel names (aliases
+/// as the family they alias); `None` for a deny-list (`~`), which this does not compare.
+pub(crate) fn expected_families(d: &Directive) -> Option<BTreeSet<String>> {
+    let numbered: BTreeMap<u32, &str> = crate::data::address_families::numbered().collect();
+    match &d.value {
+        DirectiveValue::Word(w) if w == "none" => Some(BTreeSet::new()),
+        DirectiveValue::Words {
+            words,
+            negated: false,
+        } => Some(
+            words
+                .iter()
+                .filter_map(|w| crate::data::address_families::number(w))
+                .filter_map(|n| numbered.get(&n).map(|s| (*s).to_owned()))
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// The namespace types `RestrictNamespaces=` allows; `None` when it restricts nothing.
+pub(crate) fn expected_namespaces(d: &Directive) -> Option<BTreeSet<String>> {
+    match &d.value {
+        DirectiveValue::Bool(true) => Some(BTreeSet::new()),
+        DirectiveValue::Words {
+            words,
+            negated: false,
+        } => Some(words.iter().cloned().collect()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    const AF: (&str, &str) = ("address family", "address families");
+    const NS: (&str, &str) = ("namespace type", "namespace types");
+
+    fn set(items: &[&str]) -> BTreeSet<String> {
+        items.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn families_and_namespaces_compare_by_name() {
+        assert_eq!(
+            compare_names(
+                AF,
+                "socket(2)",
+                &set(&["AF_UNIX"]),
+                &set(&["AF_UNIX"]),
+                false
+            ),
+            Ok(
+                "socket(2) accepts exactly the address families the policy allows: AF_UNIX"
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            compare_names(
+                AF,
+                "socket(2)",
+                &set(&["AF_UNIX"]),
+                &set(&["AF_UNIX", "AF_INET"]),
+                false
+            ),
+            Err("socket(2) accepts 1 address family the policy does not allow: AF_INET".to_owned())
+        );
+        assert_eq!(
+            compare_names(NS, "unshare(2)", &set(&[]), &set(&[]), true),
+            Ok("unshare(2) refuses every namespace type".to_owned())
+        );
+        assert_eq!(
+            compare_names(NS, "unshare(2)", &set(&["net"]), &set(&[]), true),
+            Ok("unshare(2) is refused whatever the namespace type (another filter refuses the call), so none of net is usable".to_owned())
+        );
+        assert_eq!(
+            compare_names(NS, "unshare(2)", &set(&["net", "ipc"]), &set(&["net", "uts"]), false),
+            Err("unshare(2) accepts 1 namespace type the policy does not allow: uts; unshare(2) refuses 1 namespace type the policy allows: ipc".to_owned())
+        );
+    }
+}
