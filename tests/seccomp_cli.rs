@@ -396,3 +396,79 @@ fn restrict_namespaces_is_exact_and_a_drop_in_allowing_net_is_caught() {
         )
     );
 }
+
+#[test]
+fn argument_filters_pass_and_a_drop_in_turning_them_off_fails_each() {
+    let s = Sandgen::new();
+    let unit = unit_name("arguments", "service");
+    let _cleanup = s.start(
+        &unit,
+        "[service]\nexec = [\"/bin/sleep\", \"infinity\"]\n[seccomp]\nlock_personality = true\n\
+         memory_deny_write_execute = true\nrestrict_realtime = true\nrestrict_suid_sgid = true\n",
+    );
+    s.wait_for_exec(&unit);
+    let json = verify(&s, &unit, &[], 0);
+    let got = statuses(&json);
+    let expect = [
+        (
+            "seccomp.lock_personality",
+            "personality(PER_LINUX32) (errno 1 (EPERM))",
+        ),
+        (
+            "seccomp.memory_deny_write_execute",
+            "mmap(PROT_WRITE|PROT_EXEC) (errno 1 (EPERM)), mprotect(PROT_EXEC) (errno 1 (EPERM))",
+        ),
+        (
+            "seccomp.restrict_realtime",
+            "sched_setscheduler(SCHED_FIFO) (errno 1 (EPERM))",
+        ),
+        (
+            "seccomp.restrict_suid_sgid",
+            "chmod(S_ISUID) (errno 1 (EPERM)), fchmodat(S_ISGID) (errno 1 (EPERM))",
+        ),
+    ];
+    for (key, refused) in expect {
+        assert_eq!(
+            got[key],
+            (
+                "pass".to_owned(),
+                format!("on x86-64, the kernel refuses {refused}")
+            ),
+            "{key}"
+        );
+    }
+    // Turned off, with another filter (SystemCallArchitectures=) so that the process is
+    // still in filter mode and the calls themselves must be evaluated.
+    let _drop_in = DropIn::restart_with(
+        &s,
+        &unit,
+        "[Service]\nLockPersonality=no\nMemoryDenyWriteExecute=no\nRestrictRealtime=no\nRestrictSUIDSGID=no\nSystemCallArchitectures=native\n",
+    );
+    let json = verify(&s, &unit, &[], 1);
+    let got = statuses(&json);
+    let expect = [
+        ("seccomp.lock_personality", "personality(PER_LINUX32)"),
+        (
+            "seccomp.memory_deny_write_execute",
+            "mmap(PROT_WRITE|PROT_EXEC) and mprotect(PROT_EXEC)",
+        ),
+        (
+            "seccomp.restrict_realtime",
+            "sched_setscheduler(SCHED_FIFO)",
+        ),
+        (
+            "seccomp.restrict_suid_sgid",
+            "chmod(S_ISUID) and fchmodat(S_ISGID)",
+        ),
+    ];
+    for (key, runs) in expect {
+        assert_eq!(
+            got[key],
+            (
+                "fail".to_owned(),
+                format!("on x86-64, the kernel lets {runs} run")
+            ),
+            "{key}"
+        );
+    }
+}

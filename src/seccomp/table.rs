@@ -63,6 +63,58 @@ pub const NAMESPACE_FLAGS: &[(&str, u64)] = &[
     ("uts", 0x0400_0000),
 ];
 
+/// One call with arguments that matter to a directive systemd implements with an argument
+/// filter (systemd 252's `seccomp_lock_personality()`, `seccomp_memory_deny_write_execute()`,
+/// `seccomp_restrict_suid_sgid()`, `seccomp_restrict_realtime()`): each is refused when the
+/// directive is in force, and the same call with zero arguments is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Probe {
+    /// How a report names it: `personality(PER_LINUX32)`.
+    pub name: &'static str,
+    /// The call.
+    pub call: &'static str,
+    /// Its arguments.
+    pub args: [u64; 6],
+}
+
+/// The argument probes, evaluated on every ABI that has the call.
+pub const PROBES: &[Probe] = &[
+    // LockPersonality=: any persona but the current one (PER_LINUX) and the query.
+    Probe {
+        name: "personality(PER_LINUX32)",
+        call: "personality",
+        args: [0x0008, 0, 0, 0, 0, 0],
+    },
+    // MemoryDenyWriteExecute=: writable and executable mappings, executable protections.
+    Probe {
+        name: "mmap(PROT_WRITE|PROT_EXEC)",
+        call: "mmap",
+        args: [0, 4096, 0x2 | 0x4, 0x22, 0, 0],
+    },
+    Probe {
+        name: "mprotect(PROT_EXEC)",
+        call: "mprotect",
+        args: [0, 4096, 0x4, 0, 0, 0],
+    },
+    // RestrictSUIDSGID=: setting the set-user-ID or set-group-ID bit.
+    Probe {
+        name: "chmod(S_ISUID)",
+        call: "chmod",
+        args: [0, 0o4000, 0, 0, 0, 0],
+    },
+    Probe {
+        name: "fchmodat(S_ISGID)",
+        call: "fchmodat",
+        args: [0, 0, 0o2000, 0, 0, 0],
+    },
+    // RestrictRealtime=: a real-time scheduling policy.
+    Probe {
+        name: "sched_setscheduler(SCHED_FIFO)",
+        call: "sched_setscheduler",
+        args: [0, 1, 0, 0, 0, 0],
+    },
+];
+
 /// What the filters do on one ABI.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ArchFilter {
@@ -81,6 +133,8 @@ pub struct ArchFilter {
     pub families: Option<Vec<&'static str>>,
     /// The namespace types unshare(2) accepts, one flag at a time.
     pub namespaces: Option<Vec<&'static str>>,
+    /// The answers to the [`PROBES`] of the calls this ABI has, by probe name.
+    pub probes: BTreeMap<&'static str, Verdict>,
 }
 
 impl ArchFilter {
@@ -149,6 +203,10 @@ pub fn evaluate(
             .map(|(name, _)| *name)
             .collect()
     });
+    let probes = PROBES
+        .iter()
+        .filter_map(|p| Some((p.name, call(numbers.number(p.call)?, p.args))))
+        .collect();
     ArchFilter {
         arch,
         audit_arch,
@@ -157,6 +215,7 @@ pub fn evaluate(
         unnamed,
         families,
         namespaces,
+        probes,
     }
 }
 
@@ -270,5 +329,39 @@ mod tests {
         assert_eq!(e.default, Action::Errno(38));
         assert_eq!(e.unnamed.keys().copied().collect::<Vec<_>>(), [500]);
         assert_eq!(e.families, Some(vec![]));
+    }
+
+    #[test]
+    fn argument_probes_see_what_a_personality_lock_refuses() {
+        // personality(): allow only PER_LINUX (0) and the query 0xffffffff.
+        let low = if cfg!(target_endian = "little") {
+            16
+        } else {
+            20
+        };
+        let lock = Filters(vec![program(vec![
+            Insn::stmt(LD | W | ABS, 0),
+            Insn::jump(JMP | JEQ | K, 135, 0, 4),
+            Insn::stmt(LD | W | ABS, low),
+            Insn::jump(JMP | JEQ | K, 0, 2, 0),
+            Insn::jump(JMP | JEQ | K, 0xffff_ffff, 1, 0),
+            Insn::stmt(RET | K, RET_ERRNO | 1),
+            Insn::stmt(RET | K, RET_ALLOW),
+        ])]);
+        let numbers = SyscallNumbers::parse_unistd_header("#define __NR_personality 135\n");
+        let e = evaluate(&lock, "x86-64", AUDIT_ARCH_X86_64, &numbers);
+        assert_eq!(
+            e.probes["personality(PER_LINUX32)"].action,
+            Action::Errno(1)
+        );
+        assert_eq!(e.calls["personality"].action, Action::Allow);
+        assert!(e.calls["personality"].conditional);
+        // A call the ABI does not have is not probed.
+        assert!(!e.probes.contains_key("chmod(S_ISUID)"));
+        let open = evaluate(&Filters::default(), "x86-64", AUDIT_ARCH_X86_64, &numbers);
+        assert_eq!(
+            open.probes["personality(PER_LINUX32)"].action,
+            Action::Allow
+        );
     }
 }

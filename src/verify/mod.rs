@@ -179,9 +179,9 @@ pub(crate) fn rule(directive: Name) -> Rule {
         N::SecureBits => NotCheckable(SECUREBITS_NOT_READABLE),
         N::SystemCallFilter => Check(system_call_filter),
         N::SystemCallArchitectures => Check(system_call_architectures),
-        N::SystemCallLog | N::LockPersonality
-        | N::MemoryDenyWriteExecute | N::RestrictRealtime | N::RestrictSUIDSGID
-        => Check(seccomp),
+        N::SystemCallLog => Check(seccomp),
+        N::LockPersonality | N::MemoryDenyWriteExecute | N::RestrictRealtime
+        | N::RestrictSUIDSGID => Check(argument_filter),
         N::RestrictAddressFamilies => Check(restrict_address_families),
         N::RestrictNamespaces => Check(restrict_namespaces),
         N::SystemCallErrorNumber => NotCheckable("the errno is inside the seccomp BPF program, which cannot be read without stopping the process (ptrace PTRACE_SECCOMP_GET_FILTER)"),
@@ -1025,6 +1025,18 @@ fn restrict_namespaces(d: &Directive, cx: &Context<'_>) -> Outcome {
         &kernel,
         refused,
     ))
+}
+
+/// `LockPersonality=`, `MemoryDenyWriteExecute=`, `RestrictSUIDSGID=`, `RestrictRealtime=`:
+/// the calls with the arguments they forbid must be refused on the native ABI.
+fn argument_filter(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let facts::FilterFacts::Read(report) = &cx.facts.filters else {
+        return seccomp(d, cx);
+    };
+    match (flag(d), report.native()) {
+        (Some(true), Some(native)) => outcome(syscalls::compare_probes(d.name, native)),
+        _ => seccomp(d, cx),
+    }
 }
 
 fn outcome(result: Result<String, String>) -> Outcome {

@@ -298,6 +298,7 @@ mod tests {
             unnamed: BTreeMap::new(),
             families: None,
             namespaces: None,
+            probes: BTreeMap::new(),
         }
     }
 
@@ -406,6 +407,45 @@ pub(crate) fn compare_names(
         ));
     }
     Err(parts.join("; "))
+}
+
+/// The argument probes ([`crate::seccomp::table::PROBES`]) that must be refused when
+/// `directive` is in force.
+pub(crate) fn probes_of(directive: Name) -> &'static [&'static str] {
+    match directive {
+        Name::LockPersonality => &["personality(PER_LINUX32)"],
+        Name::MemoryDenyWriteExecute => &["mmap(PROT_WRITE|PROT_EXEC)", "mprotect(PROT_EXEC)"],
+        Name::RestrictSUIDSGID => &["chmod(S_ISUID)", "fchmodat(S_ISGID)"],
+        Name::RestrictRealtime => &["sched_setscheduler(SCHED_FIFO)"],
+        _ => &[],
+    }
+}
+
+/// Whether the probes of `directive` are refused on `arch`: `Ok` naming them, `Err` naming
+/// those that run.
+pub(crate) fn compare_probes(directive: Name, arch: &ArchFilter) -> Result<String, String> {
+    let names = probes_of(directive);
+    let (run, refused): (Vec<&str>, Vec<&str>) = names
+        .iter()
+        .filter(|n| arch.probes.contains_key(*n))
+        .partition(|n| arch.probes.get(*n).is_some_and(|v| v.action.runs()));
+    if run.is_empty() {
+        let how: Vec<String> = refused
+            .iter()
+            .map(|n| format!("{n} ({})", arch.probes[n].action.describe()))
+            .collect();
+        Ok(format!(
+            "on {}, the kernel refuses {}",
+            arch.arch,
+            how.join(", ")
+        ))
+    } else {
+        Err(format!(
+            "on {}, the kernel lets {} run",
+            arch.arch,
+            run.join(" and ")
+        ))
+    }
 }
 
 /// The address families `RestrictAddressFamilies=` allows, by their kernel names (aliases
