@@ -214,7 +214,7 @@ fn a_deny_list_passes_and_a_drop_in_allowing_ptrace_fails() {
     let unit = unit_name("deny", "service");
     let _cleanup = s.start(
         &unit,
-        "[service]\nexec = [\"/bin/sleep\", \"infinity\"]\n[seccomp]\ndeny = [\"@mount\", \"ptrace\"]\n",
+        "[service]\nexec = [\"/bin/sleep\", \"infinity\"]\n[seccomp]\ndeny = [\"@mount\", \"ptrace\"]\nerror_number = \"EACCES\"\n",
     );
     s.wait_for_exec(&unit);
     let json = verify(&s, &unit, &[], 0);
@@ -228,6 +228,13 @@ fn a_deny_list_passes_and_a_drop_in_allowing_ptrace_fails() {
             denied.len()
         )),
         "{evidence}"
+    );
+    assert_eq!(
+        statuses(&json)["seccomp.error_number"],
+        (
+            "pass".to_owned(),
+            "on x86-64, the calls SystemCallFilter= refuses fail with errno 13 (EACCES)".to_owned()
+        )
     );
     // A later line without ~ takes ptrace off the deny-list.
     let _drop_in = DropIn::restart_with(&s, &unit, "[Service]\nSystemCallFilter=ptrace\n");

@@ -184,7 +184,7 @@ pub(crate) fn rule(directive: Name) -> Rule {
         | N::RestrictSUIDSGID => Check(argument_filter),
         N::RestrictAddressFamilies => Check(restrict_address_families),
         N::RestrictNamespaces => Check(restrict_namespaces),
-        N::SystemCallErrorNumber => NotCheckable("the errno is inside the seccomp BPF program, which cannot be read without stopping the process (ptrace PTRACE_SECCOMP_GET_FILTER)"),
+        N::SystemCallErrorNumber => Check(system_call_error_number),
         N::RootDirectory => Check(root_directory),
         N::MountAPIVFS => Check(mount_api_vfs),
         N::PrivateTmp => Check(private_tmp),
@@ -1044,6 +1044,32 @@ fn outcome(result: Result<String, String>) -> Outcome {
         Ok(evidence) => pass(evidence),
         Err(evidence) => fail(evidence),
     }
+}
+
+/// `SystemCallErrorNumber=`: what the calls `SystemCallFilter=` refuses get, from the
+/// filters read; not checkable without them (the errno is inside the BPF program).
+fn system_call_error_number(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let DirectiveValue::Errno(errno) = &d.value else {
+        return mismatch(d);
+    };
+    let (facts::FilterFacts::Read(report), Some(groups)) =
+        (&cx.facts.filters, &cx.facts.syscall_groups)
+    else {
+        if cx.facts.inspection.seccomp.mode != SeccompMode::Filter {
+            return seccomp(d, cx);
+        }
+        return unknown("the errno is inside the seccomp BPF program, which sandgen reads only with ptrace (PTRACE_SECCOMP_GET_FILTER; not with --no-ptrace, nor when the process has no filter or the read failed)");
+    };
+    let Some(native) = report.native() else {
+        return unknown("sandgen knows no syscall numbers of this machine's architecture");
+    };
+    let Some(expected) = syscalls::expected(cx.all, groups) else {
+        return unknown("no SystemCallFilter= refuses a call with it");
+    };
+    let Ok(number) = u16::try_from(errno.number) else {
+        return mismatch(d);
+    };
+    outcome(syscalls::compare_errno(&expected, native, number))
 }
 
 /// `SystemCallArchitectures=`: with the filters read, no call may run through an ABI not

@@ -323,6 +323,47 @@ mod tests {
     }
 
     #[test]
+    fn the_errno_of_refused_calls_is_the_filters_default_or_the_denied_calls_answer() {
+        let allow = Expected {
+            allow_list: true,
+            names: ["read"].iter().map(|s| (*s).to_owned()).collect(),
+            implicit: BTreeSet::new(),
+        };
+        let mut a = arch(&["read", "ptrace"], &["read"]);
+        assert_eq!(
+            compare_errno(&allow, &a, 1),
+            Err("on x86-64, the calls SystemCallFilter= refuses get kill process, not errno 1 (EPERM)".to_owned())
+        );
+        a.default = Action::Errno(1);
+        assert_eq!(
+            compare_errno(&allow, &a, 1),
+            Ok(
+                "on x86-64, the calls SystemCallFilter= refuses fail with errno 1 (EPERM)"
+                    .to_owned()
+            )
+        );
+        let deny = Expected {
+            allow_list: false,
+            names: ["ptrace"].iter().map(|s| (*s).to_owned()).collect(),
+            implicit: BTreeSet::new(),
+        };
+        a.calls.insert(
+            "ptrace".to_owned(),
+            Verdict {
+                action: Action::Errno(13),
+                conditional: false,
+            },
+        );
+        assert_eq!(
+            compare_errno(&deny, &a, 13),
+            Ok(
+                "on x86-64, the calls SystemCallFilter= refuses fail with errno 13 (EACCES)"
+                    .to_owned()
+            )
+        );
+    }
+
+    #[test]
     fn exact_agreement_passes_with_the_count_and_differences_fail_by_name() {
         let e = Expected {
             allow_list: true,
@@ -407,6 +448,47 @@ pub(crate) fn compare_names(
         ));
     }
     Err(parts.join("; "))
+}
+
+/// What the calls `SystemCallFilter=` refuses get on `arch`: for an allow-list the filters'
+/// default, for a deny-list the answers to the denied calls. `Ok` when that is errno
+/// `errno`, else `Err` naming what they get.
+pub(crate) fn compare_errno(
+    expected: &Expected,
+    arch: &ArchFilter,
+    errno: u16,
+) -> Result<String, String> {
+    let wanted = crate::seccomp::action::Action::Errno(errno);
+    let got: BTreeSet<crate::seccomp::action::Action> = if expected.allow_list {
+        BTreeSet::from([arch.default])
+    } else {
+        expected
+            .names
+            .iter()
+            .filter_map(|n| arch.calls.get(n))
+            .filter(|v| !v.action.runs())
+            .map(|v| v.action)
+            .collect()
+    };
+    if got.iter().all(|a| *a == wanted) && !got.is_empty() {
+        Ok(format!(
+            "on {}, the calls SystemCallFilter= refuses fail with {}",
+            arch.arch,
+            wanted.describe()
+        ))
+    } else {
+        let got: Vec<String> = got.iter().map(|a| a.describe()).collect();
+        Err(format!(
+            "on {}, the calls SystemCallFilter= refuses get {}, not {}",
+            arch.arch,
+            if got.is_empty() {
+                "nothing (none is refused)".to_owned()
+            } else {
+                got.join(", ")
+            },
+            wanted.describe()
+        ))
+    }
 }
 
 /// The argument probes ([`crate::seccomp::table::PROBES`]) that must be refused when
