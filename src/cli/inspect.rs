@@ -108,19 +108,18 @@ pub(crate) fn inspect(conn: &Manager, args: InspectArgs) -> Result<()> {
     let own_pid_namespace = std::fs::read_link("/proc/self/ns/pid")
         .map(|l| l.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let filters_text = filters.as_ref().map(|f| match f {
+        Ok(report) => crate::seccomp::report::render(report),
+        Err(error) => format!("  filters not read: {error}\n"),
+    });
     let text = report(
         &inspection,
         &pinned.status,
         &sections,
         &listings,
         &own_pid_namespace,
+        filters_text.as_deref(),
     );
-    let mut text = text;
-    match &filters {
-        Some(Ok(report)) => text.push_str(&crate::seccomp::report::render(report)),
-        Some(Err(error)) => text.push_str(&format!("  filters not read: {error}\n")),
-        None => {}
-    }
     super::output::stdout(text.as_bytes())?;
     Ok(())
 }

@@ -9,8 +9,8 @@
 //! PASS, FAIL or NOT CHECKABLE, with the evidence.
 //!
 //! Every directive sandgen can emit ([`crate::directive::table::SPECS`]) has a [`Rule`]: a
-//! check, or the reason it cannot be checked from outside the process (securebits, the
-//! errno inside a seccomp filter, ordering dependencies, ...). The checks are pure functions
+//! check, or the reason it cannot be checked from outside the process (securebits,
+//! ordering dependencies, ...). The checks are pure functions
 //! of the directives and the facts.
 //!
 //! Two conventions:
@@ -19,10 +19,12 @@
 //!   `PrivateTmp=`, `SystemCallFilter=` implies `NoNewPrivileges=` for unprivileged units), and
 //!   the evidence says what is in force anyway.
 //! - Directives systemd implements with seccomp (`SystemCallFilter=`, `RestrictNamespaces=`,
-//!   `LockPersonality=`, ...) pass when the process runs in seccomp filter mode: the kernel
-//!   shows that filters are attached and how many (`/proc/PID/status`), not what they allow;
-//!   reading the BPF programs needs `ptrace(PTRACE_SECCOMP_GET_FILTER)`, which stops the
-//!   process. The evidence says so.
+//!   `LockPersonality=`, ...) are checked against the unit's filters, read from the kernel
+//!   with `ptrace(PTRACE_SECCOMP_GET_FILTER)` and evaluated ([`crate::seccomp`],
+//!   [`syscalls`]): the exact set of calls, the address families socket(2) accepts, the
+//!   namespace types unshare(2) accepts, the calls with the arguments a directive forbids.
+//!   With `--no-ptrace` (or when the filters cannot be read) they pass when the process runs
+//!   in seccomp filter mode, and the evidence says that this is all that was seen.
 
 pub(crate) mod facts;
 pub(crate) mod report;
