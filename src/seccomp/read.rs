@@ -109,7 +109,10 @@ fn ptrace(request: libc::c_uint, pid: u32, addr: usize, data: usize) -> io::Resu
 
 /// How the tracee stopped.
 enum Stop {
-    /// Not stopped (yet).
+    /// Seized, not interrupted: it will not stop, and cannot be detached; the kernel
+    /// detaches it when sandgen exits.
+    Seized,
+    /// Interrupted, the stop not seen yet.
     Running,
     /// Stopped; detach with this signal (0: none) so that a signal that arrived is kept.
     Stopped(i32),
@@ -232,13 +235,14 @@ pub fn read_filters(proc_root: &Path, pid: u32) -> Result<Filters, ReadFiltersEr
     }
     let mut seized = Seized {
         pid,
-        stop: Stop::Running,
+        stop: Stop::Seized,
     };
     ptrace(libc::PTRACE_INTERRUPT, pid, 0, 0).map_err(|error| ReadFiltersError::Call {
         pid,
         call: "ptrace(PTRACE_INTERRUPT)",
         error,
     })?;
+    seized.stop = Stop::Running;
     seized.wait_stop()?;
     if std::env::var_os(HOLD_VARIABLE).is_some() {
         eprintln!("sandgen: holding process {pid} stopped ({HOLD_VARIABLE} is set)");
@@ -314,4 +318,114 @@ pub fn read_pinned(
         return Err(ReadFiltersError::Gone { pid });
     }
     Ok(filters)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::process::CommandExt;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::seccomp::action::{Action, RET_ALLOW, RET_ERRNO};
+    use crate::seccomp::bpf::{Insn, SeccompData, ABS, JEQ, JMP, K, LD, RET, W};
+
+    /// uname(2) on this ABI.
+    const UNAME: u32 = if cfg!(target_arch = "aarch64") {
+        160
+    } else {
+        63
+    };
+
+    fn status(pid: u32) -> String {
+        std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default()
+    }
+
+    fn field(pid: u32, name: &str) -> String {
+        crate::inspect::process::status_field(&status(pid), name)
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn reads_back_the_filter_a_process_installed_and_leaves_it_running() {
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "PTRACE_SECCOMP_GET_FILTER needs CAP_SYS_ADMIN: run the tests as root (scripts/test.sh)"
+        );
+        // uname() fails with EPERM, everything else runs.
+        let insns = vec![
+            Insn::stmt(LD | W | ABS, 0),
+            Insn::jump(JMP | JEQ | K, UNAME, 0, 1),
+            Insn::stmt(RET | K, RET_ERRNO | 1),
+            Insn::stmt(RET | K, RET_ALLOW),
+        ];
+        let mut raw: Vec<libc::sock_filter> = insns
+            .iter()
+            .map(|i| libc::sock_filter {
+                code: i.code,
+                jt: i.jt,
+                jf: i.jf,
+                k: i.k,
+            })
+            .collect();
+        let prog = libc::sock_fprog {
+            len: raw.len() as u16,
+            filter: raw.as_mut_ptr(),
+        };
+        let prog_addr = &prog as *const libc::sock_fprog as usize;
+        let mut cmd = std::process::Command::new("sleep");
+        cmd.arg("600");
+        // SAFETY: between fork and exec the closure only calls prctl(2), which is
+        // async-signal-safe, on memory allocated before the fork.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+                    || libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, prog_addr) != 0
+                {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().expect("spawn sleep");
+        let pid = child.id();
+        let start = Instant::now();
+        while std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default() != "sleep\n"
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "sleep did not start"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let filters = read_filters(Path::new("/proc"), pid);
+        let (state, tracer) = (field(pid, "State"), field(pid, "TracerPid"));
+        let _ = child.kill();
+        let _ = child.wait();
+        let filters = filters.expect("the filters of our child");
+        assert_eq!(filters.0, vec![Program::new(insns).expect("valid")]);
+        assert_eq!(tracer, "0", "left traced");
+        assert!(
+            state.starts_with('S') || state.starts_with('R'),
+            "left stopped: {state}"
+        );
+        let uname = filters.verdict(&SeccompData {
+            nr: UNAME,
+            ..SeccompData::default()
+        });
+        assert_eq!(uname.action, Action::Errno(1));
+    }
+
+    #[test]
+    fn a_process_that_is_gone_is_reported_as_gone() {
+        let mut child = std::process::Command::new("true")
+            .spawn()
+            .expect("spawn true");
+        let pid = child.id();
+        let _ = child.wait();
+        assert!(matches!(
+            read_filters(Path::new("/proc"), pid),
+            Err(ReadFiltersError::Gone { pid: p }) if p == pid
+        ));
+    }
 }
