@@ -953,21 +953,39 @@ fn seccomp(d: &Directive, cx: &Context<'_>) -> Outcome {
     }
 }
 
+/// The filters as read, or the verdict without them: [`seccomp`] (filter mode) when they
+/// were not read (`--no-ptrace`); when reading them failed, NOT CHECKABLE with the reason
+/// for a directive that asks for something the filter mode alone would pass.
+fn filters_read<'a>(
+    d: &Directive,
+    cx: &'a Context<'_>,
+) -> Result<&'a crate::seccomp::report::FilterReport, Outcome> {
+    match &cx.facts.filters {
+        facts::FilterFacts::Read(report) => Ok(report),
+        facts::FilterFacts::NotRead => Err(seccomp(d, cx)),
+        facts::FilterFacts::Unreadable { error } => {
+            let base = seccomp(d, cx);
+            let asked = !matches!(d.value, DirectiveValue::Bool(false));
+            if asked && base.status == Status::Pass {
+                Err(unknown(format!(
+                    "seccomp filter mode, but the filters could not be read: {error}"
+                )))
+            } else {
+                Err(base)
+            }
+        }
+    }
+}
+
 /// `SystemCallFilter=` exactly ([`syscalls`]), when the filters were read; else [`seccomp`]
 /// (filter mode), saying why the filters were not evaluated.
 fn system_call_filter(d: &Directive, cx: &Context<'_>) -> Outcome {
-    let (report, groups) = match (&cx.facts.filters, &cx.facts.syscall_groups) {
-        (facts::FilterFacts::Read(report), Some(groups)) => (report, groups),
-        (facts::FilterFacts::Unreadable { error }, _) => {
-            let base = seccomp(d, cx);
-            if base.status != Status::Pass {
-                return base;
-            }
-            return unknown(format!(
-                "seccomp filter mode, but the filters could not be read: {error}"
-            ));
-        }
-        _ => return seccomp(d, cx),
+    let report = match filters_read(d, cx) {
+        Ok(report) => report,
+        Err(outcome) => return outcome,
+    };
+    let Some(groups) = &cx.facts.syscall_groups else {
+        return seccomp(d, cx);
     };
     let Some(native) = report.native() else {
         return unknown("sandgen knows no syscall numbers of this machine's architecture");
@@ -985,8 +1003,9 @@ fn system_call_filter(d: &Directive, cx: &Context<'_>) -> Outcome {
 /// `RestrictAddressFamilies=`: the families socket(2) accepts on the native ABI, probed
 /// one by one, against the policy's.
 fn restrict_address_families(d: &Directive, cx: &Context<'_>) -> Outcome {
-    let facts::FilterFacts::Read(report) = &cx.facts.filters else {
-        return seccomp(d, cx);
+    let report = match filters_read(d, cx) {
+        Ok(report) => report,
+        Err(outcome) => return outcome,
     };
     let (Some(native), Some(expected)) = (report.native(), syscalls::expected_families(d)) else {
         return seccomp(d, cx);
@@ -1009,8 +1028,9 @@ fn restrict_address_families(d: &Directive, cx: &Context<'_>) -> Outcome {
 /// `RestrictNamespaces=`: the namespace types unshare(2) accepts on the native ABI, one
 /// flag at a time, against the policy's.
 fn restrict_namespaces(d: &Directive, cx: &Context<'_>) -> Outcome {
-    let facts::FilterFacts::Read(report) = &cx.facts.filters else {
-        return seccomp(d, cx);
+    let report = match filters_read(d, cx) {
+        Ok(report) => report,
+        Err(outcome) => return outcome,
     };
     let (Some(native), Some(expected)) = (report.native(), syscalls::expected_namespaces(d)) else {
         return seccomp(d, cx);
@@ -1032,8 +1052,9 @@ fn restrict_namespaces(d: &Directive, cx: &Context<'_>) -> Outcome {
 /// `LockPersonality=`, `MemoryDenyWriteExecute=`, `RestrictSUIDSGID=`, `RestrictRealtime=`:
 /// the calls with the arguments they forbid must be refused on the native ABI.
 fn argument_filter(d: &Directive, cx: &Context<'_>) -> Outcome {
-    let facts::FilterFacts::Read(report) = &cx.facts.filters else {
-        return seccomp(d, cx);
+    let report = match filters_read(d, cx) {
+        Ok(report) => report,
+        Err(outcome) => return outcome,
     };
     match (flag(d), report.native()) {
         (Some(true), Some(native)) => outcome(syscalls::compare_probes(d.name, native)),
@@ -1077,8 +1098,9 @@ fn system_call_error_number(d: &Directive, cx: &Context<'_>) -> Outcome {
 /// `SystemCallArchitectures=`: with the filters read, no call may run through an ABI not
 /// listed (`native` is the first ABI sandgen evaluates).
 fn system_call_architectures(d: &Directive, cx: &Context<'_>) -> Outcome {
-    let facts::FilterFacts::Read(report) = &cx.facts.filters else {
-        return seccomp(d, cx);
+    let report = match filters_read(d, cx) {
+        Ok(report) => report,
+        Err(outcome) => return outcome,
     };
     let (words, _) = word_list(d);
     let listed =
