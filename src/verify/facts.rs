@@ -507,16 +507,32 @@ pub(crate) fn gather(
     read_filters: bool,
 ) -> Result<Facts, InspectError> {
     let inspection = inspect::inspect(unit, main, roots)?;
-    let filters = if read_filters && inspection.seccomp.mode == inspect::SeccompMode::Filter {
-        match read_report(&roots.proc, main) {
-            Ok(report) => FilterFacts::Read(report),
-            Err(error) => FilterFacts::Unreadable {
-                error: error.to_string(),
-            },
-        }
-    } else {
-        FilterFacts::NotRead
-    };
+    // The filters are read (the process stopped for a moment) only when a check needs them.
+    let wanted = directives.iter().any(|d| {
+        matches!(
+            d.name,
+            Name::SystemCallFilter
+                | Name::SystemCallErrorNumber
+                | Name::SystemCallArchitectures
+                | Name::RestrictAddressFamilies
+                | Name::RestrictNamespaces
+                | Name::LockPersonality
+                | Name::MemoryDenyWriteExecute
+                | Name::RestrictSUIDSGID
+                | Name::RestrictRealtime
+        )
+    });
+    let filters =
+        if read_filters && wanted && inspection.seccomp.mode == inspect::SeccompMode::Filter {
+            match read_report(&roots.proc, main) {
+                Ok(report) => FilterFacts::Read(report),
+                Err(error) => FilterFacts::Unreadable {
+                    error: error.to_string(),
+                },
+            }
+        } else {
+            FilterFacts::NotRead
+        };
     let pid = main.pid();
     let read_error = |error: ReadError| match error {
         ReadError::Gone { pid } => InspectError::Restarted {
