@@ -521,3 +521,27 @@ fn argument_filters_pass_and_a_drop_in_turning_them_off_fails_each() {
         );
     }
 }
+
+#[test]
+fn calls_other_directives_deny_are_not_missing_from_an_allow_list() {
+    let s = Sandgen::new();
+    let unit = unit_name("others", "service");
+    let _cleanup = s.start(
+        &unit,
+        "[service]\nexec = [\"/bin/sleep\", \"infinity\"]\n[seccomp]\nallow = [\"@system-service\"]\n\
+         [filesystem]\nprivate_devices = true\nprotect_kernel_modules = true\nprotect_kernel_logs = true\n\
+         protect_clock = true\n[namespaces]\nrestrict_namespaces = true\nprotect_hostname = true\n",
+    );
+    s.wait_for_exec(&unit);
+    let json = verify(&s, &unit, &[], 0);
+    let (status, evidence) = &statuses(&json)["seccomp.allow"];
+    assert_eq!(status, "pass", "{evidence}");
+    // clone3 and setns are in @system-service, and refused by RestrictNamespaces=yes
+    // (without the table of such directives they would be "missing").
+    assert!(
+        evidence.starts_with("the kernel allows exactly the ")
+            && evidence.contains(" system calls the policy allows on x86-64 ")
+            && evidence.contains("; RestrictNamespaces= denies clone3 setns"),
+        "{evidence}"
+    );
+}

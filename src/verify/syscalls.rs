@@ -14,9 +14,10 @@
 //! `exec_context` apply functions): `ProtectClock=` the `@clock` group, `ProtectKernelModules=`
 //! `@module`, `ProtectKernelLogs=` `syslog`, `PrivateDevices=` `@raw-io`, `ProtectHostname=`
 //! `sethostname`/`setdomainname`, `RestrictNamespaces=` `clone3` (ENOSYS, as it cannot
-//! inspect its flags). A call they deny is not missing from `SystemCallFilter=`. The
-//! argument filters (`RestrictAddressFamilies=`, `MemoryDenyWriteExecute=`, ...) leave
-//! their calls running for some arguments: such calls count as allowed here.
+//! inspect its flags) and, when it forbids every type, `setns`. A call they deny is not
+//! missing from `SystemCallFilter=`. The argument filters (`RestrictAddressFamilies=`,
+//! `MemoryDenyWriteExecute=`, ...) leave their calls running for some arguments: such
+//! calls count as allowed here.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -100,6 +101,11 @@ pub(crate) fn denied_by_others(all: &[Directive], groups: &SyscallTable) -> BTre
             Name::ProtectKernelLogs => BTreeSet::from(["syslog".to_owned()]),
             Name::ProtectHostname => {
                 BTreeSet::from(["sethostname".to_owned(), "setdomainname".to_owned()])
+            }
+            // With every type forbidden (`yes`) setns(2) is refused altogether
+            // (`seccomp_restrict_namespaces()`); with some allowed, only for flags.
+            Name::RestrictNamespaces if matches!(d.value, DirectiveValue::Bool(true)) => {
+                BTreeSet::from(["clone3".to_owned(), "setns".to_owned()])
             }
             Name::RestrictNamespaces => BTreeSet::from(["clone3".to_owned()]),
             _ => continue,
