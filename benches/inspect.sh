@@ -13,7 +13,10 @@
 #              grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/PID/status
 #              cat of the unit's cgroup files (limit, usage, OOM counter, CPU weight, tasks)
 #   summary    sandgen inspect bench-heat                 (the human summary; no baseline)
-#   verify     sandgen verify bench-heat                  (no baseline: nothing does this today)
+#   verify     sandgen verify bench-heat                  (reads and evaluates the seccomp
+#                                                         filters with ptrace)
+#   noptrace   sandgen verify bench-heat --no-ptrace      (the verify of before: goal, verify
+#                                                         under 2x this)
 # Both sides get the same facts, except that sandgen also compares the mount table with the
 # service manager's, lists the cgroup's processes and checks the PID was not reused. Prints
 # medians and the ratio; the results are recorded in BENCHMARKS.md.
@@ -25,11 +28,12 @@ ROUNDS=${1:-15}
 NAME=sandgen-bench-inspect-$$
 
 cargo build --release --locked -q
-BIN=$PWD/target/release/sandgen
+TARGET=${CARGO_TARGET_DIR:-$PWD/target}
+BIN=$TARGET/release/sandgen
 trap '"$HARNESS" down "$NAME" >/dev/null 2>&1 || true' EXIT
 lane_up
 
-POL=$PWD/target/bench-heat.toml
+POL=$TARGET/bench-heat.toml
 cp policies/heat.toml "$POL"
 inside "$BIN" -q start "$POL" >/dev/null
 UNIT=bench-heat.service
@@ -74,6 +78,7 @@ for _ in $(seq "$ROUNDS"); do
   run pipeline bash -c "$PIPELINE" bash "$UNIT"
   run summary "$BIN" inspect "$UNIT"
   run verify "$BIN" verify "$UNIT"
+  run noptrace "$BIN" verify "$UNIT" --no-ptrace
 done
 inside systemctl stop "$UNIT" >/dev/null 2>&1 || true
 
@@ -84,4 +89,5 @@ echo "rounds: $ROUNDS (medians, ms, measured inside $LANE)"
 printf '%-52s %8s %8s %7s\n' "scenario" "sandgen" "shell" "ratio"
 printf '%-52s %8s %8s %7s\n' "inspect --json vs the pipeline (goal <= 0.5x)" "$(m sandgen)" "$(m pipeline)" "$(ratio "$(m sandgen)" "$(m pipeline)")"
 printf '%-52s %8s %8s %7s\n' "inspect (human summary)" "$(m summary)" "-" "-"
-printf '%-52s %8s %8s %7s\n' "verify (recorded policy)" "$(m verify)" "-" "-"
+printf '%-52s %8s %8s %7s\n' "verify (recorded policy)" "$(m verify)" "$(m pipeline)" "$(ratio "$(m verify)" "$(m pipeline)")"
+printf '%-52s %8s %8s %7s\n' "verify vs verify --no-ptrace (goal <= 2x)" "$(m verify)" "$(m noptrace)" "$(ratio "$(m verify)" "$(m noptrace)")"

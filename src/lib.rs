@@ -18,6 +18,7 @@ pub mod learn;
 pub mod policy;
 pub(crate) mod render;
 pub mod score;
+pub mod seccomp;
 pub mod suggest;
 pub mod systemd;
 pub(crate) mod text;

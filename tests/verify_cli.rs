@@ -237,7 +237,6 @@ fn verify_names_every_key_a_unit_without_a_sandbox_does_not_have() {
     let mut expected: BTreeMap<&str, &str> = [
         "service.restart",
         "capabilities.secure_bits",
-        "seccomp.error_number",
         "namespaces.remove_ipc",
         "install.after",
         "install.wanted_by",

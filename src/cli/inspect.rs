@@ -14,6 +14,7 @@ use crate::inspect::namespace::DirEntry;
 use crate::inspect::pin::pin;
 use crate::inspect::report::{report, Sections};
 use crate::inspect::Inspection;
+use crate::seccomp::report::{read_report, FilterReport};
 use crate::systemd::Manager;
 
 /// Arguments of `sandgen inspect`.
@@ -30,9 +31,14 @@ pub(crate) struct InspectArgs {
     /// Capability sets by name, NoNewPrivs, securebits.
     #[arg(long)]
     caps: bool,
-    /// Seccomp mode and number of filters.
+    /// Seccomp mode, and what the filters do per architecture: the default action, the
+    /// system calls allowed and refused, the address families and namespace types allowed.
     #[arg(long)]
     seccomp: bool,
+    /// With --seccomp: do not read the filters (which stops the process for a moment with
+    /// ptrace); show only the mode and the number of filters.
+    #[arg(long)]
+    no_ptrace: bool,
     /// The unit's cgroup: limits and usage, OOM kills.
     #[arg(long)]
     cgroup: bool,
@@ -69,6 +75,8 @@ pub(crate) fn inspect(conn: &Manager, args: InspectArgs) -> Result<()> {
         }
     }
     let inspection = pinned.inspect()?;
+    let filters = (args.seccomp && !args.no_ptrace)
+        .then(|| read_report(&pinned.roots.proc, &pinned.handle).map_err(|e| e.to_string()));
     pinned.confirm(&client, &inspection.cgroup.path)?;
 
     if args.json {
@@ -82,6 +90,10 @@ pub(crate) fn inspect(conn: &Manager, args: InspectArgs) -> Result<()> {
                     entries: &l.entries,
                 })
                 .collect(),
+            seccomp_filters: filters.as_ref().map(|f| match f {
+                Ok(report) => FiltersView::Read(report),
+                Err(error) => FiltersView::NotRead { error },
+            }),
         };
         outln!("{}", serde_json::to_string_pretty(&view)?)?;
         return Ok(());
@@ -96,12 +108,17 @@ pub(crate) fn inspect(conn: &Manager, args: InspectArgs) -> Result<()> {
     let own_pid_namespace = std::fs::read_link("/proc/self/ns/pid")
         .map(|l| l.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let filters_text = filters.as_ref().map(|f| match f {
+        Ok(report) => crate::seccomp::report::render(report),
+        Err(error) => format!("  filters not read: {error}\n"),
+    });
     let text = report(
         &inspection,
         &pinned.status,
         &sections,
         &listings,
         &own_pid_namespace,
+        filters_text.as_deref(),
     );
     super::output::stdout(text.as_bytes())?;
     Ok(())
@@ -114,6 +131,16 @@ struct InspectView<'a> {
     inspection: &'a Inspection,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     ls: Vec<LsView<'a>>,
+    /// `--seccomp`: the filters, evaluated, or why they were not read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seccomp_filters: Option<FiltersView<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum FiltersView<'a> {
+    Read(&'a FilterReport),
+    NotRead { error: &'a str },
 }
 
 #[derive(Serialize)]

@@ -31,6 +31,10 @@ pub(crate) struct VerifyArgs {
     /// Lower the policy for this systemd version [default: the running systemd's].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(200..1000))]
     systemd_version: Option<u32>,
+    /// Do not read the unit's seccomp filters (which stops its main process for a moment
+    /// with ptrace): seccomp directives then pass on the filter mode alone.
+    #[arg(long)]
+    no_ptrace: bool,
 }
 
 /// The policy to verify against, and where it came from.
@@ -117,8 +121,11 @@ pub(crate) fn verify(conn: &Manager, args: VerifyArgs) -> Result<()> {
         &pinned.roots,
         manager_root,
         directives,
+        !args.no_ptrace,
     )
     .map_err(PinError::from)?;
+    let mut facts = facts;
+    facts.syscall_groups = Some(host.syscalls().clone());
     pinned.confirm(&client, &facts.inspection.cgroup.path)?;
     let findings = verify::verify(directives, &facts);
     let report = Report::new(

@@ -72,6 +72,29 @@ pub const ADDRESS_FAMILIES: &[&str] = &[
     "AF_MCTP", // 45
 ];
 
+/// The aliases in [`ADDRESS_FAMILIES`]: other names of the family listed before them.
+const ALIASES: &[&str] = &["AF_LOCAL", "AF_FILE", "AF_ROUTE"];
+
+/// The kernel's number of each family (1 `AF_UNIX` .. 45 `AF_MCTP`), without the aliases:
+/// the first argument of socket(2).
+pub fn numbered() -> impl Iterator<Item = (u32, &'static str)> {
+    ADDRESS_FAMILIES
+        .iter()
+        .filter(|n| !ALIASES.contains(n))
+        .zip(1..)
+        .map(|(n, i)| (i, *n))
+}
+
+/// The kernel's number of family `name` (an alias gives the number of what it aliases).
+pub fn number(name: &str) -> Option<u32> {
+    let name = match canonical(name)? {
+        "AF_LOCAL" | "AF_FILE" => "AF_UNIX",
+        "AF_ROUTE" => "AF_NETLINK",
+        n => n,
+    };
+    numbered().find(|(_, n)| *n == name).map(|(i, _)| i)
+}
+
 /// Whether systemd 252 accepts `name` as an address family, ignoring ASCII case as systemd does.
 pub fn is_known(name: &str) -> bool {
     canonical(name).is_some()
@@ -141,5 +164,19 @@ mod tests {
         sorted.sort_unstable();
         sorted.dedup();
         assert_eq!(sorted.len(), ADDRESS_FAMILIES.len());
+    }
+
+    #[test]
+    fn families_have_the_kernels_numbers() {
+        assert_eq!(number("AF_UNIX"), Some(1));
+        assert_eq!(number("af_local"), Some(1));
+        assert_eq!(number("AF_INET6"), Some(10));
+        assert_eq!(number("AF_ROUTE"), Some(16));
+        assert_eq!(number("AF_PACKET"), Some(17));
+        assert_eq!(number("AF_RDS"), Some(21));
+        assert_eq!(number("AF_TIPC"), Some(30));
+        assert_eq!(number("AF_VSOCK"), Some(40));
+        assert_eq!(number("AF_MCTP"), Some(45));
+        assert_eq!(numbered().count(), 45);
     }
 }

@@ -32,12 +32,15 @@ pub struct Sections {
 /// The human report of `got`, whose unit systemd reports in `status`: a summary, or the
 /// sections asked for and the `listings` of `--ls`. `own_pid_namespace` is sandgen's PID
 /// namespace (the link `/proc/self/ns/pid`), which the process table compares with theirs.
+/// `filters`: what the seccomp filters do, in words ([`crate::seccomp::report::render`]),
+/// shown under the seccomp section when it is asked for.
 pub fn report(
     got: &Inspection,
     status: &UnitStatus,
     sections: &Sections,
     listings: &[(PathBuf, Listing)],
     own_pid_namespace: &str,
+    filters: Option<&str>,
 ) -> String {
     let mut out = String::new();
     let main = got.pids.iter().find(|p| p.pid == got.main_pid);
@@ -84,6 +87,7 @@ pub fn report(
     }
     if sections.seccomp {
         let _ = writeln!(out, "\nseccomp: {}", seccomp_text(got));
+        out.push_str(filters.unwrap_or_default());
     }
     if sections.cgroup {
         out.push('\n');
@@ -410,7 +414,7 @@ mod tests {
             control_group: "/system.slice/heat.service".into(),
             ..UnitStatus::default()
         };
-        let text = report(&got, &status, &Sections::default(), &[], "pid:[1]");
+        let text = report(&got, &status, &Sections::default(), &[], "pid:[1]", None);
         assert_eq!(
             text,
             "\

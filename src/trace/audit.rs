@@ -215,6 +215,16 @@ impl SyscallNumbers {
         self.names.values().map(String::as_str)
     }
 
+    /// Every number and its name, by number.
+    pub fn entries(&self) -> impl Iterator<Item = (u32, &str)> {
+        self.names.iter().map(|(n, s)| (*n, s.as_str()))
+    }
+
+    /// The number of the call named `name`.
+    pub fn number(&self, name: &str) -> Option<u32> {
+        self.entries().find(|(_, s)| *s == name).map(|(n, _)| n)
+    }
+
     /// The name of syscall `number`.
     pub fn name(&self, number: u32) -> Option<&str> {
         self.names.get(&number).map(String::as_str)

@@ -17,10 +17,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::data::syscalls::SyscallTable;
 use crate::directive::{Directive, DirectiveValue, Name};
 use crate::inspect::process::status_field;
 pub(crate) use crate::inspect::FileId;
 use crate::inspect::{self, file_id, InspectError, Inspection, ProcessHandle, ReadError, Roots};
+use crate::seccomp::report::{read_report, FilterReport};
 
 /// The namespace types compared with the service manager's (`/proc/PID/ns/*`).
 pub(crate) const NAMESPACES: &[&str] = &["mnt", "net", "ipc", "uts", "pid", "user", "cgroup"];
@@ -263,6 +265,27 @@ pub(crate) struct Facts {
     pub accounts: Accounts,
     /// Paths the policy names.
     pub paths: PathFacts,
+    /// The main process's seccomp filters, evaluated.
+    pub filters: FilterFacts,
+    /// The target systemd's syscall groups, to expand `SystemCallFilter=` with.
+    #[serde(skip)]
+    pub syscall_groups: Option<SyscallTable>,
+}
+
+/// The main process's seccomp filters as read with ptrace ([`crate::seccomp::read`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub(crate) enum FilterFacts {
+    /// Not read: `--no-ptrace`, or the process has no filter.
+    #[default]
+    NotRead,
+    /// Reading them failed; why.
+    Unreadable {
+        /// The error.
+        error: String,
+    },
+    /// Read and evaluated.
+    Read(FilterReport),
 }
 
 /// The paths to look at, in the unit's view and in the service manager's.
@@ -481,8 +504,35 @@ pub(crate) fn gather(
     roots: &Roots,
     manager_root: &Path,
     directives: &[Directive],
+    read_filters: bool,
 ) -> Result<Facts, InspectError> {
     let inspection = inspect::inspect(unit, main, roots)?;
+    // The filters are read (the process stopped for a moment) only when a check needs them.
+    let wanted = directives.iter().any(|d| {
+        matches!(
+            d.name,
+            Name::SystemCallFilter
+                | Name::SystemCallErrorNumber
+                | Name::SystemCallArchitectures
+                | Name::RestrictAddressFamilies
+                | Name::RestrictNamespaces
+                | Name::LockPersonality
+                | Name::MemoryDenyWriteExecute
+                | Name::RestrictSUIDSGID
+                | Name::RestrictRealtime
+        )
+    });
+    let filters =
+        if read_filters && wanted && inspection.seccomp.mode == inspect::SeccompMode::Filter {
+            match read_report(&roots.proc, main) {
+                Ok(report) => FilterFacts::Read(report),
+                Err(error) => FilterFacts::Unreadable {
+                    error: error.to_string(),
+                },
+            }
+        } else {
+            FilterFacts::NotRead
+        };
     let pid = main.pid();
     let read_error = |error: ReadError| match error {
         ReadError::Gone { pid } => InspectError::Restarted {
@@ -534,6 +584,8 @@ pub(crate) fn gather(
         system: read_system(&roots.proc),
         accounts,
         paths,
+        filters,
+        syscall_groups: None,
     };
     // The reads above treat a missing file as "unknown": make sure none of them was missing
     // because the process went away.

@@ -9,8 +9,8 @@
 //! PASS, FAIL or NOT CHECKABLE, with the evidence.
 //!
 //! Every directive sandgen can emit ([`crate::directive::table::SPECS`]) has a [`Rule`]: a
-//! check, or the reason it cannot be checked from outside the process (securebits, the
-//! errno inside a seccomp filter, ordering dependencies, ...). The checks are pure functions
+//! check, or the reason it cannot be checked from outside the process (securebits,
+//! ordering dependencies, ...). The checks are pure functions
 //! of the directives and the facts.
 //!
 //! Two conventions:
@@ -19,13 +19,16 @@
 //!   `PrivateTmp=`, `SystemCallFilter=` implies `NoNewPrivileges=` for unprivileged units), and
 //!   the evidence says what is in force anyway.
 //! - Directives systemd implements with seccomp (`SystemCallFilter=`, `RestrictNamespaces=`,
-//!   `LockPersonality=`, ...) pass when the process runs in seccomp filter mode: the kernel
-//!   shows that filters are attached and how many (`/proc/PID/status`), not what they allow;
-//!   reading the BPF programs needs `ptrace(PTRACE_SECCOMP_GET_FILTER)`, which stops the
-//!   process. The evidence says so.
+//!   `LockPersonality=`, ...) are checked against the unit's filters, read from the kernel
+//!   with `ptrace(PTRACE_SECCOMP_GET_FILTER)` and evaluated ([`crate::seccomp`],
+//!   [`syscalls`]): the exact set of calls, the address families socket(2) accepts, the
+//!   namespace types unshare(2) accepts, the calls with the arguments a directive forbids.
+//!   With `--no-ptrace` (or when the filters cannot be read) they pass when the process runs
+//!   in seccomp filter mode, and the evidence says that this is all that was seen.
 
 pub(crate) mod facts;
 pub(crate) mod report;
+pub(crate) mod syscalls;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -176,10 +179,14 @@ pub(crate) fn rule(directive: Name) -> Rule {
         N::AmbientCapabilities => Check(ambient),
         N::NoNewPrivileges => Check(no_new_privileges),
         N::SecureBits => NotCheckable(SECUREBITS_NOT_READABLE),
-        N::SystemCallFilter | N::SystemCallArchitectures | N::SystemCallLog | N::LockPersonality
-        | N::MemoryDenyWriteExecute | N::RestrictRealtime | N::RestrictSUIDSGID
-        | N::RestrictAddressFamilies | N::RestrictNamespaces => Check(seccomp),
-        N::SystemCallErrorNumber => NotCheckable("the errno is inside the seccomp BPF program, which cannot be read without stopping the process (ptrace PTRACE_SECCOMP_GET_FILTER)"),
+        N::SystemCallFilter => Check(system_call_filter),
+        N::SystemCallArchitectures => Check(system_call_architectures),
+        N::SystemCallLog => Check(seccomp),
+        N::LockPersonality | N::MemoryDenyWriteExecute | N::RestrictRealtime
+        | N::RestrictSUIDSGID => Check(argument_filter),
+        N::RestrictAddressFamilies => Check(restrict_address_families),
+        N::RestrictNamespaces => Check(restrict_namespaces),
+        N::SystemCallErrorNumber => Check(system_call_error_number),
         N::RootDirectory => Check(root_directory),
         N::MountAPIVFS => Check(mount_api_vfs),
         N::PrivateTmp => Check(private_tmp),
@@ -943,6 +950,188 @@ fn seccomp(d: &Directive, cx: &Context<'_>) -> Outcome {
         (true, SeccompMode::Strict) => fail("seccomp strict mode, not systemd's filters"),
         (false, SeccompMode::Disabled) => pass("not requested; seccomp disabled"),
         (false, _) => pass(format!("not requested; seccomp filter mode{filters} for other settings")),
+    }
+}
+
+/// The filters as read, or the verdict without them: [`seccomp`] (filter mode) when they
+/// were not read (`--no-ptrace`); when reading them failed, NOT CHECKABLE with the reason
+/// for a directive that asks for something the filter mode alone would pass.
+fn filters_read<'a>(
+    d: &Directive,
+    cx: &'a Context<'_>,
+) -> Result<&'a crate::seccomp::report::FilterReport, Outcome> {
+    match &cx.facts.filters {
+        facts::FilterFacts::Read(report) => Ok(report),
+        facts::FilterFacts::NotRead => Err(seccomp(d, cx)),
+        facts::FilterFacts::Unreadable { error } => {
+            let base = seccomp(d, cx);
+            let asked = !matches!(d.value, DirectiveValue::Bool(false));
+            if asked && base.status == Status::Pass {
+                Err(unknown(format!(
+                    "seccomp filter mode, but the filters could not be read: {error}"
+                )))
+            } else {
+                Err(base)
+            }
+        }
+    }
+}
+
+/// `SystemCallFilter=` exactly ([`syscalls`]), when the filters were read; else [`seccomp`]
+/// (filter mode), saying why the filters were not evaluated.
+fn system_call_filter(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let report = match filters_read(d, cx) {
+        Ok(report) => report,
+        Err(outcome) => return outcome,
+    };
+    let Some(groups) = &cx.facts.syscall_groups else {
+        return seccomp(d, cx);
+    };
+    let Some(native) = report.native() else {
+        return unknown("sandgen knows no syscall numbers of this machine's architecture");
+    };
+    let Some(expected) = syscalls::expected(cx.all, groups) else {
+        return mismatch(d);
+    };
+    let others = syscalls::denied_by_others(cx.all, groups);
+    match syscalls::compare(&expected, native, &others) {
+        Ok(evidence) => pass(evidence),
+        Err(evidence) => fail(evidence),
+    }
+}
+
+/// `RestrictAddressFamilies=`: the families socket(2) accepts on the native ABI, probed
+/// one by one, against the policy's.
+fn restrict_address_families(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let report = match filters_read(d, cx) {
+        Ok(report) => report,
+        Err(outcome) => return outcome,
+    };
+    let (Some(native), Some(expected)) = (report.native(), syscalls::expected_families(d)) else {
+        return seccomp(d, cx);
+    };
+    let Some(kernel) = &native.families else {
+        return unknown("this ABI has no socket(2) call to probe");
+    };
+    let kernel: BTreeSet<String> = kernel.iter().map(|s| (*s).to_owned()).collect();
+    let socket = native.calls.get("socket");
+    let refused = kernel.is_empty() && socket.is_some_and(|v| !v.conditional);
+    outcome(syscalls::compare_names(
+        ("address family", "address families"),
+        "socket(2)",
+        &expected,
+        &kernel,
+        refused,
+    ))
+}
+
+/// `RestrictNamespaces=`: the namespace types unshare(2) accepts on the native ABI, one
+/// flag at a time, against the policy's.
+fn restrict_namespaces(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let report = match filters_read(d, cx) {
+        Ok(report) => report,
+        Err(outcome) => return outcome,
+    };
+    let (Some(native), Some(expected)) = (report.native(), syscalls::expected_namespaces(d)) else {
+        return seccomp(d, cx);
+    };
+    let Some(kernel) = &native.namespaces else {
+        return unknown("this ABI has no unshare(2) call to probe");
+    };
+    let kernel: BTreeSet<String> = kernel.iter().map(|s| (*s).to_owned()).collect();
+    let refused = kernel.is_empty() && native.calls.get("unshare").is_some_and(|v| !v.conditional);
+    outcome(syscalls::compare_names(
+        ("namespace type", "namespace types"),
+        "unshare(2)",
+        &expected,
+        &kernel,
+        refused,
+    ))
+}
+
+/// `LockPersonality=`, `MemoryDenyWriteExecute=`, `RestrictSUIDSGID=`, `RestrictRealtime=`:
+/// the calls with the arguments they forbid must be refused on the native ABI.
+fn argument_filter(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let report = match filters_read(d, cx) {
+        Ok(report) => report,
+        Err(outcome) => return outcome,
+    };
+    match (flag(d), report.native()) {
+        (Some(true), Some(native)) => outcome(syscalls::compare_probes(d.name, native)),
+        _ => seccomp(d, cx),
+    }
+}
+
+fn outcome(result: Result<String, String>) -> Outcome {
+    match result {
+        Ok(evidence) => pass(evidence),
+        Err(evidence) => fail(evidence),
+    }
+}
+
+/// `SystemCallErrorNumber=`: what the calls `SystemCallFilter=` refuses get, from the
+/// filters read; not checkable without them (the errno is inside the BPF program).
+fn system_call_error_number(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let DirectiveValue::Errno(errno) = &d.value else {
+        return mismatch(d);
+    };
+    let (facts::FilterFacts::Read(report), Some(groups)) =
+        (&cx.facts.filters, &cx.facts.syscall_groups)
+    else {
+        if cx.facts.inspection.seccomp.mode != SeccompMode::Filter {
+            return seccomp(d, cx);
+        }
+        return unknown("the errno is inside the seccomp BPF program, which sandgen reads only with ptrace (PTRACE_SECCOMP_GET_FILTER; not with --no-ptrace, nor when the process has no filter or the read failed)");
+    };
+    let Some(native) = report.native() else {
+        return unknown("sandgen knows no syscall numbers of this machine's architecture");
+    };
+    let Some(expected) = syscalls::expected(cx.all, groups) else {
+        return unknown("no SystemCallFilter= refuses a call with it");
+    };
+    let Ok(number) = u16::try_from(errno.number) else {
+        return mismatch(d);
+    };
+    outcome(syscalls::compare_errno(&expected, native, number))
+}
+
+/// `SystemCallArchitectures=`: with the filters read, no call may run through an ABI not
+/// listed (`native` is the first ABI sandgen evaluates).
+fn system_call_architectures(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let report = match filters_read(d, cx) {
+        Ok(report) => report,
+        Err(outcome) => return outcome,
+    };
+    let (words, _) = word_list(d);
+    let listed =
+        |arch: &str, native: bool| words.iter().any(|w| w == arch || (native && w == "native"));
+    let mut open = Vec::new();
+    let mut closed = Vec::new();
+    for (i, a) in report.arches.iter().enumerate() {
+        let n = a.runnable().count();
+        if listed(a.arch, i == 0) {
+            continue;
+        }
+        if n > 0 {
+            open.push(format!("{} ({n} calls run)", a.arch));
+        } else {
+            closed.push(format!("{} ({})", a.arch, a.default.describe()));
+        }
+    }
+    if open.is_empty() {
+        pass(format!(
+            "no system call runs through {}",
+            if closed.is_empty() {
+                "another ABI".to_owned()
+            } else {
+                closed.join(", ")
+            }
+        ))
+    } else {
+        fail(format!(
+            "system calls run through ABIs not listed: {}",
+            open.join(", ")
+        ))
     }
 }
 

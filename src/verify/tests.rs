@@ -283,6 +283,8 @@ fn bare() -> Facts {
             cwd: Some(FileId { dev: 1, ino: 999 }),
             root: Some(FileId { dev: 1, ino: 998 }),
         },
+        filters: super::facts::FilterFacts::NotRead,
+        syscall_groups: None,
     }
 }
 
@@ -954,5 +956,32 @@ fn private_tmp_disconnected_is_a_tmpfs_of_its_own() {
             Status::Pass,
             "/tmp and /var/tmp private (bind mounts of systemd-private-* directories)"
         )
+    );
+}
+
+#[test]
+fn seccomp_directives_say_when_the_filters_could_not_be_read() {
+    let mut facts = bare();
+    facts.inspection.seccomp = Seccomp {
+        mode: SeccompMode::Filter,
+        filters: Some(3),
+    };
+    facts.filters = super::facts::FilterFacts::Unreadable {
+        error: "process 42 is already traced by process 7".into(),
+    };
+    let policy = "[service]\nexec = [\"/bin/true\"]\n[namespaces]\nrestrict_namespaces = true\n";
+    let f = check(policy, &facts, "namespaces.restrict_namespaces");
+    assert_eq!(f.status, Status::NotCheckable);
+    assert_eq!(
+        f.evidence,
+        "seccomp filter mode, but the filters could not be read: process 42 is already traced by process 7"
+    );
+    // --no-ptrace: the filter mode is all that was looked at, and the evidence says so.
+    facts.filters = super::facts::FilterFacts::NotRead;
+    let f = check(policy, &facts, "namespaces.restrict_namespaces");
+    assert_eq!(f.status, Status::Pass);
+    assert_eq!(
+        f.evidence,
+        "seccomp filter mode, 3 filters (what the filters allow cannot be read from outside the process)"
     );
 }
