@@ -28,11 +28,24 @@ pub(crate) fn bytes(n: u64, style: ByteStyle) -> String {
     }
 }
 
-/// `YYYY-MM-DD HH:MM:SS UTC` for µs since the epoch (civil-from-days, proleptic Gregorian).
+/// `YYYY-MM-DD HH:MM:SS UTC` for µs since the epoch.
 pub(crate) fn utc(usec: u64) -> String {
-    let secs = usec / 1_000_000;
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let z = days as i64 + 719_468;
+    let (year, month, day, h, m, s) = civil(usec / 1_000_000);
+    format!("{year:04}-{month:02}-{day:02} {h:02}:{m:02}:{s:02} UTC")
+}
+
+/// RFC 3339 (`YYYY-MM-DDTHH:MM:SSZ`) for ms since the epoch, as JSON documents carry it.
+pub(crate) fn rfc3339_utc(unix_ms: u64) -> String {
+    let (year, month, day, h, m, s) = civil(unix_ms / 1000);
+    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z")
+}
+
+/// Year, month, day, hour, minute, second of `secs` since the epoch (Howard Hinnant's
+/// civil-from-days, proleptic Gregorian).
+fn civil(secs: u64) -> (i64, i64, i64, u64, u64, u64) {
+    let days = i64::try_from(secs / 86_400).unwrap_or(i64::MAX / 2);
+    let rem = secs % 86_400;
+    let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
@@ -41,12 +54,7 @@ pub(crate) fn utc(usec: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    (year, month, day, rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 #[cfg(test)]

@@ -298,7 +298,8 @@ pub(crate) fn learn(conn: &Manager, args: LearnArgs) -> Result<()> {
                 Some(p) => p.clone(),
                 None => unit_policy_path(conn, &unit)?,
             };
-            write_allow(&host, &policy, &suggestion.allow)?;
+            let original = read_policy(&policy)?;
+            super::suggest::write_policy(&host, &policy, &original, &suggestion.allow)?;
         }
     }
     super::output::stdout(out.as_bytes())?;
@@ -377,28 +378,6 @@ fn unit_policy_path(conn: &Manager, unit: &str) -> Result<PathBuf> {
         ),
         None => bail!("{unit} ({file}) was not rendered by sandgen: give --policy FILE"),
     }
-}
-
-/// Replace `[seccomp] allow` of the policy at `path` with `allow`, keeping everything else,
-/// validated before it is written atomically.
-fn write_allow(host: &Host, path: &Path, allow: &[String]) -> Result<()> {
-    let original = read_policy(path)?;
-    let text = core::write_allow(&original, allow)
-        .with_context(|| format!("cannot rewrite {}", path.display()))?;
-    host.load(&path.display().to_string(), text.clone())
-        .with_context(|| {
-            format!(
-                "the rewritten {} would not be a valid policy; it was not written",
-                path.display()
-            )
-        })?;
-    if text == original {
-        note(&format!("{} already has this list", path.display()));
-    } else {
-        write_atomically(path, text.as_bytes())?;
-        note(&format!("wrote [seccomp] allow to {}", path.display()));
-    }
-    Ok(())
 }
 
 /// `sandgen profile`.

@@ -439,7 +439,12 @@ fn has_root_directory(directives: &[Directive]) -> bool {
 
 /// Rewrite `[seccomp] allow` of the policy at `path` (whose text was `original` when it was
 /// validated), validate the result, write it atomically.
-fn write_policy(host: &Host, path: &Path, original: &str, allow: &[String]) -> Result<PathBuf> {
+pub(crate) fn write_policy(
+    host: &Host,
+    path: &Path,
+    original: &str,
+    allow: &[String],
+) -> Result<PathBuf> {
     rewrite_policy(
         host,
         path,

@@ -421,7 +421,7 @@ fn wait_for_exec(
 /// Whether process `pid`, forked by the service manager whose PID is `manager`, has exec'd
 /// its command: it runs another executable than the manager and its executor, and its name is
 /// not the parenthesised `(COMMAND)` systemd gives it while it sets the sandbox up (see
-/// [`wait_for_exec`]). A process that is gone has not (the caller checks that it is the same).
+/// `wait_for_exec`). A process that is gone has not (the caller checks that it is the same).
 pub fn has_run_its_command(pid: u32, manager: u32) -> bool {
     let exe_path = PathBuf::from(format!("/proc/{pid}/exe"));
     let Ok(comm) = std::fs::read_to_string(format!("/proc/{pid}/comm")) else {

@@ -7,7 +7,7 @@
 //! `waitpid` for the stop, read every filter, `PTRACE_DETACH`. The process is stopped for
 //! the time of a few system calls.
 //!
-//! It must never stay stopped or traced: [`Seized`] detaches when dropped, on every path;
+//! It must never stay stopped or traced: `Seized` detaches when dropped, on every path;
 //! and when sandgen itself dies mid-way (SIGKILL included) the kernel detaches its tracees
 //! (`exit_ptrace()`), which lets a process stopped by `PTRACE_INTERRUPT` run on. A stop for
 //! a signal that arrived meanwhile is detached with that signal, so it is delivered.
@@ -298,7 +298,7 @@ pub fn read_filters(proc_root: &Path, pid: u32) -> Result<Filters, ReadFiltersEr
 }
 
 /// [`read_filters`] of the pinned process `main`, checking before and after that the PID
-/// still names it ([`ProcessHandle::still_same`]): what was read is its filters, never
+/// still names it ([`crate::inspect::ProcessHandle::still_same`]): what was read is its filters, never
 /// those of a process that took its PID.
 ///
 /// # Errors
