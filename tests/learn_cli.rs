@@ -562,3 +562,45 @@ fn learn_ends_when_the_unit_stops_and_shows_progress_only_on_a_terminal() {
         "unit-stopped"
     );
 }
+
+#[test]
+fn verify_names_the_allowed_calls_the_profile_never_saw() {
+    let s = Sandgen::new();
+    let unit = unit_name("learn-verify", "service");
+    let mark = format!("/run/{unit}.mark");
+    let body = umask_loop(&mark) + "\n[seccomp]\nallow = [\"@system-service\"]\n";
+    let _cleanup = s.start(&unit, &body);
+    s.wait_for_exec(&unit);
+    learn_ok(&s, &[&unit, "--for", "1s"]);
+    let learned = names(&profile_of(&s, &unit));
+    assert!(learned.contains("umask"), "{learned:?}");
+
+    let out = s
+        .command(&["verify", &unit, "--json"])
+        .env("SANDGEN_PROFILE_DIR", profile_dir(&s))
+        .output()
+        .expect("sandgen runs");
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", describe(&out)));
+    let (status, evidence) = support::sandgen::statuses(&report)
+        .remove("seccomp.allow")
+        .unwrap_or_else(|| panic!("a seccomp.allow check: {report}"));
+    assert_eq!(status, "pass", "{evidence}");
+    let (_, unused) = evidence
+        .split_once("permissions it could give up: ")
+        .unwrap_or_else(|| panic!("the profile's comparison in: {evidence}"));
+    let unused: BTreeSet<&str> = unused.split_whitespace().collect();
+    assert!(
+        evidence.contains("the learned profile (1 recording) never saw"),
+        "{evidence}"
+    );
+    // The loop sends nothing over a socket; it does call umask.
+    assert!(unused.contains("sendmsg"), "{unused:?}");
+    assert!(!unused.contains("umask"), "{unused:?}");
+    for seen in &learned {
+        assert!(
+            !unused.contains(seen.as_str()),
+            "{seen} was seen: {unused:?}"
+        );
+    }
+}

@@ -95,7 +95,7 @@ pub(crate) struct ProfileDir {
 
 impl ProfileDir {
     /// The profile file of `unit` (`NAME.service`): `DIR/NAME.json`.
-    fn file(&self, unit: &str) -> PathBuf {
+    pub(crate) fn file(&self, unit: &str) -> PathBuf {
         let stem = unit.strip_suffix(".service").unwrap_or(unit);
         self.profile_dir.join(format!("{stem}.json"))
     }
@@ -145,7 +145,7 @@ fn duration(text: &str) -> Result<Duration, String> {
 }
 
 /// Read the profile at `path`.
-fn read_profile(path: &Path) -> Result<Profile> {
+pub(crate) fn read_profile(path: &Path) -> Result<Profile> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     Profile::from_json(&text).with_context(|| format!("{}", path.display()))

@@ -35,6 +35,10 @@ pub(crate) struct VerifyArgs {
     /// with ptrace): seccomp directives then pass on the filter mode alone.
     #[arg(long)]
     no_ptrace: bool,
+    /// Where `sandgen learn` keeps profiles: a profile of the unit there says which allowed
+    /// system calls it was never seen to use.
+    #[command(flatten)]
+    profiles: super::learn::ProfileDir,
 }
 
 /// The policy to verify against, and where it came from.
@@ -126,6 +130,20 @@ pub(crate) fn verify(conn: &Manager, args: VerifyArgs) -> Result<()> {
     .map_err(PinError::from)?;
     let mut facts = facts;
     facts.syscall_groups = Some(host.syscalls().clone());
+    let profile = args.profiles.file(&unit);
+    if profile.exists() {
+        let learned = super::learn::read_profile(&profile)?;
+        log::info!("comparing with the learned profile {}", profile.display());
+        facts.learned = Some(verify::facts::Learned {
+            recordings: learned.recordings.len(),
+            seen: learned
+                .syscalls
+                .iter()
+                .filter(|s| s.abi == crate::learn::profile::Abi::Native)
+                .map(|s| s.name.clone())
+                .collect(),
+        });
+    }
     pinned.confirm(&client, &facts.inspection.cgroup.path)?;
     let findings = verify::verify(directives, &facts);
     let report = Report::new(

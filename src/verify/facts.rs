@@ -270,6 +270,18 @@ pub(crate) struct Facts {
     /// The target systemd's syscall groups, to expand `SystemCallFilter=` with.
     #[serde(skip)]
     pub syscall_groups: Option<SyscallTable>,
+    /// What `sandgen learn` saw the unit do, when it has a profile.
+    #[serde(skip)]
+    pub learned: Option<Learned>,
+}
+
+/// The native system calls a `sandgen learn` profile saw the unit make.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Learned {
+    /// How many recordings the profile holds.
+    pub recordings: usize,
+    /// Every native call seen.
+    pub seen: BTreeSet<String>,
 }
 
 /// The main process's seccomp filters as read with ptrace ([`crate::seccomp::read`]).
@@ -586,6 +598,7 @@ pub(crate) fn gather(
         paths,
         filters,
         syscall_groups: None,
+        learned: None,
     };
     // The reads above treat a missing file as "unknown": make sure none of them was missing
     // because the process went away.

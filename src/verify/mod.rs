@@ -994,9 +994,15 @@ fn system_call_filter(d: &Directive, cx: &Context<'_>) -> Outcome {
         return mismatch(d);
     };
     let others = syscalls::denied_by_others(cx.all, groups);
+    let unused = cx
+        .facts
+        .learned
+        .as_ref()
+        .map(|learned| syscalls::unused(native, learned))
+        .unwrap_or_default();
     match syscalls::compare(&expected, native, &others) {
-        Ok(evidence) => pass(evidence),
-        Err(evidence) => fail(evidence),
+        Ok(evidence) => pass(evidence + &unused),
+        Err(evidence) => fail(evidence + &unused),
     }
 }
 

@@ -128,6 +128,27 @@ fn list(names: &BTreeSet<String>) -> String {
     names.iter().cloned().collect::<Vec<_>>().join(" ")
 }
 
+/// The calls the filters let run on `arch` that `learned` never saw the unit make, as a
+/// sentence to append to the evidence: permissions it could give up.
+pub(crate) fn unused(arch: &ArchFilter, learned: &super::facts::Learned) -> String {
+    let allowed: BTreeSet<&String> = arch.calls.keys().filter(|n| runs(arch, n)).collect();
+    let never: Vec<&str> = allowed
+        .iter()
+        .filter(|n| !learned.seen.contains(n.as_str()))
+        .map(|n| n.as_str())
+        .collect();
+    format!(
+        "; the learned profile ({} recording{}) never saw {} of the {} allowed calls, \
+         permissions it could give up{}{}",
+        learned.recordings,
+        plural(learned.recordings),
+        never.len(),
+        allowed.len(),
+        if never.is_empty() { "" } else { ": " },
+        never.join(" ")
+    )
+}
+
 /// The verdict of comparing `expected` with what the filters do on `arch`: `Ok` with the
 /// evidence when they agree, `Err` naming every call that differs.
 pub(crate) fn compare(
@@ -378,6 +399,26 @@ mod tests {
                 "on x86-64, the calls SystemCallFilter= refuses fail with errno 13 (EACCES)"
                     .to_owned()
             )
+        );
+    }
+
+    #[test]
+    fn allowed_calls_a_learned_profile_never_saw_are_named() {
+        let a = arch(
+            &["read", "write", "exit", "ptrace"],
+            &["read", "write", "exit"],
+        );
+        let learned = crate::verify::facts::Learned {
+            recordings: 2,
+            seen: ["read", "exit", "openat"]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+        };
+        assert_eq!(
+            unused(&a, &learned),
+            "; the learned profile (2 recordings) never saw 1 of the 3 allowed calls, \
+             permissions it could give up: write"
         );
     }
 

@@ -285,6 +285,7 @@ fn bare() -> Facts {
         },
         filters: super::facts::FilterFacts::NotRead,
         syscall_groups: None,
+        learned: None,
     }
 }
 
