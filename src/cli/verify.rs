@@ -130,6 +130,7 @@ pub(crate) fn verify(conn: &Manager, args: VerifyArgs) -> Result<()> {
     .map_err(PinError::from)?;
     let mut facts = facts;
     facts.syscall_groups = Some(host.syscalls().clone());
+    facts.mdwe_by_prctl = version >= 254 && kernel_at_least(6, 3);
     let profile = args.profiles.file(&unit);
     if profile.exists() {
         let learned = super::learn::read_profile(&profile)?;
@@ -162,4 +163,18 @@ pub(crate) fn verify(conn: &Manager, args: VerifyArgs) -> Result<()> {
         bail!(failure);
     }
     Ok(())
+}
+
+/// Whether the running kernel is at least `major.minor` (from `/proc/sys/kernel/osrelease`,
+/// `6.12.117+deb13-amd64`); `false` when it cannot be read.
+fn kernel_at_least(major: u32, minor: u32) -> bool {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut parts = release
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(a), Some(b)) => (a, b) >= (major, minor),
+        _ => false,
+    }
 }

@@ -273,6 +273,11 @@ pub(crate) struct Facts {
     /// What `sandgen learn` saw the unit do, when it has a profile.
     #[serde(skip)]
     pub learned: Option<Learned>,
+    /// Whether the service manager enforces `MemoryDenyWriteExecute=` with
+    /// `prctl(PR_SET_MDWE)` rather than a seccomp filter (systemd 254 and later on Linux 6.3
+    /// and later): no other process can read that flag.
+    #[serde(skip)]
+    pub mdwe_by_prctl: bool,
 }
 
 /// The native system calls a `sandgen learn` profile saw the unit make.
@@ -599,6 +604,7 @@ pub(crate) fn gather(
         filters,
         syscall_groups: None,
         learned: None,
+        mdwe_by_prctl: false,
     };
     // The reads above treat a missing file as "unknown": make sure none of them was missing
     // because the process went away.

@@ -1063,7 +1063,16 @@ fn argument_filter(d: &Directive, cx: &Context<'_>) -> Outcome {
         Err(outcome) => return outcome,
     };
     match (flag(d), report.native()) {
-        (Some(true), Some(native)) => outcome(syscalls::compare_probes(d.name, native)),
+        (Some(true), Some(native)) => match syscalls::compare_probes(d.name, native) {
+            Err(evidence) if d.name == Name::MemoryDenyWriteExecute && cx.facts.mdwe_by_prctl => {
+                unknown(format!(
+                    "{evidence}: this systemd (254 and later) on this kernel (6.3 and later) \
+                     enforces MemoryDenyWriteExecute= with prctl(PR_SET_MDWE) instead of a \
+                     seccomp filter, and the kernel shows that flag to no other process"
+                ))
+            }
+            result => outcome(result),
+        },
         _ => seccomp(d, cx),
     }
 }
@@ -1560,7 +1569,20 @@ fn protect_kernel_modules(d: &Directive, cx: &Context<'_>) -> Outcome {
         return pass("not requested");
     }
     let caps = lacks_caps(cx, &["CAP_SYS_MODULE"]);
-    let dirs = existing(cx, &["/usr/lib/modules", "/lib/modules"]);
+    // On a merged-/usr system /lib/modules is /usr/lib/modules through the /lib symlink:
+    // the same directory, whose mount is listed under the /usr path only.
+    let mut seen = Vec::new();
+    let dirs: Vec<String> = existing(cx, &["/usr/lib/modules", "/lib/modules"])
+        .into_iter()
+        .filter(|p| match cx.facts.paths.unit.get(p).copied().flatten() {
+            Some(id) if seen.contains(&id) => false,
+            Some(id) => {
+                seen.push(id);
+                true
+            }
+            None => true,
+        })
+        .collect();
     let open: Vec<&String> = dirs
         .iter()
         .filter(|p| !mount_of(cx, p).is_some_and(is_inaccessible))

@@ -286,6 +286,7 @@ fn bare() -> Facts {
         filters: super::facts::FilterFacts::NotRead,
         syscall_groups: None,
         learned: None,
+        mdwe_by_prctl: false,
     }
 }
 
