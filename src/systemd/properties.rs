@@ -7,6 +7,9 @@
 //! of another name (`CPUQuota=` is `CPUQuotaPerSecUSec`, a percentage limit is
 //! `MemoryMaxScale`), and `[Install]` directives have none.
 
+// The namespace flags of RestrictNamespaces= (the `CLONE_NEW*` bits), one table with the
+// seccomp evaluator's.
+use crate::seccomp::table::NAMESPACE_FLAGS;
 use std::collections::BTreeMap;
 
 use zbus::{OwnedVariant as OwnedValue, Variant as Value};
@@ -37,17 +40,6 @@ pub struct Property {
 
 /// `MS_REC`, the mount flag of a recursive bind mount (BindPaths= default).
 const MS_REC: u64 = 16384;
-
-/// The namespace flags of RestrictNamespaces= (the `CLONE_NEW*` bits).
-const NAMESPACE_FLAGS: &[(&str, u64)] = &[
-    ("cgroup", 0x0200_0000),
-    ("ipc", 0x0800_0000),
-    ("net", 0x4000_0000),
-    ("mnt", 0x0002_0000),
-    ("pid", 0x2000_0000),
-    ("user", 0x1000_0000),
-    ("uts", 0x0400_0000),
-];
 
 /// Securebits flags (capabilities(7), `linux/securebits.h`).
 const SECURE_BITS: &[(&str, i32)] = &[
