@@ -396,8 +396,9 @@ fn wait_for_exec(
     timeout: Duration,
 ) -> Result<(), PinError> {
     let deadline = Instant::now() + timeout;
+    let manager_exe = executable(manager);
     loop {
-        let ran = has_run_its_command(handle.pid(), manager);
+        let ran = has_run_its_command(handle.pid(), manager_exe);
         if !handle.still_same()? {
             return Err(PinError::exited(unit, handle.pid()));
         }
@@ -418,11 +419,17 @@ fn wait_for_exec(
     }
 }
 
-/// Whether process `pid`, forked by the service manager whose PID is `manager`, has exec'd
-/// its command: it runs another executable than the manager and its executor, and its name is
-/// not the parenthesised `(COMMAND)` systemd gives it while it sets the sandbox up (see
+/// The executable process `pid` runs (`/proc/PID/exe`), when readable.
+pub(crate) fn executable(pid: u32) -> Option<super::FileId> {
+    super::file_id(Path::new(&format!("/proc/{pid}/exe")))
+}
+
+/// Whether process `pid`, forked by the service manager whose executable is `manager_exe`
+/// ([`executable`] of its PID, read once by the caller), has exec'd its command: it runs
+/// another executable than the manager and its executor, and its name is not the
+/// parenthesised `(COMMAND)` systemd gives it while it sets the sandbox up (see
 /// `wait_for_exec`). A process that is gone has not (the caller checks that it is the same).
-pub fn has_run_its_command(pid: u32, manager: u32) -> bool {
+pub(crate) fn has_run_its_command(pid: u32, manager_exe: Option<super::FileId>) -> bool {
     let exe_path = PathBuf::from(format!("/proc/{pid}/exe"));
     let Ok(comm) = std::fs::read_to_string(format!("/proc/{pid}/comm")) else {
         return false;
@@ -433,7 +440,6 @@ pub fn has_run_its_command(pid: u32, manager: u32) -> bool {
         return false;
     };
     let executor = exe.file_name().is_some_and(|name| name == EXECUTOR);
-    let manager_exe = super::file_id(Path::new(&format!("/proc/{manager}/exe")));
     let managers = manager_exe.is_some() && super::file_id(&exe_path) == manager_exe;
     !(renamed || executor || managers)
 }

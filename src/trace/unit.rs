@@ -29,7 +29,7 @@ use crate::data::syscalls::SyscallTable;
 use crate::directive::{Directive, DirectiveValue, Kind, Name, UnitSection};
 use crate::host::find_program_in;
 use crate::inspect::pids;
-use crate::inspect::pin::has_run_its_command;
+use crate::inspect::pin::{executable, has_run_its_command};
 use crate::suggest::closed_loop::{ClosedLoop, RunFacts, Step, Verification};
 use crate::suggest::{shell_words, Suggestion};
 use crate::systemd::bus::{BusError, JobOutcome, JobVerb, Systemd};
@@ -181,17 +181,33 @@ struct StopAfter<'a> {
 /// start job instead: long, for the same reason as [`crate::inspect::pin`]'s exec timeout.
 const WORKLOAD_EXEC_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The main PID systemd named, as sandgen's PID, and the service manager's executable:
+/// read once per main process, not at every poll.
+#[derive(Debug, Clone, Copy)]
+struct Translated {
+    /// The main PID as systemd names it.
+    inner: u32,
+    /// The same process in sandgen's PID namespace.
+    pid: u32,
+    /// The service manager's executable ([`executable`]).
+    manager_exe: Option<crate::inspect::FileId>,
+}
+
 impl StopAfter<'_> {
     /// Whether the workload of the unit whose main PID (as systemd names it) is `main_pid`
     /// has exec'd its command; `None` when sandgen cannot see it from here. `translated`
-    /// caches the main PID's translation into sandgen's PID namespace.
-    fn workload_runs(&self, main_pid: u32, translated: &mut Option<(u32, u32)>) -> Option<bool> {
+    /// caches the main PID's translation into sandgen's PID namespace ([`Translated`]).
+    fn workload_runs(&self, main_pid: u32, translated: &mut Option<Translated>) -> Option<bool> {
         if main_pid == 0 {
             return Some(false);
         }
         let holder = self.manager.namespace_holder();
-        let pid = match *translated {
-            Some((inner, pid)) if inner == main_pid => pid,
+        let (pid, manager_exe) = match *translated {
+            Some(Translated {
+                inner,
+                pid,
+                manager_exe,
+            }) if inner == main_pid => (pid, manager_exe),
             _ => {
                 let pid = match holder {
                     Some(holder) => {
@@ -206,12 +222,16 @@ impl StopAfter<'_> {
                     }
                     None => main_pid,
                 };
-                *translated = Some((main_pid, pid));
-                pid
+                let manager_exe = executable(holder.unwrap_or(1));
+                *translated = Some(Translated {
+                    inner: main_pid,
+                    pid,
+                    manager_exe,
+                });
+                (pid, manager_exe)
             }
         };
-        let manager = holder.unwrap_or(1);
-        if !has_run_its_command(pid, manager) {
+        if !has_run_its_command(pid, manager_exe) {
             return Some(false);
         }
         match self.workload {
