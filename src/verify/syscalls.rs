@@ -14,7 +14,9 @@
 //! `exec_context` apply functions): `ProtectClock=` the `@clock` group, `ProtectKernelModules=`
 //! `@module`, `ProtectKernelLogs=` `syslog`, `PrivateDevices=` `@raw-io`, `ProtectHostname=`
 //! `sethostname`/`setdomainname`, `RestrictNamespaces=` `clone3` (ENOSYS, as it cannot
-//! inspect its flags) and, when it forbids every type, `setns`. A call they deny is not
+//! inspect its flags) and, when it forbids every type, `setns`; `RestrictSUIDSGID=` `openat2`
+//! (ENOSYS: its flags are in a structure); `RestrictAddressFamilies=none` `socket`
+//! (EAFNOSUPPORT, for every family). A call they deny is not
 //! missing from `SystemCallFilter=`. The argument filters (`RestrictAddressFamilies=`,
 //! `MemoryDenyWriteExecute=`, ...) leave their calls running for some arguments: such
 //! calls count as allowed here.
@@ -88,7 +90,10 @@ pub(crate) fn denied_by_others(all: &[Directive], groups: &SyscallTable) -> BTre
             DirectiveValue::Bool(b) => *b,
             // RestrictNamespaces= with a list of types still filters clone3.
             DirectiveValue::Words { .. } => d.name == Name::RestrictNamespaces,
-            DirectiveValue::Word(w) => d.name == Name::ProtectHostname && w == "private",
+            DirectiveValue::Word(w) => {
+                (d.name == Name::ProtectHostname && w == "private")
+                    || (d.name == Name::RestrictAddressFamilies && w == "none")
+            }
             _ => false,
         };
         if !on {
@@ -108,6 +113,13 @@ pub(crate) fn denied_by_others(all: &[Directive], groups: &SyscallTable) -> BTre
                 BTreeSet::from(["clone3".to_owned(), "setns".to_owned()])
             }
             Name::RestrictNamespaces => BTreeSet::from(["clone3".to_owned()]),
+            // openat2(2) takes its flags in a structure seccomp cannot read, so
+            // `seccomp_restrict_suid_sgid()` refuses it altogether (ENOSYS) rather than let
+            // it create a setuid file.
+            Name::RestrictSUIDSGID => BTreeSet::from(["openat2".to_owned()]),
+            // An allow-list with no family (`none`): `seccomp_restrict_address_families()`
+            // has no range to allow and refuses socket(2) for every argument (EAFNOSUPPORT).
+            Name::RestrictAddressFamilies => BTreeSet::from(["socket".to_owned()]),
             _ => continue,
         };
         for c in calls {
@@ -400,6 +412,48 @@ mod tests {
                     .to_owned()
             )
         );
+    }
+
+    #[test]
+    fn restrict_suid_sgid_and_no_address_family_deny_whole_calls() {
+        let directive = |name, value, kind: crate::directive::Kind| Directive {
+            section: UnitSection::Service,
+            name,
+            value,
+            kind,
+            origin: String::new(),
+        };
+        let all = [
+            directive(
+                Name::RestrictSUIDSGID,
+                DirectiveValue::Bool(true),
+                crate::directive::Kind::Bool,
+            ),
+            directive(
+                Name::RestrictAddressFamilies,
+                DirectiveValue::Word("none".to_owned()),
+                crate::directive::Kind::AddressFamilies,
+            ),
+        ];
+        let others = denied_by_others(&all, &groups());
+        assert_eq!(others.get("openat2"), Some(&Name::RestrictSUIDSGID));
+        assert_eq!(others.get("socket"), Some(&Name::RestrictAddressFamilies));
+        // With a family allowed, socket(2) runs for it: nothing is denied outright.
+        let some = [directive(
+            Name::RestrictAddressFamilies,
+            DirectiveValue::Words {
+                words: vec!["AF_INET".to_owned()],
+                negated: false,
+            },
+            crate::directive::Kind::AddressFamilies,
+        )];
+        assert!(denied_by_others(&some, &groups()).is_empty());
+        let off = [directive(
+            Name::RestrictSUIDSGID,
+            DirectiveValue::Bool(false),
+            crate::directive::Kind::Bool,
+        )];
+        assert!(denied_by_others(&off, &groups()).is_empty());
     }
 
     #[test]
