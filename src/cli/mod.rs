@@ -7,6 +7,7 @@ mod output;
 mod inspect;
 mod learn;
 mod logging;
+mod new;
 mod remote;
 mod run;
 mod score;
@@ -66,6 +67,8 @@ enum Command {
     Render(RenderArgs),
     /// Validate policies without rendering anything.
     Check(CheckArgs),
+    /// Start a policy from a built-in example (or a policy file), under a new name.
+    New(new::NewArgs),
     /// Render a policy and write its unit file (atomically), then reload systemd.
     Install {
         #[command(flatten)]
@@ -277,6 +280,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Render(args) => render(conn, args),
         Command::Check(args) => check(conn, args),
+        Command::New(args) => new::new(args),
         Command::Install { args, no_reload } => service::install(conn, args, no_reload),
         Command::Start { args, wait } => service::start(conn, args, wait),
         Command::Stop { name, wait } => service::job(conn, JobVerb::Stop, &name, wait),

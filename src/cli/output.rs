@@ -247,6 +247,42 @@ impl Staged {
     }
 }
 
+impl Staged {
+    /// Put the file in place only if nothing is at `path` yet: a hard link, which fails
+    /// with EEXIST instead of replacing, then the directory fsynced. The temporary name
+    /// is removed when `self` drops.
+    pub(crate) fn commit_new(self) -> Result<()> {
+        let dir = parent_dir(&self.path);
+        match fs::hard_link(&self.tmp, &self.path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(Exists(self.path.clone()).into());
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot write {}", self.path.display()))
+            }
+        }
+        File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("cannot sync directory {}", dir.display()))?;
+        Ok(())
+    }
+}
+
+/// A file sandgen was asked to create is already there.
+#[derive(Debug, thiserror::Error)]
+#[error("{} already exists", .0.display())]
+pub(crate) struct Exists(pub(crate) PathBuf);
+
+/// Create `path` with `bytes`, all at once (see [`write_atomically`]), and never over an
+/// existing file: [`Exists`] if anything is there, even if it appears during the write.
+pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+    if fs::symlink_metadata(path).is_ok() {
+        return Err(Exists(path.to_owned()).into());
+    }
+    Staged::write(path, bytes)?.commit_new()
+}
+
 impl Drop for Staged {
     /// A staged file that was not committed is removed (after a rename there is nothing to
     /// remove, and the error is ignored).

@@ -5,6 +5,7 @@
 //! located by file, line and column. The tables and keys a policy may use are those of
 //! [`crate::directive::table`].
 
+pub mod examples;
 mod lower;
 pub mod value;
 
@@ -327,6 +328,12 @@ fn service_name(node: &toml::Spanned<DeValue<'_>>) -> Result<String, Message> {
     let Some(s) = node.get_ref().as_str() else {
         return Err(("`service.name` expects a string".to_owned(), None));
     };
+    check_service_name(s)
+}
+
+/// Check a `[service] name` (the unit name without `.service`) by systemd.unit(5): the
+/// message and, where there is one, a suggestion.
+pub fn check_service_name(s: &str) -> Result<String, (String, Option<String>)> {
     if let Some(stem) = s.strip_suffix(".service") {
         return Err((
             format!(
