@@ -15,6 +15,7 @@ pub mod directive;
 pub(crate) mod host;
 pub mod inspect;
 pub mod learn;
+pub mod paint;
 pub mod policy;
 pub(crate) mod render;
 pub mod score;

@@ -228,3 +228,92 @@ fn etc_backup_writes_its_archive_only_in_var_backups_and_its_sandbox_passes_veri
         "exec = [\"/usr/bin/tar\", \"--create\", \"--gzip\", \"--file\", \"/var/backups/etc.tar.gz\", \"--directory\", \"/\", \"etc\"]",
     );
 }
+
+/// `sandgen ARGS` against the container with stdout a pseudo-terminal (util-linux's
+/// `script`), or a pipe; `env` added. Its stdout and exit code.
+fn on_terminal(s: &Sandgen, args: &[&str], env: &[(&str, &str)], tty: bool) -> (String, i32) {
+    let mut cmd = if tty {
+        // The arguments here are unit and file names without shell metacharacters.
+        let line = std::iter::once(support::sandgen::SANDGEN)
+            .chain(args.iter().copied())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut c = std::process::Command::new("script");
+        c.args(["-qec", &line, "/dev/null"])
+            .current_dir(s.dir.path())
+            .env("SANDGEN_BUS", &s.container.bus)
+            .env("SANDGEN_ROOT", s.root());
+        c
+    } else {
+        s.command(args)
+    };
+    cmd.env_remove("NO_COLOR")
+        .env_remove("SYSTEMD_COLORS")
+        .env("TERM", "xterm");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("script (util-linux) runs");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+#[test]
+fn status_and_verify_are_coloured_like_systemctl_on_a_terminal_only() {
+    let s = Sandgen::new();
+    let unit = unit_name("colour", "service");
+    let body = "[service]\ndescription = \"colour\"\nexec = [\"/bin/sleep\", \"infinity\"]\n\
+                [resources]\nmemory_max = \"64M\"\n[capabilities]\nbounding = []\n";
+    let _cleanup = s.start(&unit, body);
+    s.wait_for_comm(&unit, "sleep");
+    let green = |t: &str| format!("\x1b[0;1;32m{t}\x1b[0m");
+    let (status, code) = on_terminal(&s, &["status", &unit], &[], true);
+    assert_eq!(code, 0, "{status}");
+    assert!(
+        status.starts_with(&format!("{unit}: {}, main PID ", green("active (running)"))),
+        "{status:?}"
+    );
+    let (verify, code) = on_terminal(&s, &["verify", &unit], &[], true);
+    assert_eq!(code, 0, "{verify}");
+    assert!(
+        verify.contains(&format!(
+            "  {}           capabilities.bounding",
+            green("PASS")
+        )),
+        "{verify:?}"
+    );
+    assert!(
+        verify.contains("  \x1b[0;1;33mNOT CHECKABLE\x1b[0m  service.description"),
+        "{verify:?}"
+    );
+    // Against another policy: its memory limit fails, in red.
+    let other = s.policy("colour-other", &body.replace("64M", "32M"));
+    let (verify, code) = on_terminal(&s, &["verify", &unit, "--policy", &other], &[], true);
+    assert_eq!(code, 1, "{verify}");
+    assert!(
+        verify.contains("  \x1b[0;1;31mFAIL\x1b[0m           resources.memory_max"),
+        "{verify:?}"
+    );
+    // Plain with NO_COLOR, SYSTEMD_COLORS=0, through a pipe, and as JSON.
+    for (env, tty) in [
+        (&[("NO_COLOR", "1")][..], true),
+        (&[("SYSTEMD_COLORS", "0")][..], true),
+        (&[][..], false),
+    ] {
+        for args in [
+            &["status", &unit][..],
+            &["verify", &unit],
+            &["verify", &unit, "--json"],
+        ] {
+            let (out, code) = on_terminal(&s, args, env, tty);
+            assert_eq!(code, 0, "{args:?} {env:?}: {out}");
+            assert!(out.contains(unit.as_str()), "{out}");
+            assert!(!out.contains('\x1b'), "{args:?} {env:?} tty {tty}: {out:?}");
+        }
+    }
+    let (json, _) = on_terminal(&s, &["verify", &unit, "--json"], &[], true);
+    assert!(json.contains("\"status\": \"pass\""), "{json:?}");
+    assert!(!json.contains('\x1b'), "{json:?}");
+}

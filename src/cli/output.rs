@@ -58,6 +58,18 @@ macro_rules! outln {
     };
 }
 
+/// How stdout's reports are written: in colour when stdout is a terminal and the
+/// environment does not say otherwise ([`crate::paint::colour_wanted`]). JSON never asks.
+pub(crate) fn paint() -> crate::paint::Paint {
+    use std::io::IsTerminal;
+    let var = |k: &str| std::env::var(k).ok();
+    if crate::paint::colour_wanted(var, io::stdout().is_terminal()) {
+        crate::paint::Paint::COLOUR
+    } else {
+        crate::paint::Paint::PLAIN
+    }
+}
+
 /// Write one line to stderr; a stderr that cannot be written is ignored (there is nowhere
 /// left to say so).
 pub(crate) fn errln(args: fmt::Arguments<'_>) {

@@ -49,7 +49,10 @@ pub(crate) fn score(conn: &Manager, args: ScoreArgs) -> Result<()> {
             if args.json {
                 outln!("{}", serde_json::to_string_pretty(one)?)?;
             } else {
-                super::output::stdout_fmt(format_args!("{}", one.to_text(args.top)))?;
+                super::output::stdout_fmt(format_args!(
+                    "{}",
+                    one.to_text_in(args.top, super::output::paint())
+                ))?;
             }
         }
         [before, after] => {

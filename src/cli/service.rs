@@ -453,7 +453,7 @@ pub(crate) fn status(conn: &Manager, name: &str, json: bool) -> Result<()> {
     if json {
         outln!("{}", serde_json::to_string_pretty(&report)?)?;
     } else {
-        outln!("{}", report.to_text())?;
+        outln!("{}", report.to_text_in(super::output::paint()))?;
     }
     Ok(())
 }

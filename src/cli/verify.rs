@@ -157,7 +157,7 @@ pub(crate) fn verify(conn: &Manager, args: VerifyArgs) -> Result<()> {
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&report)?)?;
     } else {
-        super::output::stdout(report.to_text().as_bytes())?;
+        super::output::stdout(report.to_text_in(super::output::paint()).as_bytes())?;
     }
     if let Some(failure) = report.failure() {
         bail!(failure);

@@ -25,6 +25,7 @@
 //!
 //! Parsing and comparing are pure; [`score_unit_file`] runs systemd-analyze.
 
+use crate::paint::{Paint, Tone};
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::fmt;
@@ -201,9 +202,24 @@ impl SecurityScore {
 
     /// A report for a terminal: the figure, then the `top` largest contributors.
     pub fn to_text(&self, top: usize) -> String {
+        self.to_text_in(top, Paint::PLAIN)
+    }
+
+    /// [`Self::to_text`] with the level in the colour `systemd-analyze security` gives it
+    /// (its `badness_table`): PERFECT, SAFE and OK green, MEDIUM yellow, EXPOSED, UNSAFE
+    /// and DANGEROUS red.
+    pub fn to_text_in(&self, top: usize, paint: Paint) -> String {
+        let tone = match self.level.as_str() {
+            "PERFECT" | "SAFE" | "OK" => Some(Tone::Good),
+            "MEDIUM" => Some(Tone::Notice),
+            "EXPOSED" | "UNSAFE" | "DANGEROUS" => Some(Tone::Bad),
+            _ => None,
+        };
         let mut out = format!(
             "{}: exposure {:.1} {} (0 = locked down, 10 = no sandbox)\n",
-            self.unit, self.exposure, self.level
+            self.unit,
+            self.exposure,
+            paint.tone(&self.level, tone)
         );
         if let Some(width) = &self.filter {
             out.push_str(&format!(

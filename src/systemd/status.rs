@@ -4,6 +4,7 @@
 //! start succeeded, and why not, in the words of systemd.service(5) ("exited with status
 //! 2", "killed by signal SIGSYS").
 
+use crate::paint::{Paint, Tone};
 use serde::Serialize;
 
 use crate::data::signals::signal_name;
@@ -81,7 +82,18 @@ impl UnitStatus {
 
     /// One line: `active (running), main PID 42`.
     pub fn summary(&self) -> String {
-        let mut s = format!("{} ({})", self.active_state, self.sub_state);
+        self.summary_in(Paint::PLAIN)
+    }
+
+    /// [`Self::summary`] with the state in colour, as systemctl shows it: `active` (and
+    /// `reloading`) green, `failed` red.
+    pub fn summary_in(&self, paint: Paint) -> String {
+        let tone = match self.active_state.as_str() {
+            "active" | "reloading" => Some(Tone::Good),
+            "failed" => Some(Tone::Bad),
+            _ => None,
+        };
+        let mut s = paint.tone(&format!("{} ({})", self.active_state, self.sub_state), tone);
         if self.main_pid != 0 {
             s.push_str(&format!(", main PID {}", self.main_pid));
         }
@@ -163,8 +175,13 @@ impl StatusReport {
 
     /// A summary line and one row a fact, for a terminal (no final newline).
     pub fn to_text(&self) -> String {
+        self.to_text_in(Paint::PLAIN)
+    }
+
+    /// [`Self::to_text`] with the state in colour ([`UnitStatus::summary_in`]).
+    pub fn to_text_in(&self, paint: Paint) -> String {
         let status = &self.status;
-        let mut text = format!("{}: {}\n", status.unit, status.summary());
+        let mut text = format!("{}: {}\n", status.unit, status.summary_in(paint));
         let mut row = |k: &str, v: String| text.push_str(&format!("  {k:<10} {v}\n"));
         row(
             "loaded",

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::{Finding, Status};
+use crate::paint::{Paint, Tone};
 
 /// What `sandgen verify` reports about one unit; `--json` serialises it as it is.
 #[derive(Debug, Serialize)]
@@ -60,8 +61,9 @@ impl<'a> Report<'a> {
         }
     }
 
-    /// A table for a terminal: one row a finding, then the tally.
-    pub(crate) fn to_text(&self) -> String {
+    /// A table for a terminal: one row a finding, then the tally; with `paint`, each
+    /// verdict in colour: PASS green, FAIL red, NOT CHECKABLE yellow.
+    pub(crate) fn to_text_in(&self, paint: Paint) -> String {
         let unit = self.unit;
         let mut out = format!(
             "{unit} (main PID {}) against {}:\n",
@@ -70,14 +72,23 @@ impl<'a> Report<'a> {
         );
         let width = self.checks.iter().map(|f| f.key.len()).max().unwrap_or(0);
         for f in self.checks {
+            let label = f.status.label();
+            let tone = match f.status {
+                Status::Pass => Tone::Good,
+                Status::Fail => Tone::Bad,
+                Status::NotCheckable => Tone::Notice,
+            };
+            // Padded outside the colour, so that the escapes do not count as width.
             let _ = writeln!(
                 out,
-                "  {:<13}  {:<width$}  {}={}: {}",
-                f.status.label(),
+                "  {}{:pad$}  {:<width$}  {}={}: {}",
+                paint.tone(label, Some(tone)),
+                "",
                 f.key,
                 f.directive,
                 clip(&f.policy, 40),
-                f.evidence
+                f.evidence,
+                pad = 13usize.saturating_sub(label.len())
             );
         }
         let _ = writeln!(
@@ -143,7 +154,7 @@ mod tests {
         ];
         let report = Report::new("heat.service", 812, "heat.toml", false, &checks);
         assert_eq!(
-            report.to_text(),
+            report.to_text_in(Paint::PLAIN),
             format!(
                 "heat.service (main PID 812) against heat.toml:\n  \
                  PASS           resources.memory_max  MemoryMax=64M: evidence\n  \
@@ -153,6 +164,20 @@ mod tests {
             )
         );
         assert_eq!(report.failure(), None);
+        // In colour the verdicts are wrapped, and the columns stay where they were.
+        let fail = [finding(
+            "resources.memory_max",
+            Name::MemoryMax,
+            "64M",
+            Status::Fail,
+        )];
+        let coloured = Report::new("heat.service", 812, "heat.toml", false, &fail);
+        assert_eq!(
+            coloured.to_text_in(Paint::COLOUR).lines().nth(1),
+            Some(
+                "  \x1b[0;1;31mFAIL\x1b[0m           resources.memory_max  MemoryMax=64M: evidence"
+            )
+        );
     }
 
     #[test]
