@@ -261,7 +261,7 @@ fn on_terminal(s: &Sandgen, args: &[&str], env: &[(&str, &str)], tty: bool) -> (
 }
 
 #[test]
-fn status_and_verify_are_coloured_like_systemctl_on_a_terminal_only() {
+fn status_inspect_and_verify_are_coloured_like_systemctl_on_a_terminal_only() {
     let s = Sandgen::new();
     let unit = unit_name("colour", "service");
     let body = "[service]\ndescription = \"colour\"\nexec = [\"/bin/sleep\", \"infinity\"]\n\
@@ -274,6 +274,12 @@ fn status_and_verify_are_coloured_like_systemctl_on_a_terminal_only() {
     assert!(
         status.starts_with(&format!("{unit}: {}, main PID ", green("active (running)"))),
         "{status:?}"
+    );
+    let (inspect, code) = on_terminal(&s, &["inspect", &unit], &[], true);
+    assert_eq!(code, 0, "{inspect}");
+    assert!(
+        inspect.starts_with(&format!("{unit}: {}, main PID ", green("active (running)"))),
+        "{inspect:?}"
     );
     let (verify, code) = on_terminal(&s, &["verify", &unit], &[], true);
     assert_eq!(code, 0, "{verify}");
@@ -304,6 +310,7 @@ fn status_and_verify_are_coloured_like_systemctl_on_a_terminal_only() {
     ] {
         for args in [
             &["status", &unit][..],
+            &["inspect", &unit],
             &["verify", &unit],
             &["verify", &unit, "--json"],
         ] {

@@ -119,6 +119,7 @@ pub(crate) fn inspect(conn: &Manager, args: InspectArgs) -> Result<()> {
         &listings,
         &own_pid_namespace,
         filters_text.as_deref(),
+        super::output::paint(),
     );
     super::output::stdout(text.as_bytes())?;
     Ok(())

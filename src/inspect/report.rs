@@ -2,6 +2,7 @@
 //! capabilities, seccomp, cgroup, processes) by default, or the sections asked for, each
 //! naming the kernel file its values come from.
 
+use crate::paint::Paint;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -33,7 +34,7 @@ pub struct Sections {
 /// sections asked for and the `listings` of `--ls`. `own_pid_namespace` is sandgen's PID
 /// namespace (the link `/proc/self/ns/pid`), which the process table compares with theirs.
 /// `filters`: what the seccomp filters do, in words ([`crate::seccomp::report::render`]),
-/// shown under the seccomp section when it is asked for.
+/// shown under the seccomp section when it is asked for. `paint`: the state in colour.
 pub fn report(
     got: &Inspection,
     status: &UnitStatus,
@@ -41,6 +42,7 @@ pub fn report(
     listings: &[(PathBuf, Listing)],
     own_pid_namespace: &str,
     filters: Option<&str>,
+    paint: Paint,
 ) -> String {
     let mut out = String::new();
     let main = got.pids.iter().find(|p| p.pid == got.main_pid);
@@ -52,8 +54,10 @@ pub fn report(
         .unwrap_or_default();
     let _ = writeln!(
         out,
-        "{}: {} ({}), main PID {}{comm}{inner}",
-        got.unit, status.active_state, status.sub_state, got.main_pid
+        "{}: {}, main PID {}{comm}{inner}",
+        got.unit,
+        status.state_in(paint),
+        got.main_pid
     );
     let any = sections.mounts
         || !listings.is_empty()
@@ -414,7 +418,15 @@ mod tests {
             control_group: "/system.slice/heat.service".into(),
             ..UnitStatus::default()
         };
-        let text = report(&got, &status, &Sections::default(), &[], "pid:[1]", None);
+        let text = report(
+            &got,
+            &status,
+            &Sections::default(),
+            &[],
+            "pid:[1]",
+            None,
+            Paint::PLAIN,
+        );
         assert_eq!(
             text,
             "\

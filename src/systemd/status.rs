@@ -80,6 +80,17 @@ impl UnitStatus {
         }
     }
 
+    /// `active (running)`, in systemctl's colour for the state: `active` (and `reloading`)
+    /// green, `failed` red.
+    pub fn state_in(&self, paint: Paint) -> String {
+        let tone = match self.active_state.as_str() {
+            "active" | "reloading" => Some(Tone::Good),
+            "failed" => Some(Tone::Bad),
+            _ => None,
+        };
+        paint.tone(&format!("{} ({})", self.active_state, self.sub_state), tone)
+    }
+
     /// One line: `active (running), main PID 42`.
     pub fn summary(&self) -> String {
         self.summary_in(Paint::PLAIN)
@@ -88,12 +99,7 @@ impl UnitStatus {
     /// [`Self::summary`] with the state in colour, as systemctl shows it: `active` (and
     /// `reloading`) green, `failed` red.
     pub fn summary_in(&self, paint: Paint) -> String {
-        let tone = match self.active_state.as_str() {
-            "active" | "reloading" => Some(Tone::Good),
-            "failed" => Some(Tone::Bad),
-            _ => None,
-        };
-        let mut s = paint.tone(&format!("{} ({})", self.active_state, self.sub_state), tone);
+        let mut s = self.state_in(paint);
         if self.main_pid != 0 {
             s.push_str(&format!(", main PID {}", self.main_pid));
         }
