@@ -159,6 +159,7 @@ fn an_unknown_example_is_a_usage_error_with_a_suggestion() {
         "{err}"
     );
     assert!(err.contains("`sandgen new --list`"), "{err}");
+    assert!(err.contains("\nUsage: sandgen new "), "{err}");
     assert!(!dir.path().join("web.toml").exists());
 }
 

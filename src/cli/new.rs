@@ -92,8 +92,14 @@ fn source(from: &str) -> Result<(String, String)> {
     let hint = closest(from, names.iter().copied())
         .map(|c| format!("did you mean `{c}`? "))
         .unwrap_or_default();
-    super::Cli::command()
-        .error(
+    let mut cli = super::Cli::command();
+    // Built, so that the subcommand's usage line says `sandgen new`.
+    cli.build();
+    let mut new = cli
+        .find_subcommand_mut("new")
+        .cloned()
+        .unwrap_or_else(super::Cli::command);
+    new.error(
             clap::error::ErrorKind::InvalidValue,
             format!(
                 "unknown example `{}` for --from; {hint}the examples are: {} (`sandgen new --list` says what each is; a policy file is given as PATH.toml)",
