@@ -88,7 +88,7 @@ pub(crate) fn pages() -> Result<Vec<Page>> {
 
 /// The `.TH` line of a page: its name in capitals, its section, no date (a date would make
 /// the checked-in pages stale every day), and sandgen's version as the source.
-pub(crate) fn title_line(name: &str, section: &str) -> String {
+fn title_line(name: &str, section: &str) -> String {
     format!(
         ".TH {} {section} \"\" \"sandgen {}\" \"\"\n",
         name.to_uppercase(),
@@ -156,4 +156,54 @@ pub(crate) fn man(args: &ManArgs) -> Result<()> {
         .map(|page| (args.out_dir.join(page.file), page.text))
         .collect();
     output::write_all_atomically(&files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(file: &str) -> String {
+        let pages = pages().expect("pages render");
+        let found = pages.iter().find(|p| p.file == file);
+        found.map(|p| p.text.clone()).unwrap_or_default()
+    }
+
+    #[test]
+    fn every_page_has_one_title_line_with_an_empty_date() {
+        for p in pages().expect("pages render") {
+            let titles: Vec<&str> = p.text.lines().filter(|l| l.starts_with(".TH ")).collect();
+            let name = p.file.rsplit_once('.').map(|(n, _)| n).unwrap_or_default();
+            assert_eq!(titles.len(), 1, "{}", p.file);
+            assert!(
+                titles[0].starts_with(&format!(".TH {} ", name.to_uppercase()))
+                    && titles[0].ends_with(&format!(
+                        " \"\" \"sandgen {}\" \"\"",
+                        env!("CARGO_PKG_VERSION")
+                    )),
+                "{}: {}",
+                p.file,
+                titles[0]
+            );
+        }
+    }
+
+    #[test]
+    fn help_examples_become_an_examples_section() {
+        let top = page("sandgen.1");
+        assert!(!top.contains(".SH EXTRA"), "{top}");
+        assert!(
+            top.contains(
+                ".SH EXAMPLES\n.TP\n\\fBsandgen render policies/heat.toml\\fR\nprint the unit for a policy\n"
+            ),
+            "{top}"
+        );
+        assert!(top.contains("\\fBsandgen\\-start\\fR(1), "), "{top}");
+        let start = page("sandgen-start.1");
+        assert!(
+            start.ends_with(
+                ".SH \"SEE ALSO\"\n\\fBsandgen\\fR(1), \\fBsandgen.toml\\fR(5), \\fBsystemd.exec\\fR(5)\n"
+            ),
+            "{start}"
+        );
+    }
 }
