@@ -7,8 +7,11 @@
 #              host's cgroups (tests/harness/systemd-container.sh): `cargo test "$@"`.
 #   guest      systemd 257 on pure cgroup v2, in a Debian 13 qemu guest
 #              (tests/harness/v2vm.sh): the test binaries that need systemd (the
-#              integration tests that declare `mod support;`) run again inside it,
-#              from the checkout shared at the same path.
+#              integration tests that declare `mod support;`, but tests/package.rs)
+#              run again inside it, from the checkout shared at the same path.
+#
+# For tests/package.rs it builds the Debian package first (scripts/build-deb.sh, the
+# release build) and exports its path as SANDGEN_TEST_DEB.
 #
 # It builds the tests, installs what the harnesses need, boots each lane, runs the tests
 # and always removes what it booted. Exits 0 only when every lane passed; fails loudly
