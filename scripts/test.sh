@@ -7,8 +7,11 @@
 #              host's cgroups (tests/harness/systemd-container.sh): `cargo test "$@"`.
 #   guest      systemd 257 on pure cgroup v2, in a Debian 13 qemu guest
 #              (tests/harness/v2vm.sh): the test binaries that need systemd (the
-#              integration tests that declare `mod support;`) run again inside it,
-#              from the checkout shared at the same path.
+#              integration tests that declare `mod support;`, but tests/package.rs)
+#              run again inside it, from the checkout shared at the same path.
+#
+# For tests/package.rs it builds the Debian package first (scripts/build-deb.sh, the
+# release build) and exports its path as SANDGEN_TEST_DEB.
 #
 # It builds the tests, installs what the harnesses need, boots each lane, runs the tests
 # and always removes what it booted. Exits 0 only when every lane passed; fails loudly
@@ -90,6 +93,31 @@ case "$TARGET_DIR" in
   *) export SANDGEN_HARNESS_BIND="${SANDGEN_HARNESS_BIND:-} $TARGET_DIR"; SHARES+=("$TARGET_DIR") ;;
 esac
 
+# The Debian package, for tests/package.rs in the container lane: built once here, in the
+# release profile as users get it (scripts/build-deb.sh, which installs the pinned
+# cargo-deb the first time), under the target dir. Only when the selected tests include
+# that binary: `--test NAME` arguments that leave it out need no release build.
+deb_selected() {
+  local a prev="" tests=()
+  for a in "${CARGO_ARGS[@]}"; do
+    if [ "$prev" = --test ]; then tests+=("$a"); fi
+    case $a in --test=*) tests+=("${a#--test=}") ;; esac
+    prev=$a
+  done
+  [ ${#tests[@]} = 0 ] && return 0
+  for a in "${tests[@]}"; do [ "$a" = package ] && return 0; done
+  return 1
+}
+if lane_on container && deb_selected; then
+  t=$(now)
+  locked=()
+  for a in "${CARGO_ARGS[@]}"; do [ "$a" = --locked ] && locked=(--locked); done
+  SANDGEN_TEST_DEB=$(scripts/build-deb.sh "${locked[@]}") ||
+    die "could not build the Debian package (scripts/build-deb.sh) that tests/package.rs installs"
+  export SANDGEN_TEST_DEB
+  say "built $SANDGEN_TEST_DEB in $(elapsed "$t" "$(now)")"
+fi
+
 NAME=sandgen-test-$$
 guest_names() { local i; for ((i = 0; i < GUESTS; i++)); do echo "$NAME-g$i"; done; }
 # shellcheck disable=SC2317 # called as a trap
@@ -129,7 +157,8 @@ container_lane() {
   [ $rc = 0 ] || STATUS=1
 }
 
-# The test binaries that need systemd: integration tests that declare `mod support;`.
+# The test binaries that need systemd: integration tests that declare `mod support;`,
+# but tests/package.rs (see below).
 systemd_test_binaries() {
   cargo test --no-run --message-format=json "${CARGO_ARGS[@]}" 2>/dev/null | python3 -c '
 import json, sys
@@ -138,6 +167,10 @@ for line in sys.stdin:
     if m.get("reason") != "compiler-artifact" or not m.get("executable"):
         continue
     if m["target"]["kind"] != ["test"]:
+        continue
+    # package: the guest image drops /usr/share/man and /usr/share/doc at install (dpkg
+    # path-exclude) and has no man-db, so the installed package could not be checked there.
+    if m["target"]["name"] == "package":
         continue
     src = open(m["target"]["src_path"]).read()
     if "\nmod support;" in src:

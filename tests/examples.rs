@@ -216,3 +216,144 @@ fn policy_reference_is_generated_from_the_directive_table() {
         );
     }
 }
+
+/// The manual pages `sandgen man` writes, by file name.
+fn generated_man_pages() -> std::collections::BTreeMap<String, String> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(SANDGEN)
+        .args(["man", "--out-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("sandgen runs");
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "sandgen man failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    read_dir_texts(dir.path())
+}
+
+fn read_dir_texts(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .map(|e| {
+            let path = e.expect("readable dir entry").path();
+            let name = path
+                .file_name()
+                .expect("a file name")
+                .to_string_lossy()
+                .into_owned();
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+            (name, text)
+        })
+        .collect()
+}
+
+const REGENERATE: &str = "run `SANDGEN_BLESS=1 cargo test --test examples generated` \
+     (or `sandgen man --out-dir docs/man` and `sandgen completions SHELL`), then review `git diff docs/`";
+
+#[test]
+fn man_pages_are_generated_from_the_command_line_and_the_directive_table() {
+    let pages = generated_man_pages();
+    let dir = root().join("docs/man");
+    if std::env::var_os("SANDGEN_BLESS").is_some() {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create docs/man");
+        for (name, text) in &pages {
+            std::fs::write(dir.join(name), text).expect("write a page");
+        }
+    }
+    let want = read_dir_texts(&dir);
+    assert_eq!(
+        want.keys().collect::<Vec<_>>(),
+        pages.keys().collect::<Vec<_>>(),
+        "docs/man does not hold the pages sandgen has: {REGENERATE}"
+    );
+    for (name, text) in &pages {
+        assert!(
+            want[name] == *text,
+            "docs/man/{name} is stale: {REGENERATE}"
+        );
+    }
+    // A page per subcommand, sub-subcommands included; none for the hidden `man`.
+    for name in [
+        "sandgen.1",
+        "sandgen-start.1",
+        "sandgen-profile-show.1",
+        "sandgen.toml.5",
+    ] {
+        assert!(
+            pages.contains_key(name),
+            "{name} missing from {:?}",
+            pages.keys()
+        );
+    }
+    assert!(!pages.contains_key("sandgen-man.1"));
+    // sandgen.toml(5) is the policy reference: every table and key of docs/policy.md.
+    let policy = &pages["sandgen.toml.5"];
+    for table in ["service", "resources", "seccomp", "install"] {
+        assert!(
+            policy.contains(&format!(".SH [{table}]\n")),
+            "[{table}] missing"
+        );
+    }
+    for key in ["memory_max", "bounding_drop", "private_tmp", "wanted_by"] {
+        assert!(
+            policy.contains(&format!(".TP\n\\fB{key}\\fR\n")),
+            "{key} missing from sandgen.toml.5"
+        );
+    }
+    assert!(policy.contains("\\fBMemoryMax=\\fR in [Service], since systemd 231.\n"));
+}
+
+/// Every page formats without a single warning from man and groff (`man --warnings`, which
+/// runs groff with -ww).
+#[test]
+fn man_pages_format_without_warnings() {
+    for name in generated_man_pages().keys() {
+        let path = root().join("docs/man").join(name);
+        let out = Command::new("man")
+            .args(["--warnings", "-E", "UTF-8", "-l"])
+            .arg(&path)
+            .env("MANWIDTH", "80")
+            .output()
+            .expect("man runs (man-db: scripts/test.sh installs it)");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && stderr.is_empty(),
+            "man --warnings -l {}: {stderr}",
+            path.display()
+        );
+        assert!(!out.stdout.is_empty(), "{name} formats to nothing");
+    }
+}
+
+#[test]
+fn shell_completions_are_generated_from_the_command_line() {
+    let bless = std::env::var_os("SANDGEN_BLESS").is_some();
+    for (shell, file) in [
+        ("bash", "sandgen.bash"),
+        ("zsh", "_sandgen"),
+        ("fish", "sandgen.fish"),
+    ] {
+        let out = Command::new(SANDGEN)
+            .args(["completions", shell])
+            .output()
+            .expect("sandgen runs");
+        assert!(out.status.success(), "sandgen completions {shell} failed");
+        let text = String::from_utf8(out.stdout).expect("utf-8");
+        let path = root().join("docs/completions").join(file);
+        if bless {
+            std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+            std::fs::write(&path, &text).expect("write completions");
+        }
+        let want = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}: {REGENERATE}", path.display()));
+        assert!(
+            want == text,
+            "docs/completions/{file} is stale: {REGENERATE}"
+        );
+        assert!(text.contains("verify"), "{shell} completions lack `verify`");
+    }
+}

@@ -7,6 +7,7 @@ mod output;
 mod inspect;
 mod learn;
 mod logging;
+mod man;
 mod new;
 mod remote;
 mod run;
@@ -148,6 +149,9 @@ enum Command {
         /// The shell.
         shell: Shell,
     },
+    /// Write the manual pages (docs/man/: `sandgen man --out-dir docs/man`).
+    #[command(hide = true)]
+    Man(man::ManArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -302,6 +306,7 @@ fn run(cli: Cli) -> Result<()> {
             output::stdout(directive::table::reference_markdown().as_bytes())?;
             Ok(())
         }
+        Command::Man(args) => man::man(&args),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "sandgen", &mut script);

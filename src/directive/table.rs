@@ -302,42 +302,172 @@ pub fn keys_of(table: &str) -> impl Iterator<Item = &'static str> + '_ {
         .map(|s| s.key)
 }
 
+/// What the policy reference says before its tables, in both renderings: plain text with
+/// `code` in backticks.
+const REFERENCE_INTRO: &str = "\
+    A policy is a TOML file with the tables below. Every key is optional except\n\
+    `service.exec`. `service.name` sets the unit name (default: the file name without\n\
+    `.toml`). \"Since\" is the systemd version that introduced the directive: sandgen\n\
+    refuses a key the target systemd lacks. A mode can be newer than its directive: for\n\
+    an older target it is written as the older form named, which is as strict, with a\n\
+    warning, or refused.\n";
+
+/// One key of the policy reference, as both renderings show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferenceEntry {
+    /// The policy key (`memory_max`).
+    pub key: &'static str,
+    /// The directive it becomes (`MemoryMax=`, `CapabilityBoundingSet=~`) and the unit file
+    /// section it is written in; `None` for `service.name`, which names the unit.
+    pub directive: Option<(String, &'static str)>,
+    /// The systemd version that introduced the directive.
+    pub since: Option<u32>,
+    /// What it means, with the modes newer than the directive and what an older target
+    /// gets instead.
+    pub meaning: String,
+}
+
+/// The entries of one policy table for the reference, in table order: the data that
+/// [`reference_markdown`] and [`reference_roff`] lay out.
+pub fn reference_entries(table: &str) -> Vec<ReferenceEntry> {
+    let mut entries = Vec::new();
+    if table == "service" {
+        entries.push(ReferenceEntry {
+            key: SERVICE_NAME_KEY,
+            directive: None,
+            since: None,
+            meaning: "The unit is NAME.service; default: the policy file's stem.".to_owned(),
+        });
+    }
+    for s in SPECS.iter().filter(|s| s.table == table) {
+        let directive = match s.emit {
+            super::Emit::Negated => format!("{}=~", s.directive),
+            _ => format!("{}=", s.directive),
+        };
+        entries.push(ReferenceEntry {
+            key: s.key,
+            directive: Some((directive, s.section.name())),
+            since: Some(s.since),
+            meaning: format!("{}{}", s.doc, newer_modes(s)),
+        });
+    }
+    entries
+}
+
 /// The policy reference in Markdown, generated from [`SPECS`] (`sandgen reference`).
 pub fn reference_markdown() -> String {
     let mut out = String::from(
         "# Policy reference\n\n\
-         Generated from `src/directive/table.rs` by `sandgen reference`; do not edit.\n\n\
-         A policy is a TOML file with the tables below. Every key is optional except\n\
-         `service.exec`. `service.name` sets the unit name (default: the file name without\n\
-         `.toml`). \"Since\" is the systemd version that introduced the directive: sandgen\n\
-         refuses a key the target systemd lacks. A mode can be newer than its directive: for\n\
-         an older target it is written as the older form named, which is as strict, with a\n\
-         warning, or refused.\n",
+         Generated from `src/directive/table.rs` by `sandgen reference`; do not edit.\n\n",
     );
+    out.push_str(REFERENCE_INTRO);
     for t in TABLES {
         out.push_str(&format!(
             "\n## [{t}]\n\n| key | directive | since | meaning |\n|---|---|---|---|\n"
         ));
-        if *t == "service" {
-            out.push_str("| `name` | (unit name) | | The unit is NAME.service; default: the policy file's stem. |\n");
-        }
-        for s in SPECS.iter().filter(|s| s.table == *t) {
-            let directive = match s.emit {
-                super::Emit::Negated => format!("`{}=~`", s.directive),
-                _ => format!("`{}=`", s.directive),
+        for e in reference_entries(t) {
+            let directive = match &e.directive {
+                Some((directive, section)) => format!("`{directive}` [{section}]"),
+                None => "(unit name)".to_owned(),
             };
+            let since = e.since.map_or_else(|| " ".to_owned(), |v| format!(" {v} "));
             out.push_str(&format!(
-                "| `{}` | {} [{}] | {} | {}{} |\n",
-                s.key,
-                directive,
-                s.section.name(),
-                s.since,
-                s.doc.replace('|', "\\|"),
-                newer_modes(s)
+                "| `{}` | {directive} |{since}| {} |\n",
+                e.key,
+                e.meaning.replace('|', "\\|"),
             ));
         }
     }
     out
+}
+
+/// The policy reference as the manual page sandgen.toml(5), from the same entries as
+/// [`reference_markdown`] (`sandgen man`).
+pub fn reference_roff() -> String {
+    use roff::{bold, italic, roman, Roff};
+
+    let mut page = Roff::new();
+    page.control("SH", ["NAME"]);
+    page.text([roman("sandgen.toml - a sandgen sandbox policy")]);
+    page.control("SH", ["SYNOPSIS"]);
+    for place in [
+        "./NAME.toml",
+        "./policies/NAME.toml",
+        "/etc/sandgen/policies/NAME.toml",
+    ] {
+        page.text([italic(place)]).control("br", []);
+    }
+    page.control("SH", ["DESCRIPTION"]);
+    page.text(ticks_to_bold(&REFERENCE_INTRO.replace('\n', " ")));
+    page.control("PP", []);
+    page.text(ticks_to_bold(
+        "`sandgen start NAME` and `sandgen install NAME` look for the policy in the places \
+         above, in that order; `sandgen render` and `sandgen check` take a file.",
+    ));
+    for t in TABLES {
+        page.control("SH", [format!("[{t}]").as_str()]);
+        for e in reference_entries(t) {
+            page.control("TP", []);
+            page.text([bold(e.key)]);
+            match (&e.directive, e.since) {
+                (Some((directive, section)), Some(since)) => {
+                    page.text([
+                        bold(directive.as_str()),
+                        roman(format!(" in [{section}], since systemd {since}.")),
+                    ]);
+                    page.control("br", []);
+                }
+                _ => {
+                    page.text([roman("(the unit name)")]);
+                    page.control("br", []);
+                }
+            }
+            page.text([roman(e.meaning)]);
+        }
+    }
+    page.control("SH", ["EXAMPLES"]);
+    page.text(ticks_to_bold(
+        "Commented example policies are in `/usr/share/doc/sandgen/examples/` when sandgen \
+         is installed from its Debian package, and in `policies/` of its source.",
+    ));
+    page.control("SH", ["SEE ALSO"]);
+    page.text([
+        bold("sandgen"),
+        roman("(1), "),
+        bold("systemd.exec"),
+        roman("(5), "),
+        bold("systemd.resource-control"),
+        roman("(5), "),
+        bold("systemd.service"),
+        roman("(5), "),
+        bold("systemd.unit"),
+        roman("(5), "),
+        bold("capabilities"),
+        roman("(7)"),
+    ]);
+    // The title line by hand: the roff crate leaves an empty argument (the date, left out
+    // so that the page does not go stale every day) unquoted, which shifts the others.
+    format!(
+        ".\\\" Generated from src/directive/table.rs by `sandgen man`; do not edit.\n\
+         .TH SANDGEN.TOML 5 \"\" \"sandgen {}\" \"\"\n{}",
+        env!("CARGO_PKG_VERSION"),
+        page.render()
+    )
+}
+
+/// Text with `code` in backticks, as roff: the code in bold.
+fn ticks_to_bold(text: &str) -> Vec<roff::Inline> {
+    text.split('`')
+        .enumerate()
+        .filter(|(_, part)| !part.is_empty())
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                roff::bold(part)
+            } else {
+                roff::roman(part)
+            }
+        })
+        .collect()
 }
 
 /// For the reference: the modes of `spec` newer than the directive itself, with their

@@ -49,8 +49,9 @@ CHECKOUT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CONTAINER_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # openssh-server and -client: the --host tests reach the container's systemd over SSH (an
 # sshd the tests start; the container boots to basic.target, so the package's ssh.service
-# stays off).
-PACKAGES=(systemd-container dbus strace busybox-static openssh-server openssh-client)
+# stays off). man-db: tests/package.rs installs sandgen's Debian package and asks `man -w`
+# for its pages.
+PACKAGES=(systemd-container dbus strace busybox-static openssh-server openssh-client man-db)
 
 say() { echo "systemd-container: $*" >&2; }
 die() { say "error: $*"; exit 1; }
