@@ -214,7 +214,7 @@ pub fn read_cgroup_of(
 }
 
 /// The process's path in the v2 hierarchy.
-fn unified_path(membership: &[Membership]) -> Option<&str> {
+pub(crate) fn unified_path(membership: &[Membership]) -> Option<&str> {
     membership
         .iter()
         .find(|m| m.hierarchy == 0 && m.controllers.is_empty())
@@ -239,7 +239,11 @@ fn v1_unit_path(membership: &[Membership]) -> Option<&str> {
 /// The directory of the process's cgroup in the v1 hierarchy that has `controller`:
 /// `<root>/<controller>/<path>`, or `<root>/<a,b>/<path>` for a combined mount without
 /// symlinks; `name=systemd` lives at `<root>/systemd`.
-fn v1_dir(cgroup_root: &Path, membership: &[Membership], controller: &str) -> Option<PathBuf> {
+pub(crate) fn v1_dir(
+    cgroup_root: &Path,
+    membership: &[Membership],
+    controller: &str,
+) -> Option<PathBuf> {
     let m = membership
         .iter()
         .find(|m| m.hierarchy != 0 && m.controllers.iter().any(|c| c == controller))?;
@@ -488,6 +492,134 @@ impl Reader {
 }
 
 /// `quota / period * 100`, from the text of two integers.
+/// The I/O limits of one block device in a cgroup (systemd's IOReadBandwidthMax= and kin):
+/// bytes and operations per second; `None` is no limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct DeviceLimits {
+    /// Read bytes per second (v2 `rbps`, v1 `blkio.throttle.read_bps_device`).
+    pub rbps: Option<u64>,
+    /// Write bytes per second (`wbps`, `blkio.throttle.write_bps_device`).
+    pub wbps: Option<u64>,
+    /// Read operations per second (`riops`, `blkio.throttle.read_iops_device`).
+    pub riops: Option<u64>,
+    /// Write operations per second (`wiops`, `blkio.throttle.write_iops_device`).
+    pub wiops: Option<u64>,
+}
+
+impl DeviceLimits {
+    /// The limit of an `io.max` key (`rbps`, `wbps`, `riops`, `wiops`).
+    pub fn get(&self, key: &str) -> Option<u64> {
+        match key {
+            "rbps" => self.rbps,
+            "wbps" => self.wbps,
+            "riops" => self.riops,
+            "wiops" => self.wiops,
+            _ => None,
+        }
+    }
+}
+
+/// A block device number, `MAJ:MIN` as the cgroup files write it.
+pub type DeviceNumber = (u32, u32);
+
+fn device_number(text: &str) -> Option<DeviceNumber> {
+    let (major, minor) = text.split_once(':')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
+/// Parse a v2 `io.max`: a line a device, `MAJ:MIN rbps=N wbps=max riops=max wiops=max`
+/// (Documentation/admin-guide/cgroup-v2.rst). `None` when a line is not that.
+pub fn parse_io_max(text: &str) -> Option<BTreeMap<DeviceNumber, DeviceLimits>> {
+    let mut out = BTreeMap::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let mut words = line.split_whitespace();
+        let device = device_number(words.next()?)?;
+        let mut limits = DeviceLimits::default();
+        for word in words {
+            let (key, value) = word.split_once('=')?;
+            let value = match value {
+                "max" => None,
+                n => Some(n.parse().ok()?),
+            };
+            match key {
+                "rbps" => limits.rbps = value,
+                "wbps" => limits.wbps = value,
+                "riops" => limits.riops = value,
+                "wiops" => limits.wiops = value,
+                _ => {}
+            }
+        }
+        out.insert(device, limits);
+    }
+    Some(out)
+}
+
+/// The v1 `blkio.throttle.*_device` files, in the order of [`DeviceLimits`]'s fields.
+pub const BLKIO_THROTTLE_FILES: [&str; 4] = [
+    "blkio.throttle.read_bps_device",
+    "blkio.throttle.write_bps_device",
+    "blkio.throttle.read_iops_device",
+    "blkio.throttle.write_iops_device",
+];
+
+/// Parse the four v1 `blkio.throttle.*_device` files (texts in the order of
+/// [`BLKIO_THROTTLE_FILES`]), each a line `MAJ:MIN N` a limited device.
+pub fn parse_blkio_throttle(texts: [&str; 4]) -> Option<BTreeMap<DeviceNumber, DeviceLimits>> {
+    let mut out: BTreeMap<DeviceNumber, DeviceLimits> = BTreeMap::new();
+    for (i, text) in texts.iter().enumerate() {
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let (device, value) = line.split_once(' ')?;
+            let value = Some(value.trim().parse().ok()?);
+            let limits = out.entry(device_number(device)?).or_default();
+            match i {
+                0 => limits.rbps = value,
+                1 => limits.wbps = value,
+                2 => limits.riops = value,
+                _ => limits.wiops = value,
+            }
+        }
+    }
+    Some(out)
+}
+
+/// `BPF_PROG_QUERY` (linux/bpf.h) for the cgroup attach types systemd's IP firewall
+/// (IPAddressAllow=/IPAddressDeny=) uses.
+const BPF_PROG_QUERY: nix::libc::c_long = 16;
+/// `BPF_CGROUP_INET_INGRESS`.
+pub const BPF_CGROUP_INET_INGRESS: u32 = 0;
+/// `BPF_CGROUP_INET_EGRESS`.
+pub const BPF_CGROUP_INET_EGRESS: u32 = 1;
+
+/// How many BPF programs are attached to the cgroup directory `dir` itself (not inherited
+/// from a parent) at `attach_type`, with `bpf(BPF_PROG_QUERY)` (needs CAP_SYS_ADMIN or
+/// CAP_NET_ADMIN). Works on any cgroup v2 directory: the unified tree of a hybrid host too.
+pub fn attached_programs(dir: &Path, attach_type: u32) -> std::io::Result<u32> {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::File::open(dir)?;
+    // union bpf_attr, the query member: target_fd, attach_type, query_flags, attach_flags
+    // (u32 each), prog_ids (u64 pointer, NULL: only count), prog_cnt (u32); the rest zero.
+    let mut attr = [0u8; 32];
+    let fd = u32::try_from(file.as_raw_fd()).unwrap_or(u32::MAX);
+    attr[0..4].copy_from_slice(&fd.to_ne_bytes());
+    attr[4..8].copy_from_slice(&attach_type.to_ne_bytes());
+    // SAFETY: the kernel reads and writes at most `attr.len()` bytes of `attr`, which lives
+    // until the call returns; prog_ids is NULL, so it writes no array.
+    let r = unsafe {
+        nix::libc::syscall(
+            nix::libc::SYS_bpf,
+            BPF_PROG_QUERY,
+            attr.as_mut_ptr(),
+            attr.len() as nix::libc::c_uint,
+        )
+    };
+    if r < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let mut count = [0u8; 4];
+    count.copy_from_slice(&attr[24..28]);
+    Ok(u32::from_ne_bytes(count))
+}
+
 fn percent(quota: &str, period: &str) -> Option<f64> {
     let quota: u64 = quota.parse().ok()?;
     let period: u64 = period.parse().ok()?;

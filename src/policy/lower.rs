@@ -232,6 +232,13 @@ fn lower_one(setting: &Setting, target: u32) -> Result<LoweredSetting, Note> {
                 .collect();
             return Ok((ds, None));
         }
+        (Value::Many(values), _) => {
+            let ds = values
+                .iter()
+                .map(|v| make(spec.directive, v.clone()))
+                .collect();
+            return Ok((ds, None));
+        }
         (Value::One(value), _) => value,
     };
     let mut warning = None;

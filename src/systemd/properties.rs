@@ -38,6 +38,10 @@ pub struct Property {
     pub value: OwnedValue,
 }
 
+/// Address families of `IPAddressAllow=` prefixes on the bus (`socket.h`).
+const AF_INET: i32 = 2;
+const AF_INET6: i32 = 10;
+
 /// `MS_REC`, the mount flag of a recursive bind mount (BindPaths= default).
 const MS_REC: u64 = 16384;
 
@@ -72,6 +76,8 @@ pub fn transient_properties(directives: &[Directive]) -> (Vec<Property>, Vec<Uns
     // Environment= lines are one `as` property.
     let mut env: Vec<String> = Vec::new();
     let mut lists: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+    // IOReadBandwidthMax= and kin: one `a(st)` property a directive, a device a line.
+    let mut device_limits: BTreeMap<&'static str, Vec<(String, u64)>> = BTreeMap::new();
     for d in directives {
         if d.section == UnitSection::Install {
             skipped.push(unsupported(
@@ -84,6 +90,10 @@ pub fn transient_properties(directives: &[Directive]) -> (Vec<Property>, Vec<Uns
             Ok(Some(p)) => props.push(p),
             Ok(None) => match &d.value {
                 DirectiveValue::Environment { name, value } => env.push(format!("{name}={value}")),
+                DirectiveValue::DeviceLimit { path, limit } => device_limits
+                    .entry(d.name.as_str())
+                    .or_default()
+                    .push((path.clone(), limit.per_second)),
                 DirectiveValue::Words { words, .. } => lists
                     .entry(d.name.as_str())
                     .or_default()
@@ -103,6 +113,12 @@ pub fn transient_properties(directives: &[Directive]) -> (Vec<Property>, Vec<Uns
         props.push(Property {
             name: name.into(),
             value: owned(Value::from(list)),
+        });
+    }
+    for (name, limits) in device_limits {
+        props.push(Property {
+            name: name.into(),
+            value: owned(Value::from(limits)),
         });
     }
     (props, skipped)
@@ -172,7 +188,21 @@ fn property(d: &Directive) -> Result<Option<Property>, Unsupported> {
             let program = argv.first().cloned().unwrap_or_default();
             prop(name, Value::from(vec![(program, argv, false)]))
         }
-        (DirectiveValue::Environment { .. }, _) => Ok(None),
+        (DirectiveValue::Environment { .. } | DirectiveValue::DeviceLimit { .. }, _) => Ok(None),
+        // `a(iayu)`: address family (AF_INET 2, AF_INET6 10), address bytes, prefix length
+        // (org.freedesktop.systemd1(5), `bus_cgroup_set_property()`).
+        (DirectiveValue::IpAddresses(list), _) => {
+            let prefixes: Vec<(i32, Vec<u8>, u32)> = list
+                .0
+                .iter()
+                .flat_map(|p| p.prefixes.iter())
+                .map(|(address, length)| match address {
+                    std::net::IpAddr::V4(a) => (AF_INET, a.octets().to_vec(), u32::from(*length)),
+                    std::net::IpAddr::V6(a) => (AF_INET6, a.octets().to_vec(), u32::from(*length)),
+                })
+                .collect();
+            prop(name, Value::from(prefixes))
+        }
         (DirectiveValue::Words { words, negated }, kind) => match kind {
             Kind::Paths | Kind::Units | Kind::Architectures => Ok(None),
             Kind::BindPaths => {

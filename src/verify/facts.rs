@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use crate::data::syscalls::SyscallTable;
 use crate::directive::{Directive, DirectiveValue, Name};
+use crate::inspect::cgroup::{DeviceLimits, DeviceNumber};
 use crate::inspect::process::status_field;
 pub(crate) use crate::inspect::FileId;
 use crate::inspect::{self, file_id, InspectError, Inspection, ProcessHandle, ReadError, Roots};
@@ -278,6 +279,175 @@ pub(crate) struct Facts {
     /// and later): no other process can read that flag.
     #[serde(skip)]
     pub mdwe_by_prctl: bool,
+    /// The block devices of the policy's I/O limits and the limits the unit's cgroup holds.
+    #[serde(skip)]
+    pub io: IoFacts,
+    /// The BPF programs of systemd's IP firewall on the unit's cgroup.
+    #[serde(skip)]
+    pub firewall: FirewallFacts,
+}
+
+/// What the I/O limit checks (IOReadBandwidthMax= and kin) judge by.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct IoFacts {
+    /// For each path of the policy's I/O limits, the block device systemd resolves it to
+    /// ([`block_device`]), or why it cannot be.
+    pub devices: BTreeMap<String, Result<DeviceNumber, String>>,
+    /// The limits in the unit's cgroup, by device, and the file(s) they come from; or why
+    /// they could not be read. `None` when the policy has no I/O limit.
+    pub limits: Option<Result<UnitIoLimits, String>>,
+}
+
+/// The I/O limits of the unit's cgroup, by device.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct UnitIoLimits {
+    /// The limits of each device that has one.
+    pub devices: BTreeMap<DeviceNumber, DeviceLimits>,
+    /// The file they come from (v1: `blkio.throttle.*` in the unit's blkio cgroup).
+    pub file: PathBuf,
+}
+
+/// BPF programs attached to the unit's own cgroup v2 directory (`BPF_PROG_QUERY`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct FirewallFacts {
+    /// The directory queried (on a hybrid host, under `/sys/fs/cgroup/unified`).
+    pub dir: Option<PathBuf>,
+    /// Programs at `BPF_CGROUP_INET_INGRESS` and at `BPF_CGROUP_INET_EGRESS`, or why they
+    /// could not be counted. `None` when the policy has no IP filter.
+    pub attached: Option<Result<(u32, u32), String>>,
+}
+
+/// The block device systemd limits for `path` (its `lookup_block_device()` in
+/// src/core/cgroup.c): a block device node stands for itself, any other file for the
+/// device its file system is on; a device-mapper device for the one device under it
+/// (`block_get_originating()`), and a partition for its whole disk
+/// (`block_get_whole_disk()`), as sysfs shows them (`/sys/dev/block/MAJ:MIN`).
+pub(crate) fn block_device(path: &Path, sys: &Path) -> Result<DeviceNumber, String> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("cannot stat {}: {e}", path.display()))?;
+    let dev = if meta.file_type().is_block_device() {
+        meta.rdev()
+    } else {
+        meta.dev()
+    };
+    let split = |dev: u64| {
+        (
+            nix::sys::stat::major(dev) as u32,
+            nix::sys::stat::minor(dev) as u32,
+        )
+    };
+    let mut number = split(dev);
+    if number.0 == 0 {
+        return Err(format!(
+            "{} is on a file system without a block device (device {}:{}: tmpfs, overlay, btrfs subvolume, ...); systemd limits nothing for it",
+            path.display(),
+            number.0,
+            number.1
+        ));
+    }
+    let sysfs = |n: DeviceNumber| sys.join(format!("dev/block/{}:{}", n.0, n.1));
+    let read_number = |dir: &Path| {
+        std::fs::read_to_string(dir.join("dev")).ok().and_then(|t| {
+            let (a, b) = t.trim().split_once(':')?;
+            Some((a.parse().ok()?, b.parse().ok()?))
+        })
+    };
+    // Under a device-mapper or other stacked device: the one device it sits on.
+    for _ in 0..8 {
+        let slaves: Vec<PathBuf> = std::fs::read_dir(sysfs(number).join("slaves"))
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        match slaves.as_slice() {
+            [one] => match read_number(one) {
+                Some(n) => number = n,
+                None => break,
+            },
+            _ => break,
+        }
+    }
+    // A partition: its whole disk, the parent directory in sysfs.
+    let dir = sysfs(number);
+    if dir.join("partition").is_file() {
+        if let Some(n) = std::fs::canonicalize(&dir)
+            .ok()
+            .and_then(|d| d.parent().and_then(read_number))
+        {
+            number = n;
+        }
+    }
+    Ok(number)
+}
+
+/// The I/O limits of the unit's cgroup: v2 `io.max`, v1 the `blkio.throttle.*` files.
+fn read_io_limits(
+    cgroup_root: &Path,
+    membership: &[inspect::cgroup::Membership],
+) -> Result<UnitIoLimits, String> {
+    use inspect::cgroup::{parse_blkio_throttle, parse_io_max, BLKIO_THROTTLE_FILES};
+    if inspect::cgroup::is_unified(cgroup_root) {
+        let path = inspect::cgroup::unified_path(membership)
+            .ok_or_else(|| "the main process has no cgroup v2 path".to_owned())?;
+        let file = under(cgroup_root, path).join("io.max");
+        let text = std::fs::read_to_string(&file).map_err(|e| {
+            format!(
+                "cannot read {}: {e} (the io controller is off for the unit)",
+                file.display()
+            )
+        })?;
+        let limits = parse_io_max(&text)
+            .ok_or_else(|| format!("{} is not in the io.max format", file.display()))?;
+        return Ok(UnitIoLimits {
+            devices: limits,
+            file,
+        });
+    }
+    let dir = inspect::cgroup::v1_dir(cgroup_root, membership, "blkio")
+        .ok_or_else(|| "the main process is in no blkio cgroup".to_owned())?;
+    let mut texts: [String; 4] = Default::default();
+    for (text, name) in texts.iter_mut().zip(BLKIO_THROTTLE_FILES) {
+        let file = dir.join(name);
+        *text = std::fs::read_to_string(&file)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    }
+    let limits =
+        parse_blkio_throttle([&texts[0], &texts[1], &texts[2], &texts[3]]).ok_or_else(|| {
+            format!(
+                "{}/blkio.throttle.* are not in the MAJ:MIN N format",
+                dir.display()
+            )
+        })?;
+    Ok(UnitIoLimits {
+        devices: limits,
+        file: dir.join("blkio.throttle.*"),
+    })
+}
+
+/// Count the programs of systemd's IP firewall on the unit's cgroup v2 directory (the
+/// unified tree of a hybrid host, where systemd attaches them too).
+fn read_firewall(cgroup_root: &Path, membership: &[inspect::cgroup::Membership]) -> FirewallFacts {
+    use inspect::cgroup::{attached_programs, BPF_CGROUP_INET_EGRESS, BPF_CGROUP_INET_INGRESS};
+    let Some(path) = inspect::cgroup::unified_path(membership) else {
+        return FirewallFacts {
+            dir: None,
+            attached: Some(Err("the main process is in no cgroup v2 hierarchy (no `0::` line in /proc/PID/cgroup): systemd attaches its IP firewall only there".to_owned())),
+        };
+    };
+    let tree = if inspect::cgroup::is_unified(cgroup_root) {
+        cgroup_root.to_owned()
+    } else {
+        cgroup_root.join("unified")
+    };
+    let dir = under(&tree, path);
+    let count = |t| {
+        attached_programs(&dir, t).map_err(|e| format!("BPF_PROG_QUERY on {}: {e}", dir.display()))
+    };
+    let attached =
+        count(BPF_CGROUP_INET_INGRESS).and_then(|i| Ok((i, count(BPF_CGROUP_INET_EGRESS)?)));
+    FirewallFacts {
+        dir: Some(dir),
+        attached: Some(attached),
+    }
 }
 
 /// The native system calls a `sandgen learn` profile saw the unit make.
@@ -605,7 +775,40 @@ pub(crate) fn gather(
         syscall_groups: None,
         learned: None,
         mdwe_by_prctl: false,
+        io: IoFacts::default(),
+        firewall: FirewallFacts::default(),
     };
+    let mut facts = facts;
+    let io_paths: BTreeSet<&str> = directives
+        .iter()
+        .filter_map(|d| match &d.value {
+            DirectiveValue::DeviceLimit { path, .. } => Some(path.as_str()),
+            _ => None,
+        })
+        .collect();
+    let filters_ip = directives
+        .iter()
+        .any(|d| matches!(d.name, Name::IPAddressAllow | Name::IPAddressDeny));
+    if !io_paths.is_empty() || filters_ip {
+        let membership = inspect::cgroup::read_proc_cgroup(&roots.proc, pid).map_err(read_error)?;
+        if !io_paths.is_empty() {
+            facts.io = IoFacts {
+                devices: io_paths
+                    .iter()
+                    .map(|p| {
+                        (
+                            (*p).to_owned(),
+                            block_device(&under(manager_root, p), Path::new("/sys")),
+                        )
+                    })
+                    .collect(),
+                limits: Some(read_io_limits(&roots.cgroup, &membership)),
+            };
+        }
+        if filters_ip {
+            facts.firewall = read_firewall(&roots.cgroup, &membership);
+        }
+    }
     // The reads above treat a missing file as "unknown": make sure none of them was missing
     // because the process went away.
     match main.still_same() {

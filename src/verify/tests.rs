@@ -287,6 +287,8 @@ fn bare() -> Facts {
         syscall_groups: None,
         learned: None,
         mdwe_by_prctl: false,
+        io: Default::default(),
+        firewall: Default::default(),
     }
 }
 
