@@ -642,6 +642,56 @@ mod tests {
         assert!(percentage("0%", None).is_err());
     }
 
+    /// systemd 252 (measured with `systemctl show`): `2K` is 2000 bytes, `1M` 1000000.
+    #[test]
+    fn io_bandwidths_are_to_the_base_of_1000() {
+        let bw = |t: &str| DeviceRate::bandwidth(t).map(|r| r.per_second);
+        assert_eq!(bw("2K"), Ok(2000));
+        assert_eq!(bw("10M"), Ok(10_000_000));
+        assert_eq!(bw("1.5K"), Ok(1500));
+        assert_eq!(bw("4096"), Ok(4096));
+        assert_eq!(bw("1G"), Ok(1_000_000_000));
+        for bad in [
+            "0",
+            "1.5",
+            "10MB",
+            "",
+            "-1",
+            "infinity",
+            "18446744073709551615",
+            "99999E",
+        ] {
+            assert!(bw(bad).is_err(), "{bad}");
+        }
+        assert_eq!(DeviceRate::count(500).map(|r| r.text), Ok("500".to_owned()));
+        assert!(DeviceRate::count(0).is_err());
+    }
+
+    #[test]
+    fn ip_prefixes_and_symbols_expand_like_systemd() {
+        let p = |t: &str| IpPrefix::parse(t).map(|p| p.prefixes);
+        let ip = |a: &str| a.parse::<std::net::IpAddr>().unwrap();
+        assert_eq!(p("127.0.0.1"), Ok(vec![(ip("127.0.0.1"), 32)]));
+        assert_eq!(p("::1"), Ok(vec![(ip("::1"), 128)]));
+        assert_eq!(p("10.0.0.0/8"), Ok(vec![(ip("10.0.0.0"), 8)]));
+        assert_eq!(
+            p("localhost"),
+            Ok(vec![(ip("127.0.0.0"), 8), (ip("::1"), 128)])
+        );
+        assert_eq!(p("any"), Ok(vec![(ip("0.0.0.0"), 0), (ip("::"), 0)]));
+        for bad in [
+            "10.0.0.0/33",
+            "::/129",
+            "1.2.3",
+            "10.0.0.0/",
+            "/8",
+            "localhots",
+            "1.2.3.4/+8",
+        ] {
+            assert!(p(bad).is_err(), "{bad}");
+        }
+    }
+
     #[test]
     fn cpu_lists() {
         assert_eq!(cpu_set("0-1,3"), Ok(BTreeSet::from([0, 1, 3])));

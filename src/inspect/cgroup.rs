@@ -793,6 +793,38 @@ mod tests {
     }
 
     #[test]
+    fn io_limits_of_v2_and_v1() {
+        let v2 = parse_io_max(
+            "254:0 rbps=4000000 wbps=max riops=max wiops=1000\n8:0 rbps=1 wbps=2 riops=3 wiops=4\n",
+        )
+        .unwrap();
+        assert_eq!(
+            v2[&(254, 0)],
+            DeviceLimits {
+                rbps: Some(4_000_000),
+                wbps: None,
+                riops: None,
+                wiops: Some(1000)
+            }
+        );
+        assert_eq!(v2[&(8, 0)].get("wiops"), Some(4));
+        assert_eq!(parse_io_max("").unwrap().len(), 0);
+        assert_eq!(parse_io_max("254:0 rbps=lots"), None);
+        let v1 = parse_blkio_throttle(["254:0 1000\n", "254:0 2000\n8:16 5\n", "", ""]).unwrap();
+        assert_eq!(
+            v1[&(254, 0)],
+            DeviceLimits {
+                rbps: Some(1000),
+                wbps: Some(2000),
+                riops: None,
+                wiops: None
+            }
+        );
+        assert_eq!(v1[&(8, 16)].wbps, Some(5));
+        assert_eq!(parse_blkio_throttle(["254:0", "", "", ""]), None);
+    }
+
+    #[test]
     fn a_vanished_cgroup_is_reported_with_its_path() {
         let root = fixture("cgroup-v2/sys/fs/cgroup");
         let m = parse_proc_cgroup("0::/system.slice/gone.service\n", Path::new("x")).unwrap();

@@ -1365,3 +1365,56 @@ mod tests {
         assert!(user_name("a b").is_err());
     }
 }
+
+#[cfg(test)]
+mod io_ip_tests {
+    /// The error of a policy with `body` after a minimal [service], as `sandgen check` prints it.
+    fn error(body: &str) -> String {
+        let text = format!("[service]\nexec = [\"/bin/true\"]\n{body}");
+        match crate::load_policy_text("p.toml", &text, 252) {
+            Ok(_) => panic!("accepted: {body}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn device_limits_are_located_and_say_what_to_write() {
+        let e = error("[resources]\nio_read_bandwidth_max = { \"/dev/vda\" = \"10MB\" }\n");
+        assert!(
+            e.contains(
+                "invalid bandwidth \"10MB\" for `resources.io_read_bandwidth_max.\"/dev/vda\"`"
+            ) && e.contains("p.toml:4:40")
+                && e.contains("with an optional K, M, G or T suffix (base 1000)"),
+            "{e}"
+        );
+        let e = error("[resources]\nio_write_iops_max = { \"vda\" = 5 }\n");
+        assert!(
+            e.contains("\"vda\" is not an absolute path") && e.contains("p.toml:4:23"),
+            "{e}"
+        );
+        let e = error("[resources]\nio_write_iops_max = [\"/dev/vda 5\"]\n");
+        assert!(
+            e.contains("expects a table of device paths and operation counts such as { \"/dev/vda\" = 500 }, found an array"),
+            "{e}"
+        );
+        let e = error("[resources]\nio_write_iops_max = { \"/dev/vda\" = 0 }\n");
+        assert!(e.contains("systemd refuses a limit of 0"), "{e}");
+    }
+
+    #[test]
+    fn ip_addresses_are_checked_with_std_net_and_symbols_suggested() {
+        let e = error("[network]\nip_address_allow = [\"localhots\"]\n");
+        assert!(
+            e.contains("\"localhots\" is not an IP address")
+                && e.contains("did you mean \"localhost\"?"),
+            "{e}"
+        );
+        let e = error("[network]\nip_address_deny = [\"::1/129\"]\n");
+        assert!(
+            e.contains("the prefix length 129 is longer than 128"),
+            "{e}"
+        );
+        let e = error("[network]\nip_address_deny = [\"10.0.0.0/8\", \"10.0.0.0/8\"]\n");
+        assert!(e.contains("is listed twice"), "{e}");
+    }
+}

@@ -339,6 +339,45 @@ mod tests {
     }
 
     #[test]
+    fn io_limits_and_ip_prefixes_travel_as_arrays() {
+        let text = "[service]\nexec = [\"/bin/true\"]\n[resources]\n\
+                    io_read_bandwidth_max = { \"/dev/vda\" = \"10M\", \"/dev/vdb\" = \"1K\" }\n\
+                    io_write_iops_max = { \"/dev/vda\" = 500 }\n\
+                    [network]\nip_address_allow = [\"localhost\", \"10.1.0.0/16\"]\n";
+        let loaded = crate::load_policy_text("p.toml", text, 252).expect("a valid policy");
+        let (props, skipped) = transient_properties(&loaded.directives);
+        assert!(skipped.is_empty(), "{skipped:?}");
+        let find = |name: &str| {
+            let p = props.iter().find(|p| p.name == name).expect(name);
+            (
+                p.value.value_signature().to_string(),
+                format!("{:?}", Value::from(p.value.try_clone().expect("no fds"))),
+            )
+        };
+        let (sig, read) = find("IOReadBandwidthMax");
+        assert_eq!(sig, "a(st)");
+        assert!(
+            read.contains("\"/dev/vda\"") && read.contains("10000000") && read.contains("1000"),
+            "{read}"
+        );
+        assert_eq!(find("IOWriteIOPSMax").0, "a(st)");
+        let (sig, allow) = find("IPAddressAllow");
+        assert_eq!(sig, "a(iayu)");
+        // localhost is 127.0.0.0/8 and ::1/128; then 10.1.0.0/16.
+        for part in [
+            "U8(127), U8(0), U8(0), U8(0)",
+            "U32(8)",
+            "U32(128)",
+            "U8(10), U8(1), U8(0), U8(0)",
+            "U32(16)",
+            "I32(10)",
+            "I32(2)",
+        ] {
+            assert!(allow.contains(part), "{part} in {allow}");
+        }
+    }
+
+    #[test]
     fn modes_travel_as_systemd_declares_them() {
         // systemd 257 declares PrivatePIDs as "s" (a boolean is refused: "Unexpected
         // message contents"), and the modes of the old booleans in <Name>Ex properties.

@@ -828,6 +828,39 @@ pub(crate) fn gather(
 mod tests {
     use super::*;
 
+    /// A partition stands for its whole disk, and a device-mapper device for the one device
+    /// under it, as sysfs links them (a fixture sysfs around the real device of `/`).
+    #[test]
+    fn block_devices_resolve_to_the_whole_disk_like_systemd() {
+        use std::os::unix::fs::MetadataExt;
+        let dev = std::fs::metadata("/").unwrap().dev();
+        let own = (
+            nix::sys::stat::major(dev) as u32,
+            nix::sys::stat::minor(dev) as u32,
+        );
+        let sys = tempfile::tempdir().unwrap();
+        let block = sys.path().join("dev/block");
+        std::fs::create_dir_all(&block).unwrap();
+        // Without sysfs entries: the file system's device itself.
+        assert_eq!(block_device(Path::new("/"), sys.path()), Ok(own));
+        // `/`'s device is a device-mapper device on partition 8:1 of disk 8:0.
+        let devices = sys.path().join("devices");
+        let dm = devices.join("dm");
+        let part = devices.join("sda/sda1");
+        std::fs::create_dir_all(dm.join("slaves")).unwrap();
+        std::fs::create_dir_all(&part).unwrap();
+        std::fs::write(devices.join("sda/dev"), "8:0\n").unwrap();
+        std::fs::write(part.join("dev"), "8:1\n").unwrap();
+        std::fs::write(part.join("partition"), "1\n").unwrap();
+        std::os::unix::fs::symlink(&part, dm.join("slaves/sda1")).unwrap();
+        std::os::unix::fs::symlink(&dm, block.join(format!("{}:{}", own.0, own.1))).unwrap();
+        std::os::unix::fs::symlink(&part, block.join("8:1")).unwrap();
+        assert_eq!(block_device(Path::new("/"), sys.path()), Ok((8, 0)));
+        assert!(block_device(Path::new("/nonexistent/x"), sys.path())
+            .unwrap_err()
+            .starts_with("cannot stat /nonexistent/x: "));
+    }
+
     #[test]
     fn parses_passwd_group_and_net_dev() {
         let a = Accounts::parse(
