@@ -295,3 +295,79 @@ fn an_address_outside_the_allow_list_is_refused_and_verify_sees_the_bpf_programs
         }
     }
 }
+
+/// The text of an example policy.
+fn example(stem: &str) -> String {
+    let path = format!("{}/policies/{stem}.toml", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn the_io_limited_example_limits_the_disk_of_var_tmp_where_it_has_one() {
+    let s = Sandgen::new();
+    let c = &s.container;
+    let unit = unit_name("io-limited-example", "service");
+    let _cleanup = s.start(&unit, &example("io-limited"));
+    let checks = checks(&s, &unit);
+    let write = &checks["resources.io_write_bandwidth_max"];
+    if c.cgroup_v2() {
+        // The guest: /var/tmp is on its disk.
+        let device = whole_disk(c, "/var/tmp");
+        assert_eq!(
+            write,
+            &(
+                "pass".to_owned(),
+                format!("cgroup io.max: {device} (the block device of /var/tmp) wbps=4000000")
+            )
+        );
+    } else {
+        // The container: /var/tmp is on the overlay root, which has no disk, so systemd
+        // limits nothing, and verify says so.
+        let minor = c.exec_ok(&["stat", "-c", "%Ld", "/var/tmp"]);
+        assert_eq!(
+            write,
+            &(
+                "fail".to_owned(),
+                format!(
+                    "/var/tmp is on a file system without a block device (device 0:{}, a tmpfs \
+                     or an overlay): systemd finds no disk to limit, and the unit's I/O is not \
+                     limited",
+                    minor.trim()
+                )
+            )
+        );
+    }
+}
+
+#[test]
+fn the_localhost_only_example_serves_localhost_behind_its_bpf_programs() {
+    let s = Sandgen::new();
+    let c = &s.container;
+    let unit = unit_name("localhost-only-example", "service");
+    // A port of its own, away from the example's 8080: tests run in parallel.
+    let port = "18080";
+    let policy = example("localhost-only").replace("\"8080\"", &format!("\"{port}\""));
+    assert!(policy.contains(port), "the example serves on 8080");
+    let _cleanup = s.start(&unit, &policy);
+    let fetch = format!(
+        "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:{port}/').status)"
+    );
+    let status = wait_for("the example's web server", WAIT, || {
+        let out = c.exec(&["python3", "-c", &fetch]);
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    });
+    assert_eq!(status, "200");
+    let checks = checks(&s, &unit);
+    for key in ["network.ip_address_allow", "network.ip_address_deny"] {
+        let (status, evidence) = &checks[key];
+        assert_eq!(status, "pass", "{key}: {evidence}");
+        assert!(
+            evidence.contains(&format!(
+                "/system.slice/{unit}: 1 at inet ingress, 1 at inet egress"
+            )),
+            "{key}: {evidence}"
+        );
+    }
+}

@@ -291,8 +291,8 @@ pub(crate) struct Facts {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct IoFacts {
     /// For each path of the policy's I/O limits, the block device systemd resolves it to
-    /// ([`block_device`]), or why it cannot be.
-    pub devices: BTreeMap<String, Result<DeviceNumber, String>>,
+    /// ([`block_device`]), or why there is none.
+    pub devices: BTreeMap<String, Result<DeviceNumber, NoDisk>>,
     /// The limits in the unit's cgroup, by device, and the file(s) they come from; or why
     /// they could not be read. `None` when the policy has no I/O limit.
     pub limits: Option<Result<UnitIoLimits, String>>,
@@ -317,15 +317,26 @@ pub(crate) struct FirewallFacts {
     pub attached: Option<Result<(u32, u32), String>>,
 }
 
+/// Why an I/O limit's path stands for no disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum NoDisk {
+    /// systemd finds none either: the limit is not in force.
+    None(String),
+    /// sandgen cannot tell which disk systemd finds.
+    Unknown(String),
+}
+
 /// The block device systemd limits for `path` (its `lookup_block_device()` in
 /// src/core/cgroup.c): a block device node stands for itself, any other file for the
 /// device its file system is on; a device-mapper device for the one device under it
 /// (`block_get_originating()`), and a partition for its whole disk
 /// (`block_get_whole_disk()`), as sysfs shows them (`/sys/dev/block/MAJ:MIN`).
-pub(crate) fn block_device(path: &Path, sys: &Path) -> Result<DeviceNumber, String> {
+///
+/// `path` is looked up at `real` (under the service manager's root); messages name `path`.
+pub(crate) fn block_device(path: &str, real: &Path, sys: &Path) -> Result<DeviceNumber, NoDisk> {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
-    let meta =
-        std::fs::metadata(path).map_err(|e| format!("cannot stat {}: {e}", path.display()))?;
+    let meta = std::fs::metadata(real)
+        .map_err(|e| NoDisk::Unknown(format!("cannot stat {path} (at {}): {e}", real.display())))?;
     let dev = if meta.file_type().is_block_device() {
         meta.rdev()
     } else {
@@ -339,12 +350,18 @@ pub(crate) fn block_device(path: &Path, sys: &Path) -> Result<DeviceNumber, Stri
     };
     let mut number = split(dev);
     if number.0 == 0 {
-        return Err(format!(
-            "{} is on a file system without a block device (device {}:{}: tmpfs, overlay, btrfs subvolume, ...); systemd limits nothing for it",
-            path.display(),
-            number.0,
-            number.1
-        ));
+        let btrfs = nix::sys::statfs::statfs(real)
+            .is_ok_and(|f| f.filesystem_type() == nix::sys::statfs::BTRFS_SUPER_MAGIC);
+        return Err(if btrfs {
+            NoDisk::Unknown(format!(
+                "{path} is on btrfs, whose disk systemd asks the file system for (BTRFS_IOC_DEV_INFO); sandgen does not"
+            ))
+        } else {
+            NoDisk::None(format!(
+                "{path} is on a file system without a block device (device {}:{}, a tmpfs or an overlay): systemd finds no disk to limit, and the unit's I/O is not limited",
+                number.0, number.1
+            ))
+        });
     }
     let sysfs = |n: DeviceNumber| sys.join(format!("dev/block/{}:{}", n.0, n.1));
     let read_number = |dir: &Path| {
@@ -798,7 +815,7 @@ pub(crate) fn gather(
                     .map(|p| {
                         (
                             (*p).to_owned(),
-                            block_device(&under(manager_root, p), Path::new("/sys")),
+                            block_device(p, &under(manager_root, p), Path::new("/sys")),
                         )
                     })
                     .collect(),
@@ -842,7 +859,7 @@ mod tests {
         let block = sys.path().join("dev/block");
         std::fs::create_dir_all(&block).unwrap();
         // Without sysfs entries: the file system's device itself.
-        assert_eq!(block_device(Path::new("/"), sys.path()), Ok(own));
+        assert_eq!(block_device("/", Path::new("/"), sys.path()), Ok(own));
         // `/`'s device is a device-mapper device on partition 8:1 of disk 8:0.
         let devices = sys.path().join("devices");
         let dm = devices.join("dm");
@@ -855,10 +872,19 @@ mod tests {
         std::os::unix::fs::symlink(&part, dm.join("slaves/sda1")).unwrap();
         std::os::unix::fs::symlink(&dm, block.join(format!("{}:{}", own.0, own.1))).unwrap();
         std::os::unix::fs::symlink(&part, block.join("8:1")).unwrap();
-        assert_eq!(block_device(Path::new("/"), sys.path()), Ok((8, 0)));
-        assert!(block_device(Path::new("/nonexistent/x"), sys.path())
-            .unwrap_err()
-            .starts_with("cannot stat /nonexistent/x: "));
+        assert_eq!(block_device("/", Path::new("/"), sys.path()), Ok((8, 0)));
+        assert!(matches!(
+            block_device("/x", Path::new("/nonexistent/x"), sys.path()),
+            Err(NoDisk::Unknown(why)) if why.starts_with("cannot stat /x (at /nonexistent/x): ")
+        ));
+        // /proc is on no block device, and not btrfs.
+        assert_eq!(
+            block_device("/proc", Path::new("/proc"), sys.path()),
+            Err(NoDisk::None(format!(
+                "/proc is on a file system without a block device (device 0:{}, a tmpfs or an overlay): systemd finds no disk to limit, and the unit's I/O is not limited",
+                nix::sys::stat::minor(std::fs::metadata("/proc").unwrap().dev())
+            )))
+        );
     }
 
     #[test]

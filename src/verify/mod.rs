@@ -43,6 +43,7 @@ use crate::inspect::cgroup::CgroupVersion;
 use crate::inspect::mounts::{Difference, MountReport};
 use crate::inspect::{SeccompMode, SECUREBITS_NOT_READABLE};
 pub(crate) use facts::Facts;
+use facts::NoDisk;
 
 /// The verdict on one directive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -790,7 +791,8 @@ fn io_limit(d: &Directive, cx: &Context<'_>) -> Outcome {
     };
     let device = match cx.facts.io.devices.get(path) {
         Some(Ok(n)) => *n,
-        Some(Err(why)) => return unknown(why.clone()),
+        Some(Err(NoDisk::None(why))) => return fail(why.clone()),
+        Some(Err(NoDisk::Unknown(why))) => return unknown(why.clone()),
         None => return unknown(format!("{path} was not looked up")),
     };
     let (limits, file) = match &cx.facts.io.limits {
