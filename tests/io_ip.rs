@@ -308,6 +308,7 @@ fn the_io_limited_example_limits_the_disk_of_var_tmp_where_it_has_one() {
     let c = &s.container;
     let unit = unit_name("io-limited-example", "service");
     let _cleanup = s.start(&unit, &example("io-limited"));
+    let _data = Logs(c, vec!["/var/tmp/io-limited.dat".to_owned()]);
     let checks = checks(&s, &unit);
     let write = &checks["resources.io_write_bandwidth_max"];
     if c.cgroup_v2() {
