@@ -270,11 +270,18 @@ fn an_address_outside_the_allow_list_is_refused_and_verify_sees_the_bpf_programs
         "ip-filtered",
         "[network]\nip_address_allow = [\"127.0.0.1\"]\nip_address_deny = [\"any\"]\n",
     );
-    // A refused send fails with EPERM; a TCP SYN the egress program drops is not reported
-    // to connect(), which never gets an answer.
+    // A refused send fails with EPERM. A TCP SYN the egress program drops gets no answer:
+    // Linux 6.1 does not report the drop to connect() (measured: it waits, as for a lost
+    // packet); a kernel that reports it says EPERM.
+    let lines: Vec<&str> = filtered.lines().collect();
     assert_eq!(
-        filtered,
-        "tcp 127.0.0.1 connected\nudp 127.0.0.2 EPERM\ntcp 127.0.0.2 no answer\n"
+        lines[..2],
+        ["tcp 127.0.0.1 connected", "udp 127.0.0.2 EPERM"],
+        "{filtered}"
+    );
+    assert!(
+        ["tcp 127.0.0.2 no answer", "tcp 127.0.0.2 EPERM"].contains(&lines[2]),
+        "{filtered}"
     );
 
     let unit = &filtered_guard.1;
@@ -350,8 +357,11 @@ fn the_localhost_only_example_serves_localhost_behind_its_bpf_programs() {
     let policy = example("localhost-only").replace("\"8080\"", &format!("\"{port}\""));
     assert!(policy.contains(port), "the example serves on 8080");
     let _cleanup = s.start(&unit, &policy);
+    // Any HTTP answer will do (a machine without /usr/share/doc answers 404).
     let fetch = format!(
-        "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:{port}/').status)"
+        "import urllib.request, urllib.error\n\
+         try:\n    print(urllib.request.urlopen('http://127.0.0.1:{port}/').status)\n\
+         except urllib.error.HTTPError as e:\n    print(e.code)\n"
     );
     let status = wait_for("the example's web server", WAIT, || {
         let out = c.exec(&["python3", "-c", &fetch]);
@@ -359,7 +369,7 @@ fn the_localhost_only_example_serves_localhost_behind_its_bpf_programs() {
             .success()
             .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
     });
-    assert_eq!(status, "200");
+    assert!(["200", "404"].contains(&status.as_str()), "{status}");
     let checks = checks(&s, &unit);
     for key in ["network.ip_address_allow", "network.ip_address_deny"] {
         let (status, evidence) = &checks[key];
