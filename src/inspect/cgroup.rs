@@ -169,6 +169,28 @@ pub fn is_unified(cgroup_root: &Path) -> bool {
     cgroup_root.join("cgroup.controllers").is_file()
 }
 
+/// How a machine mounts its cgroups (systemd's "unified", "hybrid" and "legacy" modes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CgroupLayout {
+    /// Pure cgroup v2 at `/sys/fs/cgroup`.
+    Unified,
+    /// v1 controllers, and a cgroup v2 tree without controllers at `unified/`.
+    Hybrid,
+    /// v1 only: no cgroup v2 tree at all.
+    Legacy,
+}
+
+/// The layout of the cgroup file system mounted at `cgroup_root`.
+pub fn layout(cgroup_root: &Path) -> CgroupLayout {
+    if is_unified(cgroup_root) {
+        CgroupLayout::Unified
+    } else if is_unified(&cgroup_root.join("unified")) {
+        CgroupLayout::Hybrid
+    } else {
+        CgroupLayout::Legacy
+    }
+}
+
 /// Find the cgroup of process `pid` and read its limits and usage, from `cgroup_root` (the
 /// cgroup file system's mount point, normally `/sys/fs/cgroup`).
 pub fn read_cgroup(
@@ -790,6 +812,21 @@ mod tests {
         assert_eq!(state.blkio_weight, None);
         assert_eq!(state.files["io_weight"], unit.join("io.weight"));
         assert!(state.files.contains_key("memory_swap_max"));
+    }
+
+    #[test]
+    fn layouts_are_told_by_their_cgroup_controllers_files() {
+        let root = tempfile::tempdir().unwrap();
+        assert_eq!(layout(root.path()), CgroupLayout::Legacy);
+        std::fs::create_dir(root.path().join("unified")).unwrap();
+        std::fs::write(root.path().join("unified/cgroup.controllers"), "").unwrap();
+        assert_eq!(layout(root.path()), CgroupLayout::Hybrid);
+        std::fs::write(
+            root.path().join("cgroup.controllers"),
+            "cpu io memory pids\n",
+        )
+        .unwrap();
+        assert_eq!(layout(root.path()), CgroupLayout::Unified);
     }
 
     #[test]
