@@ -612,34 +612,85 @@ pub const BPF_CGROUP_INET_INGRESS: u32 = 0;
 /// `BPF_CGROUP_INET_EGRESS`.
 pub const BPF_CGROUP_INET_EGRESS: u32 = 1;
 
-/// How many BPF programs are attached to the cgroup directory `dir` itself (not inherited
-/// from a parent) at `attach_type`, with `bpf(BPF_PROG_QUERY)` (needs CAP_SYS_ADMIN or
-/// CAP_NET_ADMIN). Works on any cgroup v2 directory: the unified tree of a hybrid host too.
-pub fn attached_programs(dir: &Path, attach_type: u32) -> std::io::Result<u32> {
-    use std::os::fd::AsRawFd;
-    let file = std::fs::File::open(dir)?;
-    // union bpf_attr, the query member: target_fd, attach_type, query_flags, attach_flags
-    // (u32 each), prog_ids (u64 pointer, NULL: only count), prog_cnt (u32); the rest zero.
-    let mut attr = [0u8; 32];
-    let fd = u32::try_from(file.as_raw_fd()).unwrap_or(u32::MAX);
-    attr[0..4].copy_from_slice(&fd.to_ne_bytes());
-    attr[4..8].copy_from_slice(&attach_type.to_ne_bytes());
+/// `BPF_PROG_GET_FD_BY_ID` and `BPF_OBJ_GET_INFO_BY_FD` (linux/bpf.h).
+const BPF_PROG_GET_FD_BY_ID: nix::libc::c_long = 13;
+const BPF_OBJ_GET_INFO_BY_FD: nix::libc::c_long = 15;
+
+/// `bpf(cmd, attr, sizeof attr)`.
+fn bpf(cmd: nix::libc::c_long, attr: &mut [u8]) -> std::io::Result<nix::libc::c_long> {
     // SAFETY: the kernel reads and writes at most `attr.len()` bytes of `attr`, which lives
-    // until the call returns; prog_ids is NULL, so it writes no array.
+    // until the call returns; the pointers the callers put into it point at buffers that
+    // outlive the call, of the lengths they give.
     let r = unsafe {
         nix::libc::syscall(
             nix::libc::SYS_bpf,
-            BPF_PROG_QUERY,
+            cmd,
             attr.as_mut_ptr(),
             attr.len() as nix::libc::c_uint,
         )
     };
     if r < 0 {
-        return Err(std::io::Error::last_os_error());
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(r)
     }
+}
+
+/// A BPF program attached to a cgroup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachedProgram {
+    /// The kernel's program id.
+    pub id: u32,
+    /// The name it was loaded with (systemd's IP firewall: `sd_fw_ingress`, `sd_fw_egress`);
+    /// `None` when it cannot be read.
+    pub name: Option<String>,
+}
+
+/// The BPF programs attached to the cgroup directory `dir` itself (not inherited from a
+/// parent) at `attach_type`, with `bpf(BPF_PROG_QUERY)`, and their names
+/// (`BPF_OBJ_GET_INFO_BY_FD`). Needs CAP_SYS_ADMIN. Works on any cgroup v2 directory: the
+/// unified tree of a hybrid host too.
+pub fn attached_programs(dir: &Path, attach_type: u32) -> std::io::Result<Vec<AttachedProgram>> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let file = std::fs::File::open(dir)?;
+    // union bpf_attr, the query member: target_fd, attach_type, query_flags, attach_flags
+    // (u32 each), prog_ids (u64 pointer), prog_cnt (u32, in: room, out: count).
+    let mut ids = [0u32; 64];
+    let mut attr = [0u8; 32];
+    let fd = u32::try_from(file.as_raw_fd()).unwrap_or(u32::MAX);
+    attr[0..4].copy_from_slice(&fd.to_ne_bytes());
+    attr[4..8].copy_from_slice(&attach_type.to_ne_bytes());
+    attr[16..24].copy_from_slice(&(ids.as_mut_ptr() as u64).to_ne_bytes());
+    attr[24..28].copy_from_slice(&(ids.len() as u32).to_ne_bytes());
+    bpf(BPF_PROG_QUERY, &mut attr)?;
     let mut count = [0u8; 4];
     count.copy_from_slice(&attr[24..28]);
-    Ok(u32::from_ne_bytes(count))
+    let count = (u32::from_ne_bytes(count) as usize).min(ids.len());
+    Ok(ids[..count]
+        .iter()
+        .map(|&id| {
+            // union bpf_attr: prog_id (u32) for BPF_PROG_GET_FD_BY_ID.
+            let mut get = [0u8; 16];
+            get[0..4].copy_from_slice(&id.to_ne_bytes());
+            let name = bpf(BPF_PROG_GET_FD_BY_ID, &mut get).ok().and_then(|fd| {
+                // SAFETY: the kernel returned a new file descriptor that nothing else owns.
+                let prog = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+                // struct bpf_prog_info up to its name (char[16] at byte 64).
+                let mut info = [0u8; 80];
+                // union bpf_attr, the info member: bpf_fd, info_len (u32), info (u64).
+                let mut attr = [0u8; 16];
+                let fd = u32::try_from(prog.as_raw_fd()).unwrap_or(u32::MAX);
+                attr[0..4].copy_from_slice(&fd.to_ne_bytes());
+                attr[4..8].copy_from_slice(&(info.len() as u32).to_ne_bytes());
+                attr[8..16].copy_from_slice(&(info.as_mut_ptr() as u64).to_ne_bytes());
+                bpf(BPF_OBJ_GET_INFO_BY_FD, &mut attr).ok()?;
+                let name = &info[64..80];
+                let len = name.iter().position(|b| *b == 0).unwrap_or(name.len());
+                (len > 0).then(|| String::from_utf8_lossy(&name[..len]).into_owned())
+            });
+            AttachedProgram { id, name }
+        })
+        .collect())
 }
 
 fn percent(quota: &str, period: &str) -> Option<f64> {

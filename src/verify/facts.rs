@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::data::syscalls::SyscallTable;
 use crate::directive::{Directive, DirectiveValue, Name};
-use crate::inspect::cgroup::{DeviceLimits, DeviceNumber};
+use crate::inspect::cgroup::{AttachedProgram, DeviceLimits, DeviceNumber};
 use crate::inspect::process::status_field;
 pub(crate) use crate::inspect::FileId;
 use crate::inspect::{self, file_id, InspectError, Inspection, ProcessHandle, ReadError, Roots};
@@ -314,7 +314,16 @@ pub(crate) struct FirewallFacts {
     pub dir: Option<PathBuf>,
     /// Programs at `BPF_CGROUP_INET_INGRESS` and at `BPF_CGROUP_INET_EGRESS`, or why they
     /// could not be counted. `None` when the policy has no IP filter.
-    pub attached: Option<Result<(u32, u32), String>>,
+    pub attached: Option<Result<Attached, String>>,
+}
+
+/// The programs at the two attach points of systemd's IP firewall.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Attached {
+    /// At `BPF_CGROUP_INET_INGRESS`.
+    pub ingress: Vec<AttachedProgram>,
+    /// At `BPF_CGROUP_INET_EGRESS`.
+    pub egress: Vec<AttachedProgram>,
 }
 
 /// Why an I/O limit's path stands for no disk.
@@ -459,8 +468,12 @@ fn read_firewall(cgroup_root: &Path, membership: &[inspect::cgroup::Membership])
     let count = |t| {
         attached_programs(&dir, t).map_err(|e| format!("BPF_PROG_QUERY on {}: {e}", dir.display()))
     };
-    let attached =
-        count(BPF_CGROUP_INET_INGRESS).and_then(|i| Ok((i, count(BPF_CGROUP_INET_EGRESS)?)));
+    let attached = count(BPF_CGROUP_INET_INGRESS).and_then(|ingress| {
+        Ok(Attached {
+            ingress,
+            egress: count(BPF_CGROUP_INET_EGRESS)?,
+        })
+    });
     FirewallFacts {
         dir: Some(dir),
         attached: Some(attached),

@@ -39,7 +39,7 @@ use crate::data::capabilities;
 use crate::directive::{
     cpu_shares_to_weight, Amount, CpuSet, Directive, DirectiveValue, Name, Size,
 };
-use crate::inspect::cgroup::CgroupVersion;
+use crate::inspect::cgroup::{AttachedProgram, CgroupVersion};
 use crate::inspect::mounts::{Difference, MountReport};
 use crate::inspect::{SeccompMode, SECUREBITS_NOT_READABLE};
 pub(crate) use facts::Facts;
@@ -847,23 +847,52 @@ fn io_limit(d: &Directive, cx: &Context<'_>) -> Outcome {
 }
 
 /// IPAddressAllow=/IPAddressDeny=: systemd's IP firewall is a pair of BPF programs on the
-/// unit's cgroup v2 directory, at inet ingress and egress. Their presence is checked; the
-/// prefixes are compiled into them and not read back.
+/// unit's cgroup v2 directory, at inet ingress and egress, named `sd_fw_ingress` and
+/// `sd_fw_egress`. Their presence is checked; the prefixes are compiled into them and not
+/// read back.
 fn ip_firewall(_: &Directive, cx: &Context<'_>) -> Outcome {
     let fw = &cx.facts.firewall;
     let dir = fw
         .dir
         .as_ref()
         .map_or_else(String::new, |d| d.display().to_string());
-    match &fw.attached {
-        None => unknown("the unit's cgroup was not queried"),
-        Some(Err(why)) => unknown(why.clone()),
-        Some(Ok((ingress, egress))) if *ingress > 0 && *egress > 0 => pass(format!(
-            "BPF programs attached to cgroup {dir}: {ingress} at inet ingress, {egress} at inet egress (BPF_PROG_QUERY); the addresses they let through are compiled into them and not read back"
-        )),
-        Some(Ok((ingress, egress))) => fail(format!(
-            "BPF programs attached to cgroup {dir}: {ingress} at inet ingress, {egress} at inet egress (BPF_PROG_QUERY): systemd's IP firewall is not in place"
-        )),
+    let attached = match &fw.attached {
+        None => return unknown("the unit's cgroup was not queried"),
+        Some(Err(why)) => return unknown(why.clone()),
+        Some(Ok(a)) => a,
+    };
+    let shown = |programs: &[AttachedProgram]| {
+        if programs.is_empty() {
+            return "none".to_owned();
+        }
+        let names: Vec<String> = programs
+            .iter()
+            .map(|p| match &p.name {
+                Some(name) => format!("{name} (id {})", p.id),
+                None => format!("id {} (name unreadable)", p.id),
+            })
+            .collect();
+        names.join(", ")
+    };
+    let evidence = format!(
+        "BPF programs on cgroup {dir}: {} at inet ingress, {} at inet egress (BPF_PROG_QUERY)",
+        shown(&attached.ingress),
+        shown(&attached.egress)
+    );
+    // systemd's, or one whose name this kernel does not tell.
+    let systemds = |programs: &[AttachedProgram]| {
+        programs
+            .iter()
+            .any(|p| p.name.as_deref().is_none_or(|n| n.starts_with("sd_fw_")))
+    };
+    if systemds(&attached.ingress) && systemds(&attached.egress) {
+        pass(format!(
+            "{evidence}; the addresses they let through are compiled into them and not read back"
+        ))
+    } else {
+        fail(format!(
+            "{evidence}: systemd's IP firewall (sd_fw_ingress, sd_fw_egress) is not in place"
+        ))
     }
 }
 

@@ -6,15 +6,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::facts::{
-    Accounts, FileId, FirewallFacts, IoFacts, ManagerFacts, PathFacts, ProcessFacts, SystemFacts,
-    UnitIoLimits,
+    Accounts, Attached, FileId, FirewallFacts, IoFacts, ManagerFacts, PathFacts, ProcessFacts,
+    SystemFacts, UnitIoLimits,
 };
 use super::*;
 use crate::data::syscalls::SyscallTable;
 use crate::diagnostic::Source;
 use crate::directive::table::SPECS;
 use crate::directive::Spec;
-use crate::inspect::cgroup::CgroupState;
+use crate::inspect::cgroup::{AttachedProgram, CgroupState};
 use crate::inspect::mounts::{compare, parse_mountinfo, Mount};
 use crate::inspect::process::{CapabilityMasks, Seccomp};
 use crate::inspect::Inspection;
@@ -306,7 +306,7 @@ fn bare() -> Facts {
         },
         firewall: FirewallFacts {
             dir: Some(PathBuf::from("/sys/fs/cgroup/system.slice/x.service")),
-            attached: Some(Ok((0, 0))),
+            attached: Some(Ok(Attached::default())),
         },
     }
 }
@@ -1092,15 +1092,37 @@ fn the_ip_firewall_is_the_bpf_programs_on_the_unit_cgroup() {
     let policy =
         "[service]\nexec = [\"/bin/true\"]\n[network]\nip_address_allow = [\"localhost\"]\n";
     let mut facts = bare();
-    facts.firewall.attached = Some(Ok((1, 1)));
+    let program = |id, name: Option<&str>| AttachedProgram {
+        id,
+        name: name.map(str::to_owned),
+    };
+    facts.firewall.attached = Some(Ok(Attached {
+        ingress: vec![program(12, Some("sd_fw_ingress"))],
+        egress: vec![program(13, Some("sd_fw_egress"))],
+    }));
     let f = check(policy, &facts, "network.ip_address_allow");
     assert_eq!(
         verdict(&f),
         (
             Status::Pass,
-            "BPF programs attached to cgroup /sys/fs/cgroup/system.slice/x.service: 1 at inet \
-             ingress, 1 at inet egress (BPF_PROG_QUERY); the addresses they let through are \
-             compiled into them and not read back"
+            "BPF programs on cgroup /sys/fs/cgroup/system.slice/x.service: sd_fw_ingress (id 12) \
+             at inet ingress, sd_fw_egress (id 13) at inet egress (BPF_PROG_QUERY); the addresses \
+             they let through are compiled into them and not read back"
+        )
+    );
+    // Someone else's program at egress is not systemd's firewall.
+    facts.firewall.attached = Some(Ok(Attached {
+        ingress: vec![program(12, Some("sd_fw_ingress"))],
+        egress: vec![program(14, Some("other"))],
+    }));
+    let f = check(policy, &facts, "network.ip_address_allow");
+    assert_eq!(
+        verdict(&f),
+        (
+            Status::Fail,
+            "BPF programs on cgroup /sys/fs/cgroup/system.slice/x.service: sd_fw_ingress (id 12) \
+             at inet ingress, other (id 14) at inet egress (BPF_PROG_QUERY): systemd's IP \
+             firewall (sd_fw_ingress, sd_fw_egress) is not in place"
         )
     );
     facts.firewall.attached = Some(Err(
