@@ -243,6 +243,14 @@ impl IpPrefix {
                 if l.is_empty() || !l.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(format!("\"{}\" is not a prefix length", shown(l)));
                 }
+                // systemd reads the length with safe_atou8(), which takes a leading zero
+                // as octal.
+                if l.len() > 1 && l.starts_with('0') {
+                    return Err(format!(
+                        "the prefix length \"{l}\" has a leading zero, which systemd reads as octal; write \"{}\"",
+                        l.trim_start_matches('0')
+                    ));
+                }
                 match l.parse::<u8>() {
                     Ok(n) if n <= max => n,
                     _ => return Err(format!("the prefix length {l} is longer than {max}")),
