@@ -124,7 +124,16 @@ impl Host {
             syscalls: &syscalls,
             find_program: &find,
         };
-        crate::load_policy(name, text, &cx, self.version)
+        let mut loaded = crate::load_policy(name, text, &cx, self.version)?;
+        // The cgroup layout is this machine's, and so the target's, unless the target is
+        // another machine (`--host`), whose layout sandgen does not ask for.
+        if self.remote.is_none() {
+            let layout = crate::inspect::cgroup::layout(Path::new("/sys/fs/cgroup"));
+            loaded
+                .warnings
+                .extend(crate::policy::layout_warnings(&loaded.policy, layout));
+        }
+        Ok(loaded)
     }
 }
 

@@ -529,6 +529,76 @@ fn value_for(spec: &'static Spec, programs: &Programs, hostility: u32) -> BoxedS
                 })
                 .boxed()
         }
+        Kind::DeviceLimits { bandwidth } => {
+            let rate = if bandwidth {
+                pick(
+                    [
+                        quoted(&["10M", "1.5K", "1", "2G", "4T", "0.5M"]),
+                        raw(&["1", "4096"]),
+                    ]
+                    .concat(),
+                    [
+                        quoted(&["0", "1.5", "10Q", "-1", "10 M", "infinity"]),
+                        raw(&["0"]),
+                    ]
+                    .concat(),
+                    h,
+                )
+            } else {
+                pick(
+                    raw(&["1", "500", "18446744073709551614"]),
+                    [
+                        quoted(&["500", "1K"]),
+                        raw(&["0", "-1", "1.5", "18446744073709551615"]),
+                    ]
+                    .concat(),
+                    h,
+                )
+            };
+            let device = prop_oneof![
+                20 => prop_oneof![names(&["/dev/vda", "/dev/sda1", "/var/tmp", "/"]), path()],
+                h => prop_oneof![names(&["dev/vda", "/dev/../vda", ""]), hostile()],
+            ];
+            prop::collection::vec((device, rate), 0..3)
+                .prop_map(|limits| {
+                    let mut seen = BTreeSet::new();
+                    let limits: Vec<String> = limits
+                        .into_iter()
+                        .filter(|(k, _)| seen.insert(k.clone()))
+                        .map(|(k, v)| format!("{} = {v}", toml_string(&k)))
+                        .collect();
+                    format!("{{ {} }}", limits.join(", "))
+                })
+                .boxed()
+        }
+        Kind::IpAddresses => list(
+            names(&[
+                "any",
+                "localhost",
+                "link-local",
+                "multicast",
+                "127.0.0.1",
+                "10.0.0.0/8",
+                "::1",
+                "fe80::/64",
+                "192.168.1.7/24",
+                "::/0",
+            ]),
+            prop_oneof![
+                names(&[
+                    "localhots",
+                    "10.0.0.0/33",
+                    "::1/129",
+                    "1.2.3",
+                    "10.0.0.0/",
+                    "/8"
+                ]),
+                hostile()
+            ]
+            .boxed(),
+            0..4,
+            h,
+        ),
         Kind::Capabilities => list(
             names(capabilities::CAPABILITIES),
             prop_oneof![names(&["cap_chown", "NET_ADMIN", "CAP_FOO", ""]), hostile()].boxed(),

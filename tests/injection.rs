@@ -52,6 +52,7 @@ struct Policy {
     environment: Vec<(String, String)>,
     read_only_paths: Vec<String>,
     bind_paths: Vec<String>,
+    io_limits: Vec<String>,
     after: Vec<String>,
     wanted_by: Vec<String>,
 }
@@ -85,6 +86,17 @@ impl Policy {
                 .map(|(k, v)| format!("{} = {}", toml_string(k), toml_string(v)))
                 .collect();
             t += &format!("environment = {{ {} }}\n", vars.join(", "));
+        }
+        if !self.io_limits.is_empty() {
+            let limits: Vec<String> = self
+                .io_limits
+                .iter()
+                .map(|p| format!("{} = \"1M\"", toml_string(p)))
+                .collect();
+            t += &format!(
+                "\n[resources]\nio_read_bandwidth_max = {{ {} }}\n",
+                limits.join(", ")
+            );
         }
         if !self.read_only_paths.is_empty() || !self.bind_paths.is_empty() {
             t += "\n[filesystem]\n";
@@ -125,6 +137,7 @@ impl Policy {
                 .collect(),
             read_only_paths: numbered("/p", self.read_only_paths.len(), ""),
             bind_paths: numbered("/b", self.bind_paths.len(), ""),
+            io_limits: numbered("/d", self.io_limits.len(), ""),
             after: numbered("a", self.after.len(), ".service"),
             wanted_by: numbered("t", self.wanted_by.len(), ".target"),
         }
@@ -143,6 +156,11 @@ impl Policy {
                 .iter()
                 .map(|b| BindFields::of_policy(b))
                 .collect(),
+            io_limits: self
+                .io_limits
+                .iter()
+                .map(|p| (p.clone(), "1M".to_owned()))
+                .collect(),
             after: self.after.clone(),
             wanted_by: self.wanted_by.clone(),
         }
@@ -158,6 +176,7 @@ struct Meaning {
     environment: Vec<(String, String)>,
     read_only_paths: Vec<String>,
     bind_paths: Vec<BindFields>,
+    io_limits: Vec<(String, String)>,
     after: Vec<String>,
     wanted_by: Vec<String>,
 }
@@ -235,6 +254,9 @@ fn meaning(unit: &unitfile::Unit) -> Result<Meaning, String> {
             ("Service", "ReadOnlyPaths") => m
                 .read_only_paths
                 .extend(located(e, unitfile::namespace_paths(v))?),
+            ("Service", "IOReadBandwidthMax") => {
+                m.io_limits.push(located(e, unitfile::io_limit(v))?);
+            }
             ("Service", "BindPaths") => m.bind_paths.extend(
                 located(e, unitfile::bind_paths(v))?
                     .iter()
@@ -362,6 +384,15 @@ fn environment_expectation(name: &str, value: &str) -> Expect {
 /// `read_only_paths` words: an optional `-`, then an absolute normalised path.
 fn path_word_expectation(w: &str) -> Expect {
     if !has_control(w) && is_normalised_absolute(w.strip_prefix('-').unwrap_or(w)) {
+        Expect::Accept
+    } else {
+        Expect::Refuse
+    }
+}
+
+/// An I/O limit's device path: absolute and normalised (no `-` prefix).
+fn io_path_expectation(p: &str) -> Expect {
+    if !has_control(p) && is_normalised_absolute(p) {
         Expect::Accept
     } else {
         Expect::Refuse
@@ -755,6 +786,20 @@ proptest! {
         check(&policy, expect)?;
     }
 
+    /// IOReadBandwidthMax= paths are read back as the same paths, each with its limit.
+    #[test]
+    fn io_limit_paths_are_read_back_exactly(
+        paths in prop::collection::vec(path_word(), 1..4),
+    ) {
+        let paths = dedup(paths, String::clone);
+        let expect = Expect::all(paths.iter().map(|p| io_path_expectation(p)));
+        let policy = Policy {
+            io_limits: paths,
+            ..Policy::with_exec(vec![PROGRAM.to_owned()])
+        };
+        check(&policy, expect)?;
+    }
+
     /// WorkingDirectory= is read back exactly.
     #[test]
     fn working_directory_is_read_back_exactly(w in working_directory()) {
@@ -857,6 +902,7 @@ proptest! {
             environment: vars,
             read_only_paths: paths,
             bind_paths: binds,
+            io_limits: Vec::new(),
             after: vec!["network-online.target".to_owned()],
             wanted_by: vec!["multi-user.target".to_owned()],
         };

@@ -13,7 +13,7 @@ pub mod table;
 pub mod value;
 
 pub use name::Name;
-pub use value::{Amount, CpuSet, Errno, Size, TimeSpan};
+pub use value::{Amount, CpuSet, DeviceRate, Errno, IpPrefix, IpPrefixes, Size, TimeSpan};
 
 /// A section of a unit file (systemd.unit(5)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -94,6 +94,13 @@ pub enum Kind {
     SecureBits,
     /// An octal file mode mask such as `"0077"`.
     UMask,
+    /// A table of device paths and their limit, one `Directive=PATH LIMIT` line each
+    /// (IOReadBandwidthMax=, IOReadIOPSMax=): bytes per second with a base-1000 K/M/G/T
+    /// suffix (`bandwidth`), or a count of operations per second.
+    DeviceLimits { bandwidth: bool },
+    /// A list of IP addresses, prefixes (`10.0.0.0/8`, `::1/128`) and the symbolic names
+    /// systemd knows (`any`, `localhost`, `link-local`, `multicast`): IPAddressAllow=.
+    IpAddresses,
 }
 
 /// The words a bool-or-word directive takes besides `yes`/`no`, and how it travels over
@@ -170,6 +177,7 @@ impl Kind {
             self,
             Kind::Text
                 | Kind::Path
+                | Kind::DeviceLimits { .. }
                 | Kind::WorkingDirectory
                 | Kind::Paths
                 | Kind::BindPaths
@@ -255,6 +263,11 @@ pub enum DirectiveValue {
     Command(Vec<String>),
     /// One environment assignment.
     Environment { name: String, value: String },
+    /// One device's I/O limit (`IOReadBandwidthMax=/dev/vda 10M`): the path of the device
+    /// node or of a file on it, and the limit.
+    DeviceLimit { path: String, limit: DeviceRate },
+    /// IP address prefixes (`IPAddressAllow=localhost 10.0.0.0/8`).
+    IpAddresses(IpPrefixes),
 }
 
 impl DirectiveValue {

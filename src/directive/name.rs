@@ -40,7 +40,8 @@ names! {
     // Resource control.
     MemoryMax, MemoryLimit, MemoryHigh, MemoryLow, MemorySwapMax, MemoryZSwapMax,
     MemoryZSwapWriteback, OOMPolicy, CPUWeight, CPUShares,
-    CPUQuota, AllowedCPUs, CPUAffinity, IOWeight, TasksMax,
+    CPUQuota, AllowedCPUs, CPUAffinity, IOWeight, IOReadBandwidthMax, IOWriteBandwidthMax,
+    IOReadIOPSMax, IOWriteIOPSMax, TasksMax,
     // Capabilities.
     CapabilityBoundingSet, AmbientCapabilities, NoNewPrivileges, SecureBits,
     // seccomp.
@@ -53,7 +54,7 @@ names! {
     ProtectControlGroups, ProtectClock, ProtectProc, ProcSubset,
     // Network and other namespaces.
     PrivateNetwork, RestrictAddressFamilies, RestrictNamespaces, PrivateIPC, PrivateUsers,
-    PrivatePIDs, ProtectHostname, RemoveIPC,
+    PrivatePIDs, ProtectHostname, RemoveIPC, IPAddressAllow, IPAddressDeny,
     // [Install]
     WantedBy,
 }

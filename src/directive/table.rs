@@ -220,6 +220,10 @@ pub static SPECS: &[Spec] = &[
     row("resources", "allowed_cpus", Name::AllowedCPUs, Kind::CpuSet, 244, "CPUs the unit may run on (cpuset), e.g. \"0-1,3\"."),
     row("resources", "cpu_affinity", Name::CPUAffinity, Kind::CpuSet, 1, "CPUs the processes may run on (sched_setaffinity), e.g. \"0\"; enforced on every cgroup layout."),
     row("resources", "io_weight", Name::IOWeight, Kind::Integer { min: 1, max: 10000 }, 230, "Block IO weight, 1..10000, default 100."),
+    row("resources", "io_read_bandwidth_max", Name::IOReadBandwidthMax, Kind::DeviceLimits { bandwidth: true }, 230, "Read bandwidth limits, a table { \"/dev/vda\" = \"10M\" }: a device node or a file on the device (its whole disk is limited), bytes per second with K/M/G/T to the base of 1000. Name a device by the same path in every I/O limit: systemd writes each path's limits for the whole device, and a second path overwrites the first's. systemd.resource-control(5) of 252 describes it for cgroup v2 and deprecates BlockIOReadBandwidth=, yet 252 with v1 controllers writes it to blkio.throttle.read_bps_device itself (measured): no BlockIO* name is needed."),
+    row("resources", "io_write_bandwidth_max", Name::IOWriteBandwidthMax, Kind::DeviceLimits { bandwidth: true }, 230, "Write bandwidth limits, as io_read_bandwidth_max (v1: blkio.throttle.write_bps_device)."),
+    row("resources", "io_read_iops_max", Name::IOReadIOPSMax, Kind::DeviceLimits { bandwidth: false }, 230, "Read operations per second, a table { \"/dev/vda\" = 500 } (a plain count; systemd would also read K/M/G/T). cgroup v2 only: systemd writes no IOPS limit to the v1 blkio controller (measured on 252)."),
+    row("resources", "io_write_iops_max", Name::IOWriteIOPSMax, Kind::DeviceLimits { bandwidth: false }, 230, "Write operations per second, as io_read_iops_max; cgroup v2 only."),
     row("resources", "tasks_max", Name::TasksMax, Kind::TasksMax, 227, "Maximum number of tasks: a number, a percentage, or \"infinity\"."),
     // [capabilities]: capabilities(7).
     row("capabilities", "bounding", Name::CapabilityBoundingSet, Kind::Capabilities, 1, "Capability bounding set: the capabilities kept; [] keeps none."),
@@ -266,6 +270,8 @@ pub static SPECS: &[Spec] = &[
     // [network]
     row("network", "private_network", Name::PrivateNetwork, Kind::Bool, 1, "A private network namespace with only a loopback device."),
     row("network", "restrict_address_families", Name::RestrictAddressFamilies, Kind::AddressFamilies, 211, "Socket address families allowed, e.g. [\"AF_UNIX\"]; [] allows none."),
+    row("network", "ip_address_allow", Name::IPAddressAllow, Kind::IpAddresses, 235, "IP addresses and prefixes the unit may exchange packets with, e.g. [\"localhost\", \"10.0.0.0/8\"]; any, localhost, link-local, multicast are names. Wins over ip_address_deny. A BPF program on the unit's cgroup v2 directory (the unified tree of a hybrid host works too)."),
+    row("network", "ip_address_deny", Name::IPAddressDeny, Kind::IpAddresses, 235, "IP addresses and prefixes the unit may not exchange packets with, e.g. [\"any\"]: refused sends fail with EPERM, packets in are dropped."),
     // [namespaces]
     row("namespaces", "restrict_namespaces", Name::RestrictNamespaces, Kind::Namespaces, 233, "Forbid creating namespaces: true (all), false, or the list of types allowed."),
     row("namespaces", "private_ipc", Name::PrivateIPC, Kind::Bool, 248, "A private IPC namespace."),

@@ -108,6 +108,162 @@ pub struct Errno {
     pub number: i32,
 }
 
+/// An I/O limit of one device (`IOReadBandwidthMax=`, `IOReadIOPSMax=`): as written, and
+/// the bytes or operations per second systemd reads it as.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeviceRate {
+    /// As the policy wrote it (`10M`, `500`).
+    pub text: String,
+    /// Bytes (or operations) per second.
+    pub per_second: u64,
+}
+
+impl DeviceRate {
+    /// A bandwidth as systemd's `config_parse_io_limit()` reads it: `parse_size(text, 1000)`,
+    /// bytes with an optional K, M, G, T, P or E suffix to the base of 1000
+    /// (systemd.resource-control(5): "parsed as Kilobytes, Megabytes, Gigabytes, or
+    /// Terabytes, respectively, to the base of 1000"); systemd refuses 0. Measured on 252:
+    /// `IOReadBandwidthMax=/run 2K` shows as 2000. The error says why not.
+    pub fn bandwidth(text: &str) -> Result<DeviceRate, String> {
+        let (number, factor) = match text.char_indices().last() {
+            Some((i, c)) if "KMGTPE".contains(c) => {
+                let power = "KMGTPE".find(c).unwrap_or(0) as u32 + 1;
+                (&text[..i], 1000u64.pow(power))
+            }
+            _ => (text, 1),
+        };
+        if !decimal(number) {
+            return Err(
+                "write bytes per second with an optional K, M, G or T suffix (base 1000), e.g. \"10M\""
+                    .to_owned(),
+            );
+        }
+        let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
+        if factor == 1 && !frac.is_empty() {
+            return Err(
+                "a fraction of a byte: write a whole number of bytes, or a suffix".to_owned(),
+            );
+        }
+        let whole: u64 = whole
+            .parse()
+            .map_err(|_| "the number is too large".to_owned())?;
+        let mut fraction = 0u64;
+        let mut scale = factor;
+        for d in frac.bytes() {
+            scale /= 10;
+            fraction += u64::from(d - b'0') * scale;
+        }
+        let per_second = whole
+            .checked_mul(factor)
+            .and_then(|n| n.checked_add(fraction))
+            .ok_or_else(|| "the number is too large".to_owned())?;
+        check_limit(per_second)?;
+        Ok(DeviceRate {
+            text: text.to_owned(),
+            per_second,
+        })
+    }
+
+    /// A count of I/O operations per second, a plain number (systemd also takes the suffixes
+    /// of a bandwidth, which sandgen does not: "1K" operations reads as a size).
+    pub fn count(n: u64) -> Result<DeviceRate, String> {
+        check_limit(n)?;
+        Ok(DeviceRate {
+            text: n.to_string(),
+            per_second: n,
+        })
+    }
+}
+
+/// systemd refuses an I/O limit of 0 and reads 2^64-1 as "no limit" (`CGROUP_LIMIT_MAX`).
+fn check_limit(n: u64) -> Result<(), String> {
+    match n {
+        0 => Err("systemd refuses a limit of 0; remove the entry for no limit".to_owned()),
+        u64::MAX => {
+            Err("systemd reads 18446744073709551615 as no limit; remove the entry".to_owned())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// IP address prefixes as `IPAddressAllow=` takes them: each entry as written and the
+/// prefixes it stands for (a symbolic name stands for an IPv4 and an IPv6 prefix).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct IpPrefixes(pub Vec<IpPrefix>);
+
+/// One entry of [`IpPrefixes`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct IpPrefix {
+    /// As written (`localhost`, `10.0.0.0/8`, `::1`).
+    pub text: String,
+    /// The prefixes it stands for: address and prefix length.
+    #[serde(skip)]
+    pub prefixes: Vec<(std::net::IpAddr, u8)>,
+}
+
+/// The symbolic names of `IPAddressAllow=` and what they stand for
+/// (systemd.resource-control(5), `in_addr_prefixes_from_string()` of systemd's
+/// in-addr-prefix-util.c).
+pub const IP_SYMBOLS: &[(&str, &[(&str, u8)])] = &[
+    ("any", &[("0.0.0.0", 0), ("::", 0)]),
+    ("localhost", &[("127.0.0.0", 8), ("::1", 128)]),
+    ("link-local", &[("169.254.0.0", 16), ("fe80::", 64)]),
+    ("multicast", &[("224.0.0.0", 4), ("ff00::", 8)]),
+];
+
+impl IpPrefix {
+    /// An address, `ADDRESS/LENGTH`, or a symbolic name; the error says why not. A bare
+    /// address is a prefix of full length (/32, /128), as systemd reads it.
+    pub fn parse(text: &str) -> Result<IpPrefix, String> {
+        if let Some((_, prefixes)) = IP_SYMBOLS.iter().find(|(name, _)| *name == text) {
+            let prefixes = prefixes
+                .iter()
+                .filter_map(|(a, len)| a.parse().ok().map(|a| (a, *len)))
+                .collect();
+            return Ok(IpPrefix {
+                text: text.to_owned(),
+                prefixes,
+            });
+        }
+        let (address, length) = match text.split_once('/') {
+            Some((a, l)) => (a, Some(l)),
+            None => (text, None),
+        };
+        let address: std::net::IpAddr = address.parse().map_err(|_| {
+            format!(
+                "\"{}\" is not an IP address (write an IPv4 or IPv6 address, ADDRESS/LENGTH, or one of any, localhost, link-local, multicast)",
+                shown(address)
+            )
+        })?;
+        let max = if address.is_ipv4() { 32 } else { 128 };
+        let length = match length {
+            None => max,
+            Some(l) => {
+                if l.is_empty() || !l.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(format!("\"{}\" is not a prefix length", shown(l)));
+                }
+                // systemd reads the length with safe_atou8(), which takes a leading zero
+                // as octal.
+                if l.len() > 1 && l.starts_with('0') {
+                    return Err(format!(
+                        "the prefix length \"{l}\" has a leading zero, which systemd reads as octal; write \"{}\"",
+                        l.trim_start_matches('0')
+                    ));
+                }
+                match l.parse::<u8>() {
+                    Ok(n) if n <= max => n,
+                    _ => return Err(format!("the prefix length {l} is longer than {max}")),
+                }
+            }
+        };
+        Ok(IpPrefix {
+            text: text.to_owned(),
+            prefixes: vec![(address, length)],
+        })
+    }
+}
+
 /// A decimal number with an optional fraction: `12` or `1.5`.
 pub fn decimal(s: &str) -> bool {
     let mut parts = s.splitn(2, '.');
@@ -492,6 +648,56 @@ mod tests {
         assert_eq!(percentage("21474836%", Some(CPU_QUOTA_MAX)), Ok(21_474_836));
         assert!(percentage("21474837%", Some(CPU_QUOTA_MAX)).is_err());
         assert!(percentage("0%", None).is_err());
+    }
+
+    /// systemd 252 (measured with `systemctl show`): `2K` is 2000 bytes, `1M` 1000000.
+    #[test]
+    fn io_bandwidths_are_to_the_base_of_1000() {
+        let bw = |t: &str| DeviceRate::bandwidth(t).map(|r| r.per_second);
+        assert_eq!(bw("2K"), Ok(2000));
+        assert_eq!(bw("10M"), Ok(10_000_000));
+        assert_eq!(bw("1.5K"), Ok(1500));
+        assert_eq!(bw("4096"), Ok(4096));
+        assert_eq!(bw("1G"), Ok(1_000_000_000));
+        for bad in [
+            "0",
+            "1.5",
+            "10MB",
+            "",
+            "-1",
+            "infinity",
+            "18446744073709551615",
+            "99999E",
+        ] {
+            assert!(bw(bad).is_err(), "{bad}");
+        }
+        assert_eq!(DeviceRate::count(500).map(|r| r.text), Ok("500".to_owned()));
+        assert!(DeviceRate::count(0).is_err());
+    }
+
+    #[test]
+    fn ip_prefixes_and_symbols_expand_like_systemd() {
+        let p = |t: &str| IpPrefix::parse(t).map(|p| p.prefixes);
+        let ip = |a: &str| a.parse::<std::net::IpAddr>().unwrap();
+        assert_eq!(p("127.0.0.1"), Ok(vec![(ip("127.0.0.1"), 32)]));
+        assert_eq!(p("::1"), Ok(vec![(ip("::1"), 128)]));
+        assert_eq!(p("10.0.0.0/8"), Ok(vec![(ip("10.0.0.0"), 8)]));
+        assert_eq!(
+            p("localhost"),
+            Ok(vec![(ip("127.0.0.0"), 8), (ip("::1"), 128)])
+        );
+        assert_eq!(p("any"), Ok(vec![(ip("0.0.0.0"), 0), (ip("::"), 0)]));
+        for bad in [
+            "10.0.0.0/33",
+            "::/129",
+            "1.2.3",
+            "10.0.0.0/",
+            "/8",
+            "localhots",
+            "1.2.3.4/+8",
+        ] {
+            assert!(p(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

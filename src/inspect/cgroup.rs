@@ -169,6 +169,28 @@ pub fn is_unified(cgroup_root: &Path) -> bool {
     cgroup_root.join("cgroup.controllers").is_file()
 }
 
+/// How a machine mounts its cgroups (systemd's "unified", "hybrid" and "legacy" modes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CgroupLayout {
+    /// Pure cgroup v2 at `/sys/fs/cgroup`.
+    Unified,
+    /// v1 controllers, and a cgroup v2 tree without controllers at `unified/`.
+    Hybrid,
+    /// v1 only: no cgroup v2 tree at all.
+    Legacy,
+}
+
+/// The layout of the cgroup file system mounted at `cgroup_root`.
+pub fn layout(cgroup_root: &Path) -> CgroupLayout {
+    if is_unified(cgroup_root) {
+        CgroupLayout::Unified
+    } else if is_unified(&cgroup_root.join("unified")) {
+        CgroupLayout::Hybrid
+    } else {
+        CgroupLayout::Legacy
+    }
+}
+
 /// Find the cgroup of process `pid` and read its limits and usage, from `cgroup_root` (the
 /// cgroup file system's mount point, normally `/sys/fs/cgroup`).
 pub fn read_cgroup(
@@ -214,7 +236,7 @@ pub fn read_cgroup_of(
 }
 
 /// The process's path in the v2 hierarchy.
-fn unified_path(membership: &[Membership]) -> Option<&str> {
+pub(crate) fn unified_path(membership: &[Membership]) -> Option<&str> {
     membership
         .iter()
         .find(|m| m.hierarchy == 0 && m.controllers.is_empty())
@@ -239,7 +261,11 @@ fn v1_unit_path(membership: &[Membership]) -> Option<&str> {
 /// The directory of the process's cgroup in the v1 hierarchy that has `controller`:
 /// `<root>/<controller>/<path>`, or `<root>/<a,b>/<path>` for a combined mount without
 /// symlinks; `name=systemd` lives at `<root>/systemd`.
-fn v1_dir(cgroup_root: &Path, membership: &[Membership], controller: &str) -> Option<PathBuf> {
+pub(crate) fn v1_dir(
+    cgroup_root: &Path,
+    membership: &[Membership],
+    controller: &str,
+) -> Option<PathBuf> {
     let m = membership
         .iter()
         .find(|m| m.hierarchy != 0 && m.controllers.iter().any(|c| c == controller))?;
@@ -488,6 +514,185 @@ impl Reader {
 }
 
 /// `quota / period * 100`, from the text of two integers.
+/// The I/O limits of one block device in a cgroup (systemd's IOReadBandwidthMax= and kin):
+/// bytes and operations per second; `None` is no limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct DeviceLimits {
+    /// Read bytes per second (v2 `rbps`, v1 `blkio.throttle.read_bps_device`).
+    pub rbps: Option<u64>,
+    /// Write bytes per second (`wbps`, `blkio.throttle.write_bps_device`).
+    pub wbps: Option<u64>,
+    /// Read operations per second (`riops`, `blkio.throttle.read_iops_device`).
+    pub riops: Option<u64>,
+    /// Write operations per second (`wiops`, `blkio.throttle.write_iops_device`).
+    pub wiops: Option<u64>,
+}
+
+impl DeviceLimits {
+    /// The limit of an `io.max` key (`rbps`, `wbps`, `riops`, `wiops`).
+    pub fn get(&self, key: &str) -> Option<u64> {
+        match key {
+            "rbps" => self.rbps,
+            "wbps" => self.wbps,
+            "riops" => self.riops,
+            "wiops" => self.wiops,
+            _ => None,
+        }
+    }
+}
+
+/// A block device number, `MAJ:MIN` as the cgroup files write it.
+pub type DeviceNumber = (u32, u32);
+
+fn device_number(text: &str) -> Option<DeviceNumber> {
+    let (major, minor) = text.split_once(':')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
+/// Parse a v2 `io.max`: a line a device, `MAJ:MIN rbps=N wbps=max riops=max wiops=max`
+/// (Documentation/admin-guide/cgroup-v2.rst). `None` when a line is not that.
+pub fn parse_io_max(text: &str) -> Option<BTreeMap<DeviceNumber, DeviceLimits>> {
+    let mut out = BTreeMap::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let mut words = line.split_whitespace();
+        let device = device_number(words.next()?)?;
+        let mut limits = DeviceLimits::default();
+        for word in words {
+            let (key, value) = word.split_once('=')?;
+            let value = match value {
+                "max" => None,
+                n => Some(n.parse().ok()?),
+            };
+            match key {
+                "rbps" => limits.rbps = value,
+                "wbps" => limits.wbps = value,
+                "riops" => limits.riops = value,
+                "wiops" => limits.wiops = value,
+                _ => {}
+            }
+        }
+        out.insert(device, limits);
+    }
+    Some(out)
+}
+
+/// The v1 `blkio.throttle.*_device` files, in the order of [`DeviceLimits`]'s fields.
+pub const BLKIO_THROTTLE_FILES: [&str; 4] = [
+    "blkio.throttle.read_bps_device",
+    "blkio.throttle.write_bps_device",
+    "blkio.throttle.read_iops_device",
+    "blkio.throttle.write_iops_device",
+];
+
+/// Parse the four v1 `blkio.throttle.*_device` files (texts in the order of
+/// [`BLKIO_THROTTLE_FILES`]), each a line `MAJ:MIN N` a limited device.
+pub fn parse_blkio_throttle(texts: [&str; 4]) -> Option<BTreeMap<DeviceNumber, DeviceLimits>> {
+    let mut out: BTreeMap<DeviceNumber, DeviceLimits> = BTreeMap::new();
+    for (i, text) in texts.iter().enumerate() {
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let (device, value) = line.split_once(' ')?;
+            let value = Some(value.trim().parse().ok()?);
+            let limits = out.entry(device_number(device)?).or_default();
+            match i {
+                0 => limits.rbps = value,
+                1 => limits.wbps = value,
+                2 => limits.riops = value,
+                _ => limits.wiops = value,
+            }
+        }
+    }
+    Some(out)
+}
+
+/// `BPF_PROG_QUERY` (linux/bpf.h) for the cgroup attach types systemd's IP firewall
+/// (IPAddressAllow=/IPAddressDeny=) uses.
+const BPF_PROG_QUERY: nix::libc::c_long = 16;
+/// `BPF_CGROUP_INET_INGRESS`.
+pub const BPF_CGROUP_INET_INGRESS: u32 = 0;
+/// `BPF_CGROUP_INET_EGRESS`.
+pub const BPF_CGROUP_INET_EGRESS: u32 = 1;
+
+/// `BPF_PROG_GET_FD_BY_ID` and `BPF_OBJ_GET_INFO_BY_FD` (linux/bpf.h).
+const BPF_PROG_GET_FD_BY_ID: nix::libc::c_long = 13;
+const BPF_OBJ_GET_INFO_BY_FD: nix::libc::c_long = 15;
+
+/// `bpf(cmd, attr, sizeof attr)`.
+fn bpf(cmd: nix::libc::c_long, attr: &mut [u8]) -> std::io::Result<nix::libc::c_long> {
+    // SAFETY: the kernel reads and writes at most `attr.len()` bytes of `attr`, which lives
+    // until the call returns; the pointers the callers put into it point at buffers that
+    // outlive the call, of the lengths they give.
+    let r = unsafe {
+        nix::libc::syscall(
+            nix::libc::SYS_bpf,
+            cmd,
+            attr.as_mut_ptr(),
+            attr.len() as nix::libc::c_uint,
+        )
+    };
+    if r < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+/// A BPF program attached to a cgroup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachedProgram {
+    /// The kernel's program id.
+    pub id: u32,
+    /// The name it was loaded with (systemd's IP firewall: `sd_fw_ingress`, `sd_fw_egress`);
+    /// `None` when it cannot be read.
+    pub name: Option<String>,
+}
+
+/// The BPF programs attached to the cgroup directory `dir` itself (not inherited from a
+/// parent) at `attach_type`, with `bpf(BPF_PROG_QUERY)`, and their names
+/// (`BPF_OBJ_GET_INFO_BY_FD`). Needs CAP_SYS_ADMIN. Works on any cgroup v2 directory: the
+/// unified tree of a hybrid host too.
+pub fn attached_programs(dir: &Path, attach_type: u32) -> std::io::Result<Vec<AttachedProgram>> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let file = std::fs::File::open(dir)?;
+    // union bpf_attr, the query member: target_fd, attach_type, query_flags, attach_flags
+    // (u32 each), prog_ids (u64 pointer), prog_cnt (u32, in: room, out: count).
+    let mut ids = [0u32; 64];
+    let mut attr = [0u8; 32];
+    let fd = u32::try_from(file.as_raw_fd()).unwrap_or(u32::MAX);
+    attr[0..4].copy_from_slice(&fd.to_ne_bytes());
+    attr[4..8].copy_from_slice(&attach_type.to_ne_bytes());
+    attr[16..24].copy_from_slice(&(ids.as_mut_ptr() as u64).to_ne_bytes());
+    attr[24..28].copy_from_slice(&(ids.len() as u32).to_ne_bytes());
+    bpf(BPF_PROG_QUERY, &mut attr)?;
+    let mut count = [0u8; 4];
+    count.copy_from_slice(&attr[24..28]);
+    let count = (u32::from_ne_bytes(count) as usize).min(ids.len());
+    Ok(ids[..count]
+        .iter()
+        .map(|&id| {
+            // union bpf_attr: prog_id (u32) for BPF_PROG_GET_FD_BY_ID.
+            let mut get = [0u8; 16];
+            get[0..4].copy_from_slice(&id.to_ne_bytes());
+            let name = bpf(BPF_PROG_GET_FD_BY_ID, &mut get).ok().and_then(|fd| {
+                // SAFETY: the kernel returned a new file descriptor that nothing else owns.
+                let prog = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+                // struct bpf_prog_info up to its name (char[16] at byte 64).
+                let mut info = [0u8; 80];
+                // union bpf_attr, the info member: bpf_fd, info_len (u32), info (u64).
+                let mut attr = [0u8; 16];
+                let fd = u32::try_from(prog.as_raw_fd()).unwrap_or(u32::MAX);
+                attr[0..4].copy_from_slice(&fd.to_ne_bytes());
+                attr[4..8].copy_from_slice(&(info.len() as u32).to_ne_bytes());
+                attr[8..16].copy_from_slice(&(info.as_mut_ptr() as u64).to_ne_bytes());
+                bpf(BPF_OBJ_GET_INFO_BY_FD, &mut attr).ok()?;
+                let name = &info[64..80];
+                let len = name.iter().position(|b| *b == 0).unwrap_or(name.len());
+                (len > 0).then(|| String::from_utf8_lossy(&name[..len]).into_owned())
+            });
+            AttachedProgram { id, name }
+        })
+        .collect())
+}
+
 fn percent(quota: &str, period: &str) -> Option<f64> {
     let quota: u64 = quota.parse().ok()?;
     let period: u64 = period.parse().ok()?;
@@ -658,6 +863,53 @@ mod tests {
         assert_eq!(state.blkio_weight, None);
         assert_eq!(state.files["io_weight"], unit.join("io.weight"));
         assert!(state.files.contains_key("memory_swap_max"));
+    }
+
+    #[test]
+    fn layouts_are_told_by_their_cgroup_controllers_files() {
+        let root = tempfile::tempdir().unwrap();
+        assert_eq!(layout(root.path()), CgroupLayout::Legacy);
+        std::fs::create_dir(root.path().join("unified")).unwrap();
+        std::fs::write(root.path().join("unified/cgroup.controllers"), "").unwrap();
+        assert_eq!(layout(root.path()), CgroupLayout::Hybrid);
+        std::fs::write(
+            root.path().join("cgroup.controllers"),
+            "cpu io memory pids\n",
+        )
+        .unwrap();
+        assert_eq!(layout(root.path()), CgroupLayout::Unified);
+    }
+
+    #[test]
+    fn io_limits_of_v2_and_v1() {
+        let v2 = parse_io_max(
+            "254:0 rbps=4000000 wbps=max riops=max wiops=1000\n8:0 rbps=1 wbps=2 riops=3 wiops=4\n",
+        )
+        .unwrap();
+        assert_eq!(
+            v2[&(254, 0)],
+            DeviceLimits {
+                rbps: Some(4_000_000),
+                wbps: None,
+                riops: None,
+                wiops: Some(1000)
+            }
+        );
+        assert_eq!(v2[&(8, 0)].get("wiops"), Some(4));
+        assert_eq!(parse_io_max("").unwrap().len(), 0);
+        assert_eq!(parse_io_max("254:0 rbps=lots"), None);
+        let v1 = parse_blkio_throttle(["254:0 1000\n", "254:0 2000\n8:16 5\n", "", ""]).unwrap();
+        assert_eq!(
+            v1[&(254, 0)],
+            DeviceLimits {
+                rbps: Some(1000),
+                wbps: Some(2000),
+                riops: None,
+                wiops: None
+            }
+        );
+        assert_eq!(v1[&(8, 16)].wbps, Some(5));
+        assert_eq!(parse_blkio_throttle(["254:0", "", "", ""]), None);
     }
 
     #[test]

@@ -22,6 +22,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::directive::{
     cpu_shares_to_weight, Directive, DirectiveValue, Emit, Kind, Mode, Modes, Name, Older, Spec,
 };
+use crate::inspect::cgroup::CgroupLayout;
 
 /// The systemd version that introduced `CPUWeight=`.
 const CPU_WEIGHT_SINCE: u32 = 232;
@@ -76,6 +77,37 @@ impl Note {
         };
         Diagnostic::new(&policy.source, span, self.message).with_help(self.help)
     }
+}
+
+/// Warnings for the settings of `policy` that the cgroup layout of the machine the unit runs
+/// on leaves without effect (measured on systemd 252 with the hybrid layout; see the rows of
+/// the directive table):
+/// - with v1 controllers systemd writes no IOPS limit to blkio (only the bandwidth limits);
+/// - without any cgroup v2 tree it attaches no IP firewall: the programs need one.
+pub fn layout_warnings(policy: &Policy, layout: CgroupLayout) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for setting in &policy.settings {
+        let spec = setting.spec;
+        let note = match (spec.kind, layout) {
+            (Kind::DeviceLimits { bandwidth: false }, CgroupLayout::Hybrid | CgroupLayout::Legacy) => Note::key(
+                format!(
+                    "`{}` has no effect on this machine: its cgroups have v1 controllers, and systemd writes no IOPS limit to the v1 blkio controller (only the bandwidth limits), so `sandgen verify` will fail it",
+                    spec.path()
+                ),
+                "limit the bandwidth instead (io_read_bandwidth_max, io_write_bandwidth_max), or boot with cgroup v2 (systemd.unified_cgroup_hierarchy=1)".to_owned(),
+            ),
+            (Kind::IpAddresses, CgroupLayout::Legacy) => Note::key(
+                format!(
+                    "`{}` has no effect on this machine: it has no cgroup v2 tree, to which systemd attaches the BPF programs of its IP firewall",
+                    spec.path()
+                ),
+                "boot with a cgroup v2 tree (systemd.unified_cgroup_hierarchy=1), or cut the service off with network.private_network = true".to_owned(),
+            ),
+            _ => continue,
+        };
+        out.push(note.diagnostic(policy, setting).as_warning());
+    }
+    out
 }
 
 /// The directives of `policy` for a systemd of version `target`.
@@ -229,6 +261,13 @@ fn lower_one(setting: &Setting, target: u32) -> Result<LoweredSetting, Note> {
                         },
                     )
                 })
+                .collect();
+            return Ok((ds, None));
+        }
+        (Value::Many(values), _) => {
+            let ds = values
+                .iter()
+                .map(|v| make(spec.directive, v.clone()))
                 .collect();
             return Ok((ds, None));
         }
@@ -448,5 +487,42 @@ mod tests {
             .1,
             ""
         );
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+
+    fn warnings(body: &str, layout: CgroupLayout) -> Vec<String> {
+        let text = format!("[service]\nexec = [\"/bin/true\"]\n{body}");
+        let loaded = crate::load_policy_text("p.toml", &text, 252).expect("a valid policy");
+        layout_warnings(&loaded.policy, layout)
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn iops_limits_warn_with_v1_controllers_and_ip_filters_without_cgroup_v2() {
+        let iops = "[resources]\nio_read_iops_max = { \"/dev/vda\" = 5 }\n\
+                    io_read_bandwidth_max = { \"/dev/vda\" = \"1M\" }\n";
+        assert!(warnings(iops, CgroupLayout::Unified).is_empty());
+        for layout in [CgroupLayout::Hybrid, CgroupLayout::Legacy] {
+            let w = warnings(iops, layout);
+            assert_eq!(w.len(), 1, "{w:?}");
+            assert!(
+                w[0].starts_with("warning: `resources.io_read_iops_max` has no effect on this machine: its cgroups have v1 controllers")
+                    && w[0].contains("p.toml:4:1"),
+                "{}",
+                w[0]
+            );
+        }
+        let ip = "[network]\nip_address_allow = [\"localhost\"]\nip_address_deny = [\"any\"]\n";
+        assert!(warnings(ip, CgroupLayout::Unified).is_empty());
+        assert!(warnings(ip, CgroupLayout::Hybrid).is_empty());
+        let w = warnings(ip, CgroupLayout::Legacy);
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[0].contains("it has no cgroup v2 tree"), "{}", w[0]);
     }
 }

@@ -17,7 +17,7 @@ use toml::de::{DeTable, DeValue};
 use crate::diagnostic::{closest, shown, Diagnostic, Diagnostics, Source};
 use crate::directive::table::{self, SERVICE_NAME_KEY, TABLES};
 use crate::directive::{DirectiveValue, Spec};
-pub use lower::{lower, LowerError, Lowered, ADDRESS_FAMILIES_NONE_SINCE};
+pub use lower::{layout_warnings, lower, LowerError, Lowered, ADDRESS_FAMILIES_NONE_SINCE};
 pub use value::{Context, Value};
 
 /// One validated `key = value` of a policy.

@@ -11,8 +11,11 @@ use toml::Spanned;
 
 use crate::data::{address_families, architectures, capabilities, errno, syscalls::SyscallTable};
 use crate::diagnostic::{closest, shown};
-use crate::directive::value::{amount, decimal, percentage, CPU_QUOTA_MAX};
-use crate::directive::{Amount, CpuSet, DirectiveValue, Errno, Kind, Size, Spec, TimeSpan};
+use crate::directive::value::{amount, decimal, percentage, CPU_QUOTA_MAX, IP_SYMBOLS};
+use crate::directive::{
+    Amount, CpuSet, DeviceRate, DirectiveValue, Errno, IpPrefix, IpPrefixes, Kind, Size, Spec,
+    TimeSpan,
+};
 use crate::unit::escape;
 
 /// A validated policy value: the typed value of its directive, or (for `environment`) a
@@ -23,6 +26,9 @@ pub enum Value {
     One(DirectiveValue),
     /// Environment variables, in file order.
     Env(Vec<(String, String)>),
+    /// Several lines of the same directive, in file order (one a device of
+    /// `IOReadBandwidthMax=`).
+    Many(Vec<DirectiveValue>),
 }
 
 impl Value {
@@ -115,6 +121,12 @@ fn expectation(kind: Kind) -> std::borrow::Cow<'static, str> {
         Kind::Path | Kind::WorkingDirectory => "an absolute path string",
         Kind::Command => "an array of strings (argv)",
         Kind::Environment => "a table of strings",
+        Kind::DeviceLimits { bandwidth: true } => {
+            "a table of device paths and rates such as { \"/dev/vda\" = \"10M\" }"
+        }
+        Kind::DeviceLimits { bandwidth: false } => {
+            "a table of device paths and operation counts such as { \"/dev/vda\" = 500 }"
+        }
         Kind::Namespaces => "true, false or an array of namespace types",
         Kind::UMask => "an octal string such as \"0077\"",
         Kind::Paths
@@ -124,6 +136,7 @@ fn expectation(kind: Kind) -> std::borrow::Cow<'static, str> {
         | Kind::Syscalls
         | Kind::Architectures
         | Kind::AddressFamilies
+        | Kind::IpAddresses
         | Kind::SecureBits => "an array of strings",
     };
     text.into()
@@ -440,6 +453,26 @@ fn parse_kind(spec: &Spec, node: &Node<'_>, cx: &Context<'_>) -> Result<Value, P
         }
         Kind::Command => command(spec, node, cx),
         Kind::Environment => environment(spec, node),
+        Kind::DeviceLimits { bandwidth } => device_limits(spec, node, bandwidth),
+        Kind::IpAddresses => {
+            let items = strings(spec, node)?;
+            if items.is_empty() {
+                return Err(Problem::new(span, format!("`{}` cannot be empty", spec.path()))
+                    .help("an empty list resets the setting; list addresses, or remove the key"));
+            }
+            no_duplicates(spec, &items)?;
+            let prefixes = items
+                .iter()
+                .map(|(s, span)| {
+                    IpPrefix::parse(s).map_err(|m| {
+                        let symbols = IP_SYMBOLS.iter().map(|(name, _)| *name);
+                        Problem::new(span.clone(), format!("`{}`: {m}", spec.path()))
+                            .maybe_help(closest(s, symbols).map(|c| format!("did you mean \"{c}\"?")))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Value::One(DirectiveValue::IpAddresses(IpPrefixes(prefixes))))
+        }
         Kind::Capabilities => {
             let items = strings(spec, node)?;
             for (s, span) in &items {
@@ -1092,6 +1125,83 @@ fn environment(spec: &Spec, node: &Node<'_>) -> Result<Value, Problem> {
     ))
 }
 
+/// `IOReadBandwidthMax=` and kin: a table of paths and limits, one directive line each.
+/// systemd takes the path of a block device node or of any file, and limits the block
+/// device the file system of the file is on (systemd.resource-control(5)).
+fn device_limits(spec: &Spec, node: &Node<'_>, bandwidth: bool) -> Result<Value, Problem> {
+    let DeValue::Table(table) = node.get_ref() else {
+        let example = if bandwidth { "\"10M\"" } else { "500" };
+        return Err(wrong_type(spec, node).help(format!(
+            "write {} = {{ \"/dev/vda\" = {example} }}: a device node, or a file on the device",
+            spec.key
+        )));
+    };
+    let mut limits: Vec<(usize, DirectiveValue)> = Vec::new();
+    for (k, v) in table {
+        let path = k.get_ref();
+        absolute_path(spec, path, k.span())?;
+        let rate = match (v.get_ref(), bandwidth) {
+            (DeValue::String(s), true) => DeviceRate::bandwidth(s).map_err(|help| {
+                Problem::new(
+                    v.span(),
+                    format!(
+                        "invalid bandwidth \"{}\" for `{}.\"{}\"`",
+                        shown(s),
+                        spec.path(),
+                        shown(path)
+                    ),
+                )
+                .help(help)
+            })?,
+            (DeValue::Integer(i), _) => {
+                let n = integer(spec, v, i)?;
+                DeviceRate::count(n).map_err(|help| {
+                    Problem::new(
+                        v.span(),
+                        format!(
+                            "invalid limit {n} for `{}.\"{}\"`",
+                            spec.path(),
+                            shown(path)
+                        ),
+                    )
+                    .help(help)
+                })?
+            }
+            (other, _) => {
+                let want = if bandwidth {
+                    "a string such as \"10M\" or a number of bytes"
+                } else {
+                    "a number of operations per second"
+                };
+                return Err(Problem::new(
+                    v.span(),
+                    format!(
+                        "`{}.\"{}\"` expects {want}, found {}",
+                        spec.path(),
+                        shown(path),
+                        type_name(other)
+                    ),
+                ));
+            }
+        };
+        limits.push((
+            k.span().start,
+            DirectiveValue::DeviceLimit {
+                path: path.to_string(),
+                limit: rate,
+            },
+        ));
+    }
+    if limits.is_empty() {
+        return Err(
+            Problem::new(node.span(), format!("`{}` cannot be empty", spec.path()))
+                .help("name a device and its limit, or remove the key"),
+        );
+    }
+    limits.sort_by_key(|(at, _)| *at);
+    Ok(Value::Many(limits.into_iter().map(|(_, d)| d).collect()))
+}
+
 fn syscall(spec: &Spec, s: &str, span: Range<usize>, table: &SyscallTable) -> Result<(), Problem> {
     if let Some(rest) = s.strip_prefix('~') {
         return Err(Problem::new(
@@ -1253,5 +1363,58 @@ mod tests {
         assert!(user_name("abcdefghijabcdefghijabcdefghij12").is_err());
         assert!(user_name("-rf").is_err());
         assert!(user_name("a b").is_err());
+    }
+}
+
+#[cfg(test)]
+mod io_ip_tests {
+    /// The error of a policy with `body` after a minimal [service], as `sandgen check` prints it.
+    fn error(body: &str) -> String {
+        let text = format!("[service]\nexec = [\"/bin/true\"]\n{body}");
+        match crate::load_policy_text("p.toml", &text, 252) {
+            Ok(_) => panic!("accepted: {body}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn device_limits_are_located_and_say_what_to_write() {
+        let e = error("[resources]\nio_read_bandwidth_max = { \"/dev/vda\" = \"10MB\" }\n");
+        assert!(
+            e.contains(
+                "invalid bandwidth \"10MB\" for `resources.io_read_bandwidth_max.\"/dev/vda\"`"
+            ) && e.contains("p.toml:4:40")
+                && e.contains("with an optional K, M, G or T suffix (base 1000)"),
+            "{e}"
+        );
+        let e = error("[resources]\nio_write_iops_max = { \"vda\" = 5 }\n");
+        assert!(
+            e.contains("\"vda\" is not an absolute path") && e.contains("p.toml:4:23"),
+            "{e}"
+        );
+        let e = error("[resources]\nio_write_iops_max = [\"/dev/vda 5\"]\n");
+        assert!(
+            e.contains("expects a table of device paths and operation counts such as { \"/dev/vda\" = 500 }, found an array"),
+            "{e}"
+        );
+        let e = error("[resources]\nio_write_iops_max = { \"/dev/vda\" = 0 }\n");
+        assert!(e.contains("systemd refuses a limit of 0"), "{e}");
+    }
+
+    #[test]
+    fn ip_addresses_are_checked_with_std_net_and_symbols_suggested() {
+        let e = error("[network]\nip_address_allow = [\"localhots\"]\n");
+        assert!(
+            e.contains("\"localhots\" is not an IP address")
+                && e.contains("did you mean \"localhost\"?"),
+            "{e}"
+        );
+        let e = error("[network]\nip_address_deny = [\"::1/129\"]\n");
+        assert!(
+            e.contains("the prefix length 129 is longer than 128"),
+            "{e}"
+        );
+        let e = error("[network]\nip_address_deny = [\"10.0.0.0/8\", \"10.0.0.0/8\"]\n");
+        assert!(e.contains("is listed twice"), "{e}");
     }
 }

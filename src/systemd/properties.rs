@@ -38,6 +38,10 @@ pub struct Property {
     pub value: OwnedValue,
 }
 
+/// Address families of `IPAddressAllow=` prefixes on the bus (`socket.h`).
+const AF_INET: i32 = 2;
+const AF_INET6: i32 = 10;
+
 /// `MS_REC`, the mount flag of a recursive bind mount (BindPaths= default).
 const MS_REC: u64 = 16384;
 
@@ -72,6 +76,8 @@ pub fn transient_properties(directives: &[Directive]) -> (Vec<Property>, Vec<Uns
     // Environment= lines are one `as` property.
     let mut env: Vec<String> = Vec::new();
     let mut lists: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+    // IOReadBandwidthMax= and kin: one `a(st)` property a directive, a device a line.
+    let mut device_limits: BTreeMap<&'static str, Vec<(String, u64)>> = BTreeMap::new();
     for d in directives {
         if d.section == UnitSection::Install {
             skipped.push(unsupported(
@@ -84,6 +90,10 @@ pub fn transient_properties(directives: &[Directive]) -> (Vec<Property>, Vec<Uns
             Ok(Some(p)) => props.push(p),
             Ok(None) => match &d.value {
                 DirectiveValue::Environment { name, value } => env.push(format!("{name}={value}")),
+                DirectiveValue::DeviceLimit { path, limit } => device_limits
+                    .entry(d.name.as_str())
+                    .or_default()
+                    .push((path.clone(), limit.per_second)),
                 DirectiveValue::Words { words, .. } => lists
                     .entry(d.name.as_str())
                     .or_default()
@@ -103,6 +113,12 @@ pub fn transient_properties(directives: &[Directive]) -> (Vec<Property>, Vec<Uns
         props.push(Property {
             name: name.into(),
             value: owned(Value::from(list)),
+        });
+    }
+    for (name, limits) in device_limits {
+        props.push(Property {
+            name: name.into(),
+            value: owned(Value::from(limits)),
         });
     }
     (props, skipped)
@@ -172,7 +188,21 @@ fn property(d: &Directive) -> Result<Option<Property>, Unsupported> {
             let program = argv.first().cloned().unwrap_or_default();
             prop(name, Value::from(vec![(program, argv, false)]))
         }
-        (DirectiveValue::Environment { .. }, _) => Ok(None),
+        (DirectiveValue::Environment { .. } | DirectiveValue::DeviceLimit { .. }, _) => Ok(None),
+        // `a(iayu)`: address family (AF_INET 2, AF_INET6 10), address bytes, prefix length
+        // (org.freedesktop.systemd1(5), `bus_cgroup_set_property()`).
+        (DirectiveValue::IpAddresses(list), _) => {
+            let prefixes: Vec<(i32, Vec<u8>, u32)> = list
+                .0
+                .iter()
+                .flat_map(|p| p.prefixes.iter())
+                .map(|(address, length)| match address {
+                    std::net::IpAddr::V4(a) => (AF_INET, a.octets().to_vec(), u32::from(*length)),
+                    std::net::IpAddr::V6(a) => (AF_INET6, a.octets().to_vec(), u32::from(*length)),
+                })
+                .collect();
+            prop(name, Value::from(prefixes))
+        }
         (DirectiveValue::Words { words, negated }, kind) => match kind {
             Kind::Paths | Kind::Units | Kind::Architectures => Ok(None),
             Kind::BindPaths => {
@@ -306,6 +336,45 @@ mod tests {
             .filter(|p| p.name != "ExecStart")
             .map(|p| (p.name, format!("{:?}", Value::from(p.value))))
             .collect()
+    }
+
+    #[test]
+    fn io_limits_and_ip_prefixes_travel_as_arrays() {
+        let text = "[service]\nexec = [\"/bin/true\"]\n[resources]\n\
+                    io_read_bandwidth_max = { \"/dev/vda\" = \"10M\", \"/dev/vdb\" = \"1K\" }\n\
+                    io_write_iops_max = { \"/dev/vda\" = 500 }\n\
+                    [network]\nip_address_allow = [\"localhost\", \"10.1.0.0/16\"]\n";
+        let loaded = crate::load_policy_text("p.toml", text, 252).expect("a valid policy");
+        let (props, skipped) = transient_properties(&loaded.directives);
+        assert!(skipped.is_empty(), "{skipped:?}");
+        let find = |name: &str| {
+            let p = props.iter().find(|p| p.name == name).expect(name);
+            (
+                p.value.value_signature().to_string(),
+                format!("{:?}", Value::from(p.value.try_clone().expect("no fds"))),
+            )
+        };
+        let (sig, read) = find("IOReadBandwidthMax");
+        assert_eq!(sig, "a(st)");
+        assert!(
+            read.contains("\"/dev/vda\"") && read.contains("10000000") && read.contains("1000"),
+            "{read}"
+        );
+        assert_eq!(find("IOWriteIOPSMax").0, "a(st)");
+        let (sig, allow) = find("IPAddressAllow");
+        assert_eq!(sig, "a(iayu)");
+        // localhost is 127.0.0.0/8 and ::1/128; then 10.1.0.0/16.
+        for part in [
+            "U8(127), U8(0), U8(0), U8(0)",
+            "U32(8)",
+            "U32(128)",
+            "U8(10), U8(1), U8(0), U8(0)",
+            "U32(16)",
+            "I32(10)",
+            "I32(2)",
+        ] {
+            assert!(allow.contains(part), "{part} in {allow}");
+        }
     }
 
     #[test]

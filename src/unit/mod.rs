@@ -103,6 +103,17 @@ pub(crate) fn value_text(d: &Directive) -> Result<String, EscapeError> {
         }
         DirectiveValue::Command(argv) => escape::command_line(argv)?,
         DirectiveValue::Environment { name, value } => escape::environment(name, value)?,
+        // systemd reads the path with extract_first_word(EXTRACT_UNQUOTE) and expands
+        // specifiers in it (measured on 252: `"/a%%b c" 1M` is the path `/a%b c`).
+        DirectiveValue::DeviceLimit { path, limit } => {
+            format!("{} {}", escape::word(path, spec)?, limit.text)
+        }
+        DirectiveValue::IpAddresses(list) => {
+            let words: Vec<&str> = list.0.iter().map(|p| p.text.as_str()).collect();
+            let text = words.join(" ");
+            escape::check_control(&text)?;
+            text
+        }
     })
 }
 

@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use crate::data::syscalls::SyscallTable;
 use crate::directive::{Directive, DirectiveValue, Name};
+use crate::inspect::cgroup::{AttachedProgram, DeviceLimits, DeviceNumber};
 use crate::inspect::process::status_field;
 pub(crate) use crate::inspect::FileId;
 use crate::inspect::{self, file_id, InspectError, Inspection, ProcessHandle, ReadError, Roots};
@@ -278,6 +279,205 @@ pub(crate) struct Facts {
     /// and later): no other process can read that flag.
     #[serde(skip)]
     pub mdwe_by_prctl: bool,
+    /// The block devices of the policy's I/O limits and the limits the unit's cgroup holds.
+    #[serde(skip)]
+    pub io: IoFacts,
+    /// The BPF programs of systemd's IP firewall on the unit's cgroup.
+    #[serde(skip)]
+    pub firewall: FirewallFacts,
+}
+
+/// What the I/O limit checks (IOReadBandwidthMax= and kin) judge by.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct IoFacts {
+    /// For each path of the policy's I/O limits, the block device systemd resolves it to
+    /// ([`block_device`]), or why there is none.
+    pub devices: BTreeMap<String, Result<DeviceNumber, NoDisk>>,
+    /// The limits in the unit's cgroup, by device, and the file(s) they come from; or why
+    /// they could not be read. `None` when the policy has no I/O limit.
+    pub limits: Option<Result<UnitIoLimits, String>>,
+}
+
+/// The I/O limits of the unit's cgroup, by device.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct UnitIoLimits {
+    /// The limits of each device that has one.
+    pub devices: BTreeMap<DeviceNumber, DeviceLimits>,
+    /// The file they come from (v1: `blkio.throttle.*` in the unit's blkio cgroup).
+    pub file: PathBuf,
+}
+
+/// BPF programs attached to the unit's own cgroup v2 directory (`BPF_PROG_QUERY`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct FirewallFacts {
+    /// The directory queried (on a hybrid host, under `/sys/fs/cgroup/unified`).
+    pub dir: Option<PathBuf>,
+    /// Programs at `BPF_CGROUP_INET_INGRESS` and at `BPF_CGROUP_INET_EGRESS`, or why they
+    /// could not be counted. `None` when the policy has no IP filter.
+    pub attached: Option<Result<Attached, String>>,
+}
+
+/// The programs at the two attach points of systemd's IP firewall.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Attached {
+    /// At `BPF_CGROUP_INET_INGRESS`.
+    pub ingress: Vec<AttachedProgram>,
+    /// At `BPF_CGROUP_INET_EGRESS`.
+    pub egress: Vec<AttachedProgram>,
+}
+
+/// Why an I/O limit's path stands for no disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum NoDisk {
+    /// systemd finds none either: the limit is not in force.
+    None(String),
+    /// sandgen cannot tell which disk systemd finds.
+    Unknown(String),
+}
+
+/// The block device systemd limits for `path` (its `lookup_block_device()` in
+/// src/core/cgroup.c): a block device node stands for itself, any other file for the
+/// device its file system is on; a device-mapper device for the one device under it
+/// (`block_get_originating()`), and a partition for its whole disk
+/// (`block_get_whole_disk()`), as sysfs shows them (`/sys/dev/block/MAJ:MIN`).
+///
+/// `path` is looked up at `real` (under the service manager's root); messages name `path`.
+pub(crate) fn block_device(path: &str, real: &Path, sys: &Path) -> Result<DeviceNumber, NoDisk> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let meta = std::fs::metadata(real)
+        .map_err(|e| NoDisk::Unknown(format!("cannot stat {path} (at {}): {e}", real.display())))?;
+    let dev = if meta.file_type().is_block_device() {
+        meta.rdev()
+    } else {
+        meta.dev()
+    };
+    let split = |dev: u64| {
+        (
+            nix::sys::stat::major(dev) as u32,
+            nix::sys::stat::minor(dev) as u32,
+        )
+    };
+    let mut number = split(dev);
+    if number.0 == 0 {
+        let btrfs = nix::sys::statfs::statfs(real)
+            .is_ok_and(|f| f.filesystem_type() == nix::sys::statfs::BTRFS_SUPER_MAGIC);
+        return Err(if btrfs {
+            NoDisk::Unknown(format!(
+                "{path} is on btrfs, whose disk systemd asks the file system for (BTRFS_IOC_DEV_INFO); sandgen does not"
+            ))
+        } else {
+            NoDisk::None(format!(
+                "{path} is on a file system without a block device (device {}:{}, a tmpfs or an overlay): systemd finds no disk to limit, and the unit's I/O is not limited",
+                number.0, number.1
+            ))
+        });
+    }
+    let sysfs = |n: DeviceNumber| sys.join(format!("dev/block/{}:{}", n.0, n.1));
+    let read_number = |dir: &Path| {
+        std::fs::read_to_string(dir.join("dev")).ok().and_then(|t| {
+            let (a, b) = t.trim().split_once(':')?;
+            Some((a.parse().ok()?, b.parse().ok()?))
+        })
+    };
+    // Under a device-mapper or other stacked device: the one device it sits on.
+    for _ in 0..8 {
+        let slaves: Vec<PathBuf> = std::fs::read_dir(sysfs(number).join("slaves"))
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        match slaves.as_slice() {
+            [one] => match read_number(one) {
+                Some(n) => number = n,
+                None => break,
+            },
+            _ => break,
+        }
+    }
+    // A partition: its whole disk, the parent directory in sysfs.
+    let dir = sysfs(number);
+    if dir.join("partition").is_file() {
+        if let Some(n) = std::fs::canonicalize(&dir)
+            .ok()
+            .and_then(|d| d.parent().and_then(read_number))
+        {
+            number = n;
+        }
+    }
+    Ok(number)
+}
+
+/// The I/O limits of the unit's cgroup: v2 `io.max`, v1 the `blkio.throttle.*` files.
+fn read_io_limits(
+    cgroup_root: &Path,
+    membership: &[inspect::cgroup::Membership],
+) -> Result<UnitIoLimits, String> {
+    use inspect::cgroup::{parse_blkio_throttle, parse_io_max, BLKIO_THROTTLE_FILES};
+    if inspect::cgroup::is_unified(cgroup_root) {
+        let path = inspect::cgroup::unified_path(membership)
+            .ok_or_else(|| "the main process has no cgroup v2 path".to_owned())?;
+        let file = under(cgroup_root, path).join("io.max");
+        let text = std::fs::read_to_string(&file).map_err(|e| {
+            format!(
+                "cannot read {}: {e} (the io controller is off for the unit)",
+                file.display()
+            )
+        })?;
+        let limits = parse_io_max(&text)
+            .ok_or_else(|| format!("{} is not in the io.max format", file.display()))?;
+        return Ok(UnitIoLimits {
+            devices: limits,
+            file,
+        });
+    }
+    let dir = inspect::cgroup::v1_dir(cgroup_root, membership, "blkio")
+        .ok_or_else(|| "the main process is in no blkio cgroup".to_owned())?;
+    let mut texts: [String; 4] = Default::default();
+    for (text, name) in texts.iter_mut().zip(BLKIO_THROTTLE_FILES) {
+        let file = dir.join(name);
+        *text = std::fs::read_to_string(&file)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    }
+    let limits =
+        parse_blkio_throttle([&texts[0], &texts[1], &texts[2], &texts[3]]).ok_or_else(|| {
+            format!(
+                "{}/blkio.throttle.* are not in the MAJ:MIN N format",
+                dir.display()
+            )
+        })?;
+    Ok(UnitIoLimits {
+        devices: limits,
+        file: dir.join("blkio.throttle.*"),
+    })
+}
+
+/// Count the programs of systemd's IP firewall on the unit's cgroup v2 directory (the
+/// unified tree of a hybrid host, where systemd attaches them too).
+fn read_firewall(cgroup_root: &Path, membership: &[inspect::cgroup::Membership]) -> FirewallFacts {
+    use inspect::cgroup::{attached_programs, BPF_CGROUP_INET_EGRESS, BPF_CGROUP_INET_INGRESS};
+    let Some(path) = inspect::cgroup::unified_path(membership) else {
+        return FirewallFacts {
+            dir: None,
+            attached: Some(Err("the main process is in no cgroup v2 hierarchy (no `0::` line in /proc/PID/cgroup): systemd attaches its IP firewall only there".to_owned())),
+        };
+    };
+    let tree = if inspect::cgroup::is_unified(cgroup_root) {
+        cgroup_root.to_owned()
+    } else {
+        cgroup_root.join("unified")
+    };
+    let dir = under(&tree, path);
+    let count = |t| {
+        attached_programs(&dir, t).map_err(|e| format!("BPF_PROG_QUERY on {}: {e}", dir.display()))
+    };
+    let attached = count(BPF_CGROUP_INET_INGRESS).and_then(|ingress| {
+        Ok(Attached {
+            ingress,
+            egress: count(BPF_CGROUP_INET_EGRESS)?,
+        })
+    });
+    FirewallFacts {
+        dir: Some(dir),
+        attached: Some(attached),
+    }
 }
 
 /// The native system calls a `sandgen learn` profile saw the unit make.
@@ -605,7 +805,40 @@ pub(crate) fn gather(
         syscall_groups: None,
         learned: None,
         mdwe_by_prctl: false,
+        io: IoFacts::default(),
+        firewall: FirewallFacts::default(),
     };
+    let mut facts = facts;
+    let io_paths: BTreeSet<&str> = directives
+        .iter()
+        .filter_map(|d| match &d.value {
+            DirectiveValue::DeviceLimit { path, .. } => Some(path.as_str()),
+            _ => None,
+        })
+        .collect();
+    let filters_ip = directives
+        .iter()
+        .any(|d| matches!(d.name, Name::IPAddressAllow | Name::IPAddressDeny));
+    if !io_paths.is_empty() || filters_ip {
+        let membership = inspect::cgroup::read_proc_cgroup(&roots.proc, pid).map_err(read_error)?;
+        if !io_paths.is_empty() {
+            facts.io = IoFacts {
+                devices: io_paths
+                    .iter()
+                    .map(|p| {
+                        (
+                            (*p).to_owned(),
+                            block_device(p, &under(manager_root, p), Path::new("/sys")),
+                        )
+                    })
+                    .collect(),
+                limits: Some(read_io_limits(&roots.cgroup, &membership)),
+            };
+        }
+        if filters_ip {
+            facts.firewall = read_firewall(&roots.cgroup, &membership);
+        }
+    }
     // The reads above treat a missing file as "unknown": make sure none of them was missing
     // because the process went away.
     match main.still_same() {
@@ -624,6 +857,48 @@ pub(crate) fn gather(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A partition stands for its whole disk, and a device-mapper device for the one device
+    /// under it, as sysfs links them (a fixture sysfs around the real device of `/`).
+    #[test]
+    fn block_devices_resolve_to_the_whole_disk_like_systemd() {
+        use std::os::unix::fs::MetadataExt;
+        let dev = std::fs::metadata("/").unwrap().dev();
+        let own = (
+            nix::sys::stat::major(dev) as u32,
+            nix::sys::stat::minor(dev) as u32,
+        );
+        let sys = tempfile::tempdir().unwrap();
+        let block = sys.path().join("dev/block");
+        std::fs::create_dir_all(&block).unwrap();
+        // Without sysfs entries: the file system's device itself.
+        assert_eq!(block_device("/", Path::new("/"), sys.path()), Ok(own));
+        // `/`'s device is a device-mapper device on partition 8:1 of disk 8:0.
+        let devices = sys.path().join("devices");
+        let dm = devices.join("dm");
+        let part = devices.join("sda/sda1");
+        std::fs::create_dir_all(dm.join("slaves")).unwrap();
+        std::fs::create_dir_all(&part).unwrap();
+        std::fs::write(devices.join("sda/dev"), "8:0\n").unwrap();
+        std::fs::write(part.join("dev"), "8:1\n").unwrap();
+        std::fs::write(part.join("partition"), "1\n").unwrap();
+        std::os::unix::fs::symlink(&part, dm.join("slaves/sda1")).unwrap();
+        std::os::unix::fs::symlink(&dm, block.join(format!("{}:{}", own.0, own.1))).unwrap();
+        std::os::unix::fs::symlink(&part, block.join("8:1")).unwrap();
+        assert_eq!(block_device("/", Path::new("/"), sys.path()), Ok((8, 0)));
+        assert!(matches!(
+            block_device("/x", Path::new("/nonexistent/x"), sys.path()),
+            Err(NoDisk::Unknown(why)) if why.starts_with("cannot stat /x (at /nonexistent/x): ")
+        ));
+        // /proc is on no block device, and not btrfs.
+        assert_eq!(
+            block_device("/proc", Path::new("/proc"), sys.path()),
+            Err(NoDisk::None(format!(
+                "/proc is on a file system without a block device (device 0:{}, a tmpfs or an overlay): systemd finds no disk to limit, and the unit's I/O is not limited",
+                nix::sys::stat::minor(std::fs::metadata("/proc").unwrap().dev())
+            )))
+        );
+    }
 
     #[test]
     fn parses_passwd_group_and_net_dev() {

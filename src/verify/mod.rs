@@ -39,10 +39,11 @@ use crate::data::capabilities;
 use crate::directive::{
     cpu_shares_to_weight, Amount, CpuSet, Directive, DirectiveValue, Name, Size,
 };
-use crate::inspect::cgroup::CgroupVersion;
+use crate::inspect::cgroup::{AttachedProgram, CgroupVersion};
 use crate::inspect::mounts::{Difference, MountReport};
 use crate::inspect::{SeccompMode, SECUREBITS_NOT_READABLE};
 pub(crate) use facts::Facts;
+use facts::NoDisk;
 
 /// The verdict on one directive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -174,6 +175,7 @@ pub(crate) fn rule(directive: Name) -> Rule {
         N::AllowedCPUs => Check(allowed_cpus),
         N::CPUAffinity => Check(cpu_affinity),
         N::IOWeight => Check(io_weight),
+        N::IOReadBandwidthMax | N::IOWriteBandwidthMax | N::IOReadIOPSMax | N::IOWriteIOPSMax => Check(io_limit),
         N::TasksMax => Check(tasks_max),
         N::CapabilityBoundingSet => Check(bounding_set),
         N::AmbientCapabilities => Check(ambient),
@@ -210,6 +212,7 @@ pub(crate) fn rule(directive: Name) -> Rule {
         N::PrivateUsers => Check(private_users),
         N::PrivatePIDs => Check(private_pids),
         N::ProtectHostname => Check(protect_hostname),
+        N::IPAddressAllow | N::IPAddressDeny => Check(ip_firewall),
         N::RemoveIPC => NotCheckable("takes effect when the service stops: nothing to see while it runs"),
         N::After | N::Before => NotCheckable("the order of systemd's start jobs: not kernel state of the running service"),
         N::Requires | N::Wants => NotCheckable("dependencies between units in systemd: not kernel state of the running service"),
@@ -770,6 +773,126 @@ fn io_weight(d: &Directive, cx: &Context<'_>) -> Outcome {
         ),
         Some(n) if n == want => pass(format!("cgroup {name} {n}{how}")).with_file(file),
         Some(n) => fail(format!("cgroup {name} {n}, not {want}{how}")).with_file(file),
+    }
+}
+
+/// IOReadBandwidthMax= and kin: the limit of the block device systemd resolves the path to,
+/// in the unit's `io.max` (v2) or `blkio.throttle.*_device` (v1).
+fn io_limit(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let DirectiveValue::DeviceLimit { path, limit } = &d.value else {
+        return mismatch(d);
+    };
+    // The io.max key, and for the operation limits the v1 file systemd does not write.
+    let (key, v1_file) = match d.name {
+        Name::IOReadBandwidthMax => ("rbps", None),
+        Name::IOWriteBandwidthMax => ("wbps", None),
+        Name::IOReadIOPSMax => ("riops", Some("blkio.throttle.read_iops_device")),
+        _ => ("wiops", Some("blkio.throttle.write_iops_device")),
+    };
+    let device = match cx.facts.io.devices.get(path) {
+        Some(Ok(n)) => *n,
+        Some(Err(NoDisk::None(why))) => return fail(why.clone()),
+        Some(Err(NoDisk::Unknown(why))) => return unknown(why.clone()),
+        None => return unknown(format!("{path} was not looked up")),
+    };
+    let (limits, file) = match &cx.facts.io.limits {
+        Some(Ok(l)) => (&l.devices, &l.file),
+        Some(Err(why)) => return unknown(why.clone()),
+        None => return unknown("the unit's I/O limits were not read"),
+    };
+    let dev = format!("{}:{}", device.0, device.1);
+    let have = limits.get(&device).and_then(|l| l.get(key));
+    let v1 = cx.facts.inspection.cgroup.version == CgroupVersion::V1;
+    let want = limit.per_second;
+    let evidence = |have: Option<u64>| {
+        let shown = have.map_or_else(|| "no limit".to_owned(), |n| n.to_string());
+        if v1 {
+            format!("blkio.throttle: {dev} (the block device of {path}) {key} {shown}")
+        } else {
+            format!("cgroup io.max: {dev} (the block device of {path}) {key}={shown}")
+        }
+    };
+    match (have, v1_file) {
+        (Some(n), _) if n == want => pass(evidence(have)).with_file(Some(file)),
+        // Measured on systemd 252: with v1 controllers it writes IOReadBandwidthMax= and
+        // IOWriteBandwidthMax= into blkio.throttle.*_bps_device, and no IOPS limit at all.
+        (None, Some(v1_name)) if v1 => fail(format!(
+            "{v1_name} has no line for {dev}: systemd writes only the bandwidth limits to the cgroup v1 blkio controller, so the kernel does not limit this unit's I/O operations"
+        ))
+        .with_file(Some(file)),
+        _ => {
+            // systemd writes each path's limits in turn, all four for the device: a second
+            // path on the same device overwrites the first's (measured on 252).
+            let others: BTreeSet<&str> = cx
+                .all
+                .iter()
+                .filter_map(|x| match &x.value {
+                    DirectiveValue::DeviceLimit { path: p, .. } if p != path => Some(p.as_str()),
+                    _ => None,
+                })
+                .filter(|p| cx.facts.io.devices.get(*p) == Some(&Ok(device)))
+                .collect();
+            let why = if others.is_empty() {
+                String::new()
+            } else {
+                let others: Vec<&str> = others.into_iter().collect();
+                format!(
+                    " ({} is on the same device: systemd writes the limits of each path for the whole device in turn, so one path's overwrite the other's; name the device by one path in every I/O limit)",
+                    others.join(", ")
+                )
+            };
+            fail(format!("{}, not {want}{why}", evidence(have))).with_file(Some(file))
+        }
+    }
+}
+
+/// IPAddressAllow=/IPAddressDeny=: systemd's IP firewall is a pair of BPF programs on the
+/// unit's cgroup v2 directory, at inet ingress and egress, named `sd_fw_ingress` and
+/// `sd_fw_egress`. Their presence is checked; the prefixes are compiled into them and not
+/// read back.
+fn ip_firewall(_: &Directive, cx: &Context<'_>) -> Outcome {
+    let fw = &cx.facts.firewall;
+    let dir = fw
+        .dir
+        .as_ref()
+        .map_or_else(String::new, |d| d.display().to_string());
+    let attached = match &fw.attached {
+        None => return unknown("the unit's cgroup was not queried"),
+        Some(Err(why)) => return unknown(why.clone()),
+        Some(Ok(a)) => a,
+    };
+    let shown = |programs: &[AttachedProgram]| {
+        if programs.is_empty() {
+            return "none".to_owned();
+        }
+        let names: Vec<String> = programs
+            .iter()
+            .map(|p| match &p.name {
+                Some(name) => format!("{name} (id {})", p.id),
+                None => format!("id {} (name unreadable)", p.id),
+            })
+            .collect();
+        names.join(", ")
+    };
+    let evidence = format!(
+        "BPF programs on cgroup {dir}: {} at inet ingress, {} at inet egress (BPF_PROG_QUERY)",
+        shown(&attached.ingress),
+        shown(&attached.egress)
+    );
+    // systemd's, or one whose name this kernel does not tell.
+    let systemds = |programs: &[AttachedProgram]| {
+        programs
+            .iter()
+            .any(|p| p.name.as_deref().is_none_or(|n| n.starts_with("sd_fw_")))
+    };
+    if systemds(&attached.ingress) && systemds(&attached.egress) {
+        pass(format!(
+            "{evidence}; the addresses they let through are compiled into them and not read back"
+        ))
+    } else {
+        fail(format!(
+            "{evidence}: systemd's IP firewall (sd_fw_ingress, sd_fw_egress) is not in place"
+        ))
     }
 }
 

@@ -5,13 +5,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use super::facts::{Accounts, FileId, ManagerFacts, PathFacts, ProcessFacts, SystemFacts};
+use super::facts::{
+    Accounts, Attached, FileId, FirewallFacts, IoFacts, ManagerFacts, PathFacts, ProcessFacts,
+    SystemFacts, UnitIoLimits,
+};
 use super::*;
 use crate::data::syscalls::SyscallTable;
 use crate::diagnostic::Source;
 use crate::directive::table::SPECS;
 use crate::directive::Spec;
-use crate::inspect::cgroup::CgroupState;
+use crate::inspect::cgroup::{AttachedProgram, CgroupState};
 use crate::inspect::mounts::{compare, parse_mountinfo, Mount};
 use crate::inspect::process::{CapabilityMasks, Seccomp};
 use crate::inspect::Inspection;
@@ -46,6 +49,10 @@ cpu_quota = "20%"
 allowed_cpus = "0"
 cpu_affinity = "0"
 io_weight = 200
+io_read_bandwidth_max = { "/dev/vda" = "10M" }
+io_write_bandwidth_max = { "/dev/vda" = "5M" }
+io_read_iops_max = { "/dev/vda" = 500 }
+io_write_iops_max = { "/dev/vda" = 100 }
 tasks_max = 8
 [capabilities]
 bounding = ["CAP_CHOWN"]
@@ -85,6 +92,8 @@ proc_subset = "pid"
 [network]
 private_network = true
 restrict_address_families = ["AF_UNIX"]
+ip_address_allow = ["localhost"]
+ip_address_deny = ["any"]
 [namespaces]
 restrict_namespaces = true
 private_ipc = true
@@ -287,6 +296,18 @@ fn bare() -> Facts {
         syscall_groups: None,
         learned: None,
         mdwe_by_prctl: false,
+        // The disk resolves, and the cgroup limits nothing; no BPF program is attached.
+        io: IoFacts {
+            devices: BTreeMap::from([("/dev/vda".to_owned(), Ok((254, 0)))]),
+            limits: Some(Ok(UnitIoLimits {
+                devices: BTreeMap::new(),
+                file: PathBuf::from("/sys/fs/cgroup/system.slice/x.service/io.max"),
+            })),
+        },
+        firewall: FirewallFacts {
+            dir: Some(PathBuf::from("/sys/fs/cgroup/system.slice/x.service")),
+            attached: Some(Ok(Attached::default())),
+        },
     }
 }
 
@@ -986,4 +1007,127 @@ fn seccomp_directives_say_when_the_filters_could_not_be_read() {
         f.evidence,
         "seccomp filter mode, 3 filters (what the filters allow cannot be read from outside the process)"
     );
+}
+
+#[test]
+fn io_limits_are_read_for_the_device_systemd_resolves() {
+    use crate::inspect::cgroup::DeviceLimits;
+    let policy = "[service]\nexec = [\"/bin/true\"]\n[resources]\n\
+                  io_write_bandwidth_max = { \"/var/tmp\" = \"4M\" }\n\
+                  io_read_bandwidth_max = { \"/srv\" = \"4M\" }\n\
+                  io_write_iops_max = { \"/var/tmp\" = 1000 }\n";
+    let mut facts = bare();
+    facts.io.devices = BTreeMap::from([
+        ("/var/tmp".to_owned(), Ok((254, 0))),
+        ("/srv".to_owned(), Ok((254, 0))),
+    ]);
+    let limits = DeviceLimits {
+        wbps: Some(4_000_000),
+        ..DeviceLimits::default()
+    };
+    facts.io.limits = Some(Ok(UnitIoLimits {
+        devices: BTreeMap::from([((254, 0), limits)]),
+        file: PathBuf::from("/sys/fs/cgroup/x.service/io.max"),
+    }));
+    let f = check(policy, &facts, "resources.io_write_bandwidth_max");
+    assert_eq!(
+        verdict(&f),
+        (
+            Status::Pass,
+            "cgroup io.max: 254:0 (the block device of /var/tmp) wbps=4000000"
+        )
+    );
+    // Another path on the same device: its limits overwrote this one's.
+    let f = check(policy, &facts, "resources.io_read_bandwidth_max");
+    assert_eq!(
+        verdict(&f),
+        (
+            Status::Fail,
+            "cgroup io.max: 254:0 (the block device of /srv) rbps=no limit, not 4000000 \
+             (/var/tmp is on the same device: systemd writes the limits of each path for the \
+             whole device in turn, so one path's overwrite the other's; name the device by one \
+             path in every I/O limit)"
+        )
+    );
+    // cgroup v1: systemd 252 writes no IOPS limit to blkio.
+    facts.inspection.cgroup.version = CgroupVersion::V1;
+    let f = check(policy, &facts, "resources.io_write_iops_max");
+    assert_eq!(
+        verdict(&f),
+        (
+            Status::Fail,
+            "blkio.throttle.write_iops_device has no line for 254:0: systemd writes only the \
+             bandwidth limits to the cgroup v1 blkio controller, so the kernel does not limit \
+             this unit's I/O operations"
+        )
+    );
+    let f = check(policy, &facts, "resources.io_write_bandwidth_max");
+    assert_eq!(
+        verdict(&f),
+        (
+            Status::Pass,
+            "blkio.throttle: 254:0 (the block device of /var/tmp) wbps 4000000"
+        )
+    );
+    // A path on a file system without a block device: no limit is in force.
+    let none = "/var/tmp is on a file system without a block device";
+    facts
+        .io
+        .devices
+        .insert("/var/tmp".to_owned(), Err(NoDisk::None(none.to_owned())));
+    let f = check(policy, &facts, "resources.io_write_bandwidth_max");
+    assert_eq!(verdict(&f), (Status::Fail, none));
+    // On btrfs sandgen cannot tell which disk systemd limits.
+    let btrfs = "/var/tmp is on btrfs";
+    facts.io.devices.insert(
+        "/var/tmp".to_owned(),
+        Err(NoDisk::Unknown(btrfs.to_owned())),
+    );
+    let f = check(policy, &facts, "resources.io_write_bandwidth_max");
+    assert_eq!(verdict(&f), (Status::NotCheckable, btrfs));
+}
+
+#[test]
+fn the_ip_firewall_is_the_bpf_programs_on_the_unit_cgroup() {
+    let policy =
+        "[service]\nexec = [\"/bin/true\"]\n[network]\nip_address_allow = [\"localhost\"]\n";
+    let mut facts = bare();
+    let program = |id, name: Option<&str>| AttachedProgram {
+        id,
+        name: name.map(str::to_owned),
+    };
+    facts.firewall.attached = Some(Ok(Attached {
+        ingress: vec![program(12, Some("sd_fw_ingress"))],
+        egress: vec![program(13, Some("sd_fw_egress"))],
+    }));
+    let f = check(policy, &facts, "network.ip_address_allow");
+    assert_eq!(
+        verdict(&f),
+        (
+            Status::Pass,
+            "BPF programs on cgroup /sys/fs/cgroup/system.slice/x.service: sd_fw_ingress (id 12) \
+             at inet ingress, sd_fw_egress (id 13) at inet egress (BPF_PROG_QUERY); the addresses \
+             they let through are compiled into them and not read back"
+        )
+    );
+    // Someone else's program at egress is not systemd's firewall.
+    facts.firewall.attached = Some(Ok(Attached {
+        ingress: vec![program(12, Some("sd_fw_ingress"))],
+        egress: vec![program(14, Some("other"))],
+    }));
+    let f = check(policy, &facts, "network.ip_address_allow");
+    assert_eq!(
+        verdict(&f),
+        (
+            Status::Fail,
+            "BPF programs on cgroup /sys/fs/cgroup/system.slice/x.service: sd_fw_ingress (id 12) \
+             at inet ingress, other (id 14) at inet egress (BPF_PROG_QUERY): systemd's IP \
+             firewall (sd_fw_ingress, sd_fw_egress) is not in place"
+        )
+    );
+    facts.firewall.attached = Some(Err(
+        "BPF_PROG_QUERY on /x: Operation not permitted (os error 1)".to_owned(),
+    ));
+    let f = check(policy, &facts, "network.ip_address_allow");
+    assert_eq!(f.status, Status::NotCheckable);
 }

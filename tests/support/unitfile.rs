@@ -541,6 +541,22 @@ fn path_simplify_and_warn(path: &str) -> Result<String, String> {
     Ok(simple)
 }
 
+/// IOReadBandwidthMax= and kin (`config_parse_io_limit()` of systemd 252): the first word,
+/// quotes removed, is the path (specifiers expanded, simplified); the rest, after white
+/// space, is the limit. Returns both.
+pub fn io_limit(raw: &str) -> Result<(String, String), String> {
+    let mut pos = Some(0);
+    let path = extract_first_word(raw.as_bytes(), &mut pos, WHITESPACE, UNQUOTE)?
+        .ok_or_else(|| "no device path".to_owned())?;
+    let rest = pos.map_or("", |p| &raw[p.min(raw.len())..]);
+    let limit = rest.trim_start_matches([' ', '\t', '\n', '\r']);
+    if limit.is_empty() {
+        return Err("no limit after the device path".to_owned());
+    }
+    let path = path_simplify_and_warn(&specifiers(&utf8(path)?)?)?;
+    Ok((path, limit.to_owned()))
+}
+
 /// ReadOnlyPaths=, ReadWritePaths=, InaccessiblePaths= (`config_parse_namespace_path_strv()`):
 /// words with quotes removed but no C escapes, each optionally prefixed `-` (ignore if
 /// missing) then `+` (relative to RootDirectory=), specifiers expanded, path simplified.
