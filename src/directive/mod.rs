@@ -94,6 +94,10 @@ pub enum Kind {
     SecureBits,
     /// An octal file mode mask such as `"0077"`.
     UMask,
+    /// A Linux security module label (a SELinux context, an AppArmor profile name): one
+    /// word without white space, optionally prefixed with `-` (systemd starts the service
+    /// even when the label cannot be applied).
+    SecurityLabel,
 }
 
 /// The words a bool-or-word directive takes besides `yes`/`no`, and how it travels over
@@ -175,6 +179,7 @@ impl Kind {
                 | Kind::BindPaths
                 | Kind::Command
                 | Kind::Environment
+                | Kind::SecurityLabel
         )
     }
 }

@@ -54,6 +54,8 @@ names! {
     // Network and other namespaces.
     PrivateNetwork, RestrictAddressFamilies, RestrictNamespaces, PrivateIPC, PrivateUsers,
     PrivatePIDs, ProtectHostname, RemoveIPC,
+    // Linux security modules.
+    SELinuxContext, AppArmorProfile,
     // [Install]
     WantedBy,
 }

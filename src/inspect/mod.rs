@@ -13,6 +13,7 @@
 //! - [`mounts`]: `/proc/PID/mountinfo` of the unit and of the host, compared, as a tree;
 //! - [`namespace`]: list a directory or read a file *inside* the unit's mount namespace;
 //! - [`cgroup`]: the unit's cgroup and its limits and usage, on cgroup v1/hybrid and v2;
+//! - [`lsm`]: the process's SELinux or AppArmor label, and which security modules are active;
 //! - [`pids`]: the processes in the unit's cgroup and the PID namespace they see;
 //! - [`pin`]: the unit's main process, named by systemd (through the
 //!   [`crate::systemd::bus::Systemd`] trait), held with a [`ProcessHandle`] and confirmed to be
@@ -29,6 +30,7 @@
 //! (`prctl(PR_GET_SECUREBITS)`); no file in `/proc` shows them. See [`SECUREBITS_NOT_READABLE`].
 
 pub mod cgroup;
+pub mod lsm;
 pub mod mounts;
 pub mod namespace;
 pub mod pids;
@@ -74,6 +76,8 @@ pub struct Inspection {
     pub cgroup: CgroupState,
     /// The processes in the unit's cgroup (and its children).
     pub pids: Vec<CgroupProcess>,
+    /// The main process's security module labels, and which modules are active.
+    pub lsm: lsm::LsmState,
 }
 
 /// Where the readers find the kernel's state.
@@ -83,6 +87,8 @@ pub struct Roots {
     pub proc: PathBuf,
     /// The cgroup file system's mount root, normally `/sys/fs/cgroup`.
     pub cgroup: PathBuf,
+    /// The sysfs root, normally `/sys` (which security modules are active).
+    pub sys: PathBuf,
     /// The process whose mount namespace counts as "the host's" when marking what the unit's
     /// namespace changes: the service manager's, i.e. the PID of the systemd that runs the unit
     /// (host PID 1 on a normal machine; the container's systemd, as a host PID, when systemd
@@ -97,6 +103,7 @@ impl Roots {
         Self {
             proc: PathBuf::from("/proc"),
             cgroup: PathBuf::from("/sys/fs/cgroup"),
+            sys: PathBuf::from("/sys"),
             host_pid: None,
         }
     }
@@ -195,6 +202,7 @@ pub fn read_all(unit: &str, pid: u32, roots: &Roots) -> Result<Inspection, ReadE
     };
     let cgroup = cgroup::read_cgroup(&roots.proc, &roots.cgroup, pid)?;
     let pids = pids::read_unit_processes(&roots.proc, &roots.cgroup, pid)?;
+    let lsm = lsm::read_lsm(&roots.proc, &roots.sys, pid);
     Ok(Inspection {
         unit: unit.to_owned(),
         main_pid: pid,
@@ -204,6 +212,7 @@ pub fn read_all(unit: &str, pid: u32, roots: &Roots) -> Result<Inspection, ReadE
         seccomp: status.seccomp,
         cgroup,
         pids,
+        lsm,
     })
 }
 
@@ -356,6 +365,7 @@ mod tests {
         let roots = Roots {
             proc: fixture("cgroup-v2/proc"),
             cgroup: fixture("cgroup-v2/sys/fs/cgroup"),
+            sys: fixture("cgroup-v2/sys"),
             host_pid: None,
         };
         let got = read_all("heat.service", 812, &roots).unwrap();

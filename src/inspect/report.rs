@@ -402,6 +402,7 @@ mod tests {
         let roots = Roots {
             proc: fixture("cgroup-v2/proc"),
             cgroup: fixture("cgroup-v2/sys/fs/cgroup"),
+            sys: fixture("cgroup-v2/sys"),
             host_pid: None,
         };
         let got = read_all("heat.service", 812, &roots).expect("fixture");
@@ -458,6 +459,7 @@ cgroup /system.slice/heat.service (cgroup v1):
         let roots = Roots {
             proc: fixture("cgroup-v2/proc"),
             cgroup: fixture("cgroup-v2/sys/fs/cgroup"),
+            sys: fixture("cgroup-v2/sys"),
             host_pid: None,
         };
         let got = read_all("heat.service", 812, &roots).expect("fixture");

@@ -140,6 +140,15 @@ fn property(d: &Directive) -> Result<Option<Property>, Unsupported> {
         (DirectiveValue::Word(w), Kind::AddressFamilies) if w == "none" => {
             prop(name, Value::from((true, Vec::<String>::new())))
         }
+        // SELinuxContext=, AppArmorProfile=: `(bs)`, "ignore if it cannot be applied" (the
+        // unit file's "-" prefix) and the label (org.freedesktop.systemd1(5)).
+        (DirectiveValue::Text(s), Kind::SecurityLabel) => {
+            let (ignore, label) = match s.strip_prefix('-') {
+                Some(label) => (true, label),
+                None => (false, s.as_str()),
+            };
+            prop(name, Value::from((ignore, label.to_owned())))
+        }
         (DirectiveValue::Word(s) | DirectiveValue::Text(s), _) => {
             prop(name, Value::from(s.clone()))
         }
@@ -292,6 +301,20 @@ mod tests {
             }),
         );
         assert_eq!(signature(&errno), "i");
+        for (label, ignore) in [("-sandgen-demo", true), ("sandgen-demo", false)] {
+            let profile = directive(
+                Name::AppArmorProfile,
+                Kind::SecurityLabel,
+                DirectiveValue::Text(label.into()),
+            );
+            assert_eq!(signature(&profile), "(bs)");
+            let got = property(&profile).expect("a property").expect("one");
+            assert_eq!(got.name, "AppArmorProfile");
+            assert_eq!(
+                got.value,
+                owned(Value::from((ignore, "sandgen-demo".to_owned())))
+            );
+        }
     }
 
     /// The properties of `policy` (a `[namespaces]`/`[filesystem]` snippet) lowered for

@@ -210,6 +210,8 @@ pub(crate) fn rule(directive: Name) -> Rule {
         N::PrivateUsers => Check(private_users),
         N::PrivatePIDs => Check(private_pids),
         N::ProtectHostname => Check(protect_hostname),
+        N::SELinuxContext => Check(selinux_context),
+        N::AppArmorProfile => Check(apparmor_profile),
         N::RemoveIPC => NotCheckable("takes effect when the service stops: nothing to see while it runs"),
         N::After | N::Before => NotCheckable("the order of systemd's start jobs: not kernel state of the running service"),
         N::Requires | N::Wants => NotCheckable("dependencies between units in systemd: not kernel state of the running service"),
@@ -1829,6 +1831,93 @@ fn protect_hostname(d: &Directive, cx: &Context<'_>) -> Outcome {
         _ => return mismatch(d),
     };
     own_namespace_if(requested, cx, "uts", |_| String::new())
+}
+
+// ---- [security]: Linux security modules ----
+
+/// The label a `SELinuxContext=`/`AppArmorProfile=` value asks for, and whether systemd may
+/// start the service without it (the `-` prefix).
+fn asked_label(d: &Directive) -> Option<(&str, bool)> {
+    let DirectiveValue::Text(t) = &d.value else {
+        return None;
+    };
+    Some(match t.strip_prefix('-') {
+        Some(label) => (label, true),
+        None => (t.as_str(), false),
+    })
+}
+
+/// What the `-` prefix let happen, for the evidence of a label that is not in force.
+fn tolerated(ignore: bool) -> &'static str {
+    if ignore {
+        " (the \"-\" prefix let systemd start the service without it)"
+    } else {
+        ""
+    }
+}
+
+/// `AppArmorProfile=`: the process's AppArmor label is the profile, in enforce mode.
+fn apparmor_profile(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let Some((want, ignore)) = asked_label(d) else {
+        return mismatch(d);
+    };
+    let lsm = &cx.facts.inspection.lsm;
+    if !lsm.is_active("apparmor") {
+        return unknown(format!(
+            "AppArmor is not active in this kernel, so systemd ignores AppArmorProfile= and no process has an AppArmor label ({})",
+            lsm.evidence()
+        ));
+    }
+    let Some(label) = &lsm.apparmor_label else {
+        return unknown(format!(
+            "AppArmor is active but the process's label cannot be read ({})",
+            lsm.evidence()
+        ));
+    };
+    match crate::inspect::lsm::apparmor_profile(label) {
+        (name, Some("enforce")) if name == want => {
+            pass(format!("confined by AppArmor profile {label}"))
+        }
+        (name, Some(mode)) if name == want => fail(format!(
+            "profile {name} is attached in {mode} mode, not enforce: what it forbids is {}",
+            if mode == "complain" {
+                "logged, not refused"
+            } else {
+                "not refused"
+            }
+        )),
+        _ => fail(format!(
+            "AppArmor label {label}, not {want}{}",
+            tolerated(ignore)
+        )),
+    }
+}
+
+/// `SELinuxContext=`: the process's SELinux context is the one asked.
+fn selinux_context(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let Some((want, ignore)) = asked_label(d) else {
+        return mismatch(d);
+    };
+    let lsm = &cx.facts.inspection.lsm;
+    if !lsm.is_active("selinux") {
+        return unknown(format!(
+            "SELinux is not active in this kernel, so systemd ignores SELinuxContext= and no process has a SELinux context ({})",
+            lsm.evidence()
+        ));
+    }
+    match &lsm.current {
+        Some(label) if label == want => {
+            pass(format!("SELinux context {label} (/proc/PID/attr/current)"))
+        }
+        Some(label) => fail(format!(
+            "SELinux context {label}, not {want}{}",
+            tolerated(ignore)
+        )),
+        None => unknown(format!(
+            "SELinux is active but the process's context cannot be read ({})",
+            lsm.evidence()
+        )),
+    }
 }
 
 #[cfg(test)]

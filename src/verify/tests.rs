@@ -92,6 +92,9 @@ private_users = true
 private_pids = true
 protect_hostname = true
 remove_ipc = true
+[security]
+selinux_context = "system_u:system_r:demo_t:s0"
+apparmor_profile = "sandgen-demo"
 [install]
 after = ["network.target"]
 before = ["shutdown.target"]
@@ -251,6 +254,13 @@ fn bare() -> Facts {
                 ]),
             },
             pids: vec![],
+            lsm: crate::inspect::lsm::LsmState {
+                active: Some(vec!["capability".into(), "apparmor".into()]),
+                apparmor_enabled: Some(true),
+                apparmor_label: Some("unconfined".into()),
+                current: Some("unconfined".into()),
+                current_error: None,
+            },
         },
         process: ProcessFacts {
             uid: Some(0),
@@ -325,6 +335,10 @@ fn every_key_is_tested_and_every_reason_says_why() {
 const CANNOT_FAIL_HERE: &[(Name, &str)] = &[
     (Name::ExecStart, "never fails: a program may exec another"),
     (Name::ReadWritePaths, "the bare process's / is writable"),
+    (
+        Name::SELinuxContext,
+        "the bare kernel runs AppArmor, not SELinux: not checkable (its own test below)",
+    ),
 ];
 
 #[test]
@@ -985,5 +999,61 @@ fn seccomp_directives_say_when_the_filters_could_not_be_read() {
     assert_eq!(
         f.evidence,
         "seccomp filter mode, 3 filters (what the filters allow cannot be read from outside the process)"
+    );
+}
+
+#[test]
+fn lsm_labels_pass_when_confined_and_are_not_checkable_without_the_module() {
+    let policy = "[service]\nexec = [\"/bin/true\"]\n[security]\napparmor_profile = \"-sandgen-demo\"\nselinux_context = \"system_u:system_r:demo_t:s0\"\n";
+    let mut facts = bare();
+    let f = check(policy, &facts, "security.apparmor_profile");
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(
+        f.evidence,
+        "AppArmor label unconfined, not sandgen-demo (the \"-\" prefix let systemd start the service without it)"
+    );
+    facts.inspection.lsm.apparmor_label = Some("sandgen-demo (enforce)".into());
+    let f = check(policy, &facts, "security.apparmor_profile");
+    assert_eq!(f.status, Status::Pass);
+    assert_eq!(
+        f.evidence,
+        "confined by AppArmor profile sandgen-demo (enforce)"
+    );
+    facts.inspection.lsm.apparmor_label = Some("sandgen-demo (complain)".into());
+    let f = check(policy, &facts, "security.apparmor_profile");
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(
+        f.evidence,
+        "profile sandgen-demo is attached in complain mode, not enforce: what it forbids is logged, not refused"
+    );
+    let f = check(policy, &facts, "security.selinux_context");
+    assert_eq!(f.status, Status::NotCheckable);
+    assert!(
+        f.evidence
+            .starts_with("SELinux is not active in this kernel"),
+        "{f:?}"
+    );
+    // This host: no securityfs, no AppArmor, attr/current refused.
+    facts.inspection.lsm = crate::inspect::lsm::LsmState {
+        current_error: Some("Invalid argument (os error 22)".into()),
+        ..Default::default()
+    };
+    let f = check(policy, &facts, "security.apparmor_profile");
+    assert_eq!(f.status, Status::NotCheckable);
+    assert_eq!(
+        f.evidence,
+        "AppArmor is not active in this kernel, so systemd ignores AppArmorProfile= and no process has an AppArmor label \
+         (/sys/kernel/security/lsm cannot be read (securityfs is not mounted); \
+         no /sys/module/apparmor: AppArmor is not built into this kernel; \
+         /proc/PID/attr/current: Invalid argument (os error 22))"
+    );
+    facts.inspection.lsm = crate::inspect::lsm::LsmState {
+        active: Some(vec!["selinux".into()]),
+        current: Some("system_u:system_r:demo_t:s0".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        check(policy, &facts, "security.selinux_context").status,
+        Status::Pass
     );
 }
