@@ -54,6 +54,16 @@ pub use process::{CapabilitySets, ProcessHandle, Seccomp, SeccompMode};
 pub const SECUREBITS_NOT_READABLE: &str = "securebits cannot be read from outside the process: \
      the kernel shows them only to the process itself (prctl(PR_GET_SECUREBITS)), not in /proc";
 
+/// What seccomp's strict mode (`Seccomp: 1` in `/proc/PID/status`) means, for `inspect`
+/// and `verify`. It is the legacy mode (Linux 2.6.12): no filter, a fixed list. systemd never
+/// uses it: a program enters it itself with prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT) or
+/// seccomp(SECCOMP_SET_MODE_STRICT), and then cannot install filters, nor can a process in
+/// filter mode switch to it (the kernel refuses a change of mode).
+pub const SECCOMP_STRICT_MEANING: &str = "only read(2), write(2), _exit(2) and sigreturn(2) \
+     are allowed, any other system call kills the process (SIGKILL); the program entered \
+     strict mode itself (prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT)), systemd never does, and \
+     a process in strict mode has no filters";
+
 /// Everything `sandgen inspect --json` reports about one unit. The field names are the stable
 /// JSON keys.
 #[derive(Debug, Clone, Serialize)]

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use super::cgroup::CgroupVersion;
 use super::namespace::Listing;
-use super::{CgroupState, Inspection, SeccompMode, SECUREBITS_NOT_READABLE};
+use super::{
+    CgroupState, Inspection, SeccompMode, SECCOMP_STRICT_MEANING, SECUREBITS_NOT_READABLE,
+};
 use crate::data::capabilities;
 use crate::systemd::status::UnitStatus;
 use crate::text::{self, ByteStyle};
@@ -201,7 +203,7 @@ fn seccomp_text(got: &Inspection) -> String {
     };
     match s.mode {
         SeccompMode::Disabled => "disabled: no system call filter".to_owned(),
-        SeccompMode::Strict => "strict (only read, write, _exit, sigreturn)".to_owned(),
+        SeccompMode::Strict => format!("strict (Seccomp: 1): {SECCOMP_STRICT_MEANING}"),
         SeccompMode::Filter => format!("filter{filters}"),
     }
 }

@@ -41,7 +41,7 @@ use crate::directive::{
 };
 use crate::inspect::cgroup::CgroupVersion;
 use crate::inspect::mounts::{Difference, MountReport};
-use crate::inspect::{SeccompMode, SECUREBITS_NOT_READABLE};
+use crate::inspect::{SeccompMode, SECCOMP_STRICT_MEANING, SECUREBITS_NOT_READABLE};
 pub(crate) use facts::Facts;
 
 /// The verdict on one directive.
@@ -217,6 +217,19 @@ pub(crate) fn rule(directive: Name) -> Rule {
         N::Requires | N::Wants => NotCheckable("dependencies between units in systemd: not kernel state of the running service"),
         N::WantedBy => NotCheckable("what `systemctl enable` links: not kernel state of the running service"),
     }
+}
+
+/// What the kernel shows of the unit that no directive asked for but a reader of the
+/// verdicts should know: a main process in seccomp strict mode, which the program entered
+/// itself.
+pub(crate) fn notes(facts: &Facts) -> Vec<String> {
+    let mut notes = Vec::new();
+    if facts.inspection.seccomp.mode == SeccompMode::Strict {
+        notes.push(format!(
+            "the main process is in seccomp strict mode (Seccomp: 1 in /proc/PID/status): {SECCOMP_STRICT_MEANING}"
+        ));
+    }
+    notes
 }
 
 /// Verify every directive against the facts, in the directives' order.
@@ -949,7 +962,11 @@ fn seccomp(d: &Directive, cx: &Context<'_>) -> Outcome {
             "seccomp filter mode{filters} (what the filters allow cannot be read from outside the process)"
         )),
         (true, SeccompMode::Disabled) => fail("seccomp disabled: no filter restricts the process's system calls"),
-        (true, SeccompMode::Strict) => fail("seccomp strict mode, not systemd's filters"),
+        (true, SeccompMode::Strict) => unknown(format!(
+            "seccomp strict mode (Seccomp: 1), not systemd's filters: {SECCOMP_STRICT_MEANING}; \
+             {}= cannot be checked against it (strict mode is stricter than any filter, but it is not the one asked)",
+            d.name
+        )),
         (false, SeccompMode::Disabled) => pass("not requested; seccomp disabled"),
         (false, _) => pass(format!("not requested; seccomp filter mode{filters} for other settings")),
     }

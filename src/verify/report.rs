@@ -20,6 +20,8 @@ pub(crate) struct Report<'a> {
     pub policy_recorded: bool,
     /// One finding a directive.
     pub checks: &'a [Finding],
+    /// What the kernel shows that no directive asked for ([`super::notes`]).
+    pub notes: Vec<String>,
     /// How many passed.
     pub pass: usize,
     /// How many failed.
@@ -45,6 +47,7 @@ impl<'a> Report<'a> {
             policy,
             policy_recorded,
             checks,
+            notes: Vec::new(),
             pass: count(Status::Pass),
             fail: count(Status::Fail),
             not_checkable: count(Status::NotCheckable),
@@ -79,6 +82,9 @@ impl<'a> Report<'a> {
                 clip(&f.policy, 40),
                 f.evidence
             );
+        }
+        for note in &self.notes {
+            let _ = writeln!(out, "  note: {note}");
         }
         let _ = writeln!(
             out,

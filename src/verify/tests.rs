@@ -1057,3 +1057,33 @@ fn lsm_labels_pass_when_confined_and_are_not_checkable_without_the_module() {
         Status::Pass
     );
 }
+
+#[test]
+fn strict_mode_is_named_and_the_filter_directives_are_not_checkable_against_it() {
+    let mut facts = bare();
+    assert!(super::notes(&facts).is_empty());
+    facts.inspection.seccomp = Seccomp {
+        mode: SeccompMode::Strict,
+        filters: Some(0),
+    };
+    let policy = "[service]\nexec = [\"/bin/true\"]\n[seccomp]\nallow = [\"@system-service\"]\n";
+    let f = check(policy, &facts, "seccomp.allow");
+    assert_eq!(f.status, Status::NotCheckable, "{f:?}");
+    assert!(
+        f.evidence.starts_with(
+            "seccomp strict mode (Seccomp: 1), not systemd's filters: only read(2), write(2), \
+             _exit(2) and sigreturn(2) are allowed"
+        ),
+        "{f:?}"
+    );
+    assert!(
+        f.evidence.ends_with("SystemCallFilter= cannot be checked against it (strict mode is stricter than any filter, but it is not the one asked)"),
+        "{f:?}"
+    );
+    let notes = super::notes(&facts);
+    assert_eq!(notes.len(), 1);
+    assert!(
+        notes[0].starts_with("the main process is in seccomp strict mode (Seccomp: 1 in /proc/PID/status): only read(2)"),
+        "{notes:?}"
+    );
+}
