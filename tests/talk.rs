@@ -122,7 +122,7 @@ fn apparmor_profile_confines_the_unit_where_apparmor_is_active() {
         c,
         &name,
         &format!(
-            "profile {name} {{\n  file,\n  deny /etc/** w,\n  signal,\n  unix,\n  network,\n  capability,\n}}\n"
+            "profile {name} flags=(attach_disconnected) {{\n  file,\n  deny /etc/** w,\n  signal,\n  unix,\n  network,\n  capability,\n}}\n"
         ),
     );
     let unit = unit_name("apparmor", "service");
