@@ -218,7 +218,9 @@ fn one_capability_for_a_normal_user() {
     }
     assert!(
         text.contains(
-            "securebits    not shown: securebits cannot be read from outside the process"
+            "securebits    not shown: securebits cannot be read from outside the process: \
+             the kernel shows them only to the process itself (prctl(PR_GET_SECUREBITS)), not in \
+             /proc; the unit asks systemd for noroot noroot-locked (SecureBits=)\n"
         ),
         "{text}"
     );

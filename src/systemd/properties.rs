@@ -42,7 +42,7 @@ pub struct Property {
 const MS_REC: u64 = 16384;
 
 /// Securebits flags (capabilities(7), `linux/securebits.h`).
-const SECURE_BITS: &[(&str, i32)] = &[
+pub(crate) const SECURE_BITS: &[(&str, i32)] = &[
     ("noroot", 1 << 0),
     ("noroot-locked", 1 << 1),
     ("no-setuid-fixup", 1 << 2),
@@ -50,6 +50,15 @@ const SECURE_BITS: &[(&str, i32)] = &[
     ("keep-caps", 1 << 4),
     ("keep-caps-locked", 1 << 5),
 ];
+
+/// The names of the securebits flags set in `bits`, in the order of [`SECURE_BITS`].
+pub(crate) fn secure_bits_names(bits: i32) -> Vec<&'static str> {
+    SECURE_BITS
+        .iter()
+        .filter(|(_, b)| bits & b != 0)
+        .map(|(n, _)| *n)
+        .collect()
+}
 
 fn owned(v: Value<'_>) -> OwnedValue {
     // Only fails for values holding file descriptors, which no property here does.
