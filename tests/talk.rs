@@ -39,6 +39,24 @@ fn journal_with(c: &Container, unit: &str, line: &str) -> String {
     })
 }
 
+/// `policy` (the AppArmor demo with `profile` in place of its own) started with `run`, as a
+/// transient unit whose properties travel over D-Bus: systemd shows the profile with its
+/// "-" prefix as it took it, `(bs)`. Returns the unit, stopped when the guard drops.
+fn run_transient<'a>(s: &'a Sandgen, policy: &str, profile: &str) -> (Cleanup<'a>, String) {
+    let unit = unit_name("apparmor-run", "service");
+    let text = replaced(
+        policy,
+        "apparmor_profile = \"sandgen-demo\"",
+        &format!("apparmor_profile = \"{profile}\""),
+    );
+    let file = s.policy(&unit, &text);
+    let guard = Cleanup(s, unit.clone());
+    s.ok(&["run", &file, "--unit", &unit]);
+    assert!(!s.unit_file(&unit).exists(), "run writes no unit file");
+    assert_eq!(s.container.property(&unit, "AppArmorProfile"), profile);
+    (guard, unit)
+}
+
 /// Whether AppArmor is active in the machine's kernel (the module's own switch).
 fn apparmor_active(c: &Container) -> bool {
     let out = c.exec(&["cat", "/sys/module/apparmor/parameters/enabled"]);
@@ -115,6 +133,8 @@ fn apparmor_profile_confines_the_unit_where_apparmor_is_active() {
             "{evidence}"
         );
         assert!(evidence.contains("/sys/module/apparmor"), "{evidence}");
+        let (_transient, unit) = run_transient(&s, &policy, "-sandgen-demo");
+        s.wait_for_exec(&unit);
         return;
     }
     let name = format!("sandgen-test-aa-{}", std::process::id());
@@ -144,6 +164,14 @@ fn apparmor_profile_confines_the_unit_where_apparmor_is_active() {
             format!("confined by AppArmor profile {name} (enforce)")
         ),
         "{json:#}"
+    );
+
+    let (_transient, transient) = run_transient(&s, &policy, &format!("-{name}"));
+    let pid = s.wait_for_exec(&transient);
+    let label = c.read_file(&format!("/proc/{pid}/attr/apparmor/current"));
+    assert_eq!(
+        String::from_utf8_lossy(&label).trim_end_matches(['\n', '\0']),
+        format!("{name} (enforce)")
     );
 
     // Not loaded, but "-": systemd starts the unit without it, and verify says so.
