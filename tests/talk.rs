@@ -443,3 +443,34 @@ fn two_containers_cannot_see_each_other() {
     }
     drop(started);
 }
+
+/// A label is one word: `check` points at the value and says why.
+#[test]
+fn a_label_with_a_space_is_refused_where_it_is_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("label.toml");
+    std::fs::write(
+        &file,
+        "[service]\nexec = [\"/bin/true\"]\n[security]\napparmor_profile = \"-sandgen demo\"\n",
+    )
+    .expect("write policy");
+    let out = std::process::Command::new(support::sandgen::SANDGEN)
+        .arg("check")
+        .arg(&file)
+        .output()
+        .expect("sandgen runs");
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error: invalid label \"-sandgen demo\" for `security.apparmor_profile`\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("= help: a label is one word: a space is not allowed in it\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("4 | apparmor_profile = \"-sandgen demo\""),
+        "{err}"
+    );
+}

@@ -214,12 +214,14 @@ fn caps_text(got: &Inspection, asked: Option<i32>) -> String {
     out
 }
 
-/// The main process's security module label in words, when it has one: AppArmor's
-/// (`/proc/PID/attr/apparmor/current`) unless it is `unconfined`, else the first major
-/// module's (`/proc/PID/attr/current`).
+/// The main process's security module label in words, when it confines it: AppArmor's
+/// (`/proc/PID/attr/apparmor/current`) unless it is `unconfined` or a profile in
+/// `unconfined` mode (which only names the program), else the first major module's
+/// (`/proc/PID/attr/current`).
 fn lsm_label(got: &Inspection) -> Option<String> {
     let lsm = &got.lsm;
-    if let Some(label) = lsm.apparmor_label.as_ref().filter(|l| *l != "unconfined") {
+    let confining = |l: &&String| *l != "unconfined" && !l.ends_with(" (unconfined)");
+    if let Some(label) = lsm.apparmor_label.as_ref().filter(confining) {
         return Some(format!("AppArmor {label}"));
     }
     lsm.current
