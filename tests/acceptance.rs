@@ -250,6 +250,17 @@ fn value_for(spec: &'static Spec, programs: &Programs, hostility: u32) -> BoxedS
             1 => Just(toml_string(&"d".repeat(70_000))),
         ]
         .boxed(),
+        Kind::SecurityLabel => pick(
+            quoted(&[
+                "sandgen-demo",
+                "-sandgen-demo",
+                "system_u:system_r:httpd_t:s0",
+                "/usr/bin/man",
+                "a%b",
+            ]),
+            quoted(&["", "-", "a b", "--x", " lead", "trail "]),
+            h,
+        ),
         Kind::UserName => pick(
             quoted(&[
                 "root",

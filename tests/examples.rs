@@ -17,6 +17,15 @@ const SANDGEN: &str = env!("CARGO_BIN_EXE_sandgen");
 /// Goldens are rendered for Debian 12's systemd so that they do not depend on the host.
 const TARGET: &str = "252";
 
+/// The systemd a golden is rendered for: [`TARGET`], or a newer one for the demos of a
+/// directive Debian 12's systemd lacks (PrivatePIDs=, 257: sandgen refuses it for 252).
+fn target(stem: &str) -> &'static str {
+    match stem {
+        "busybox-container-1" | "busybox-container-2" => "257",
+        _ => TARGET,
+    }
+}
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -43,7 +52,7 @@ fn render(stem: &str) -> String {
         .args([
             "render",
             "--systemd-version",
-            TARGET,
+            target(stem),
             &format!("policies/{stem}.toml"),
         ])
         .output()
@@ -140,8 +149,15 @@ fn systemd_analyze_verify_accepts_every_render_without_warnings() {
         let path = dir.path().join(format!("{stem}.service"));
         std::fs::write(&path, render(&stem)).expect("write unit");
         let (ok, stderr) = verify(&path);
+        // The host's systemd-analyze is Debian 12's (252): it does not know PrivatePIDs=
+        // (257) of the demos rendered for 257, and says only that.
+        let newer = target(&stem) != TARGET;
+        let other: Vec<&str> = stderr
+            .lines()
+            .filter(|l| !(newer && l.contains("Unknown key 'PrivatePIDs' in section [Service]")))
+            .collect();
         assert!(
-            ok,
+            ok || (newer && other.is_empty()),
             "systemd-analyze verify complained about {stem}:\n{stderr}"
         );
     }

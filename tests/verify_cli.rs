@@ -127,6 +127,28 @@ fn every_demo_policy_starts_and_passes_verify() {
                 "exec = [\"/usr/sbin/ip\", \"link\", \"set\", \"lo\", \"down\"]",
                 "exec = [\"/bin/sh\", \"-c\", \"/usr/sbin/ip link set lo down; exec sleep infinity\"]",
             ),
+            // The profile is loaded by the AppArmor demo's own test (tests/talk.rs); here,
+            // where none may be loaded, the rest of the policy.
+            "apparmor-confined" => replaced(
+                &demo(name),
+                "apparmor_profile = \"sandgen-demo\"",
+                "",
+            ),
+            // PrivatePIDs= needs systemd 257: sandgen refuses the demo for an older one.
+            "busybox-container-1" | "busybox-container-2" if s.container.systemd < 257 => {
+                let file = s.policy(&unit_name(name, "service"), &demo(name));
+                let err = s.fails(&["start", &file]);
+                assert!(
+                    err.contains("error: `namespaces.private_pids` needs systemd 257"),
+                    "{name}: {err}"
+                );
+                continue;
+            }
+            "busybox-container-1" | "busybox-container-2" => replaced(
+                &demo(name),
+                &format!("root_directory = \"/srv/sandgen/{}\"", name.replace("-container", "")),
+                &format!("root_directory = \"{}\"", busybox.inside),
+            ),
             // On cgroup v2 systemd stops the hog's unit at its OOM kill (Result=oom-kill,
             // tested in tests/service.rs), so there would be nothing left to verify: the
             // same limits on a process that stays.

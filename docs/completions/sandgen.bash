@@ -40,6 +40,9 @@ _sandgen() {
             sandgen,man)
                 cmd="sandgen__subcmd__man"
                 ;;
+            sandgen,new)
+                cmd="sandgen__subcmd__new"
+                ;;
             sandgen,profile)
                 cmd="sandgen__subcmd__profile"
                 ;;
@@ -102,6 +105,9 @@ _sandgen() {
                 ;;
             sandgen__subcmd__help,man)
                 cmd="sandgen__subcmd__help__subcmd__man"
+                ;;
+            sandgen__subcmd__help,new)
+                cmd="sandgen__subcmd__help__subcmd__new"
                 ;;
             sandgen__subcmd__help,profile)
                 cmd="sandgen__subcmd__help__subcmd__profile"
@@ -173,7 +179,7 @@ _sandgen() {
 
     case "${cmd}" in
         sandgen)
-            opts="-v -q -H -h -V --verbose --quiet --host --user --bus --root --timeout --help --version render check install start stop restart status uninstall freeze thaw run inspect verify suggest learn profile score reference completions man help"
+            opts="-v -q -H -h -V --verbose --quiet --host --user --bus --root --timeout --help --version render check new install start stop restart status uninstall freeze thaw run inspect verify suggest learn profile score reference completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -313,7 +319,7 @@ _sandgen() {
             return 0
             ;;
         sandgen__subcmd__help)
-            opts="render check install start stop restart status uninstall freeze thaw run inspect verify suggest learn profile score reference completions man help"
+            opts="render check new install start stop restart status uninstall freeze thaw run inspect verify suggest learn profile score reference completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -425,6 +431,20 @@ _sandgen() {
             return 0
             ;;
         sandgen__subcmd__help__subcmd__man)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sandgen__subcmd__help__subcmd__new)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -798,6 +818,52 @@ _sandgen() {
             fi
             case "${prev}" in
                 --out-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bus)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sandgen__subcmd__new)
+            opts="-o -v -q -H -h --from --output --list --verbose --quiet --host --user --bus --root --timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

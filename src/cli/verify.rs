@@ -147,13 +147,14 @@ pub(crate) fn verify(conn: &Manager, args: VerifyArgs) -> Result<()> {
     }
     pinned.confirm(&client, &facts.inspection.cgroup.path)?;
     let findings = verify::verify(directives, &facts);
-    let report = Report::new(
+    let mut report = Report::new(
         &unit,
         facts.inspection.main_pid,
         &policy.file,
         policy.recorded,
         &findings,
     );
+    report.notes = verify::notes(&facts);
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&report)?)?;
     } else {

@@ -101,6 +101,10 @@ pub enum Kind {
     /// A list of IP addresses, prefixes (`10.0.0.0/8`, `::1/128`) and the symbolic names
     /// systemd knows (`any`, `localhost`, `link-local`, `multicast`): IPAddressAllow=.
     IpAddresses,
+    /// A Linux security module label (a SELinux context, an AppArmor profile name): one
+    /// word without white space, optionally prefixed with `-` (systemd starts the service
+    /// even when the label cannot be applied).
+    SecurityLabel,
 }
 
 /// The words a bool-or-word directive takes besides `yes`/`no`, and how it travels over
@@ -183,6 +187,7 @@ impl Kind {
                 | Kind::BindPaths
                 | Kind::Command
                 | Kind::Environment
+                | Kind::SecurityLabel
         )
     }
 }

@@ -55,6 +55,8 @@ names! {
     // Network and other namespaces.
     PrivateNetwork, RestrictAddressFamilies, RestrictNamespaces, PrivateIPC, PrivateUsers,
     PrivatePIDs, ProtectHostname, RemoveIPC, IPAddressAllow, IPAddressDeny,
+    // Linux security modules.
+    SELinuxContext, AppArmorProfile,
     // [Install]
     WantedBy,
 }

@@ -174,6 +174,7 @@ pub const TABLES: &[&str] = &[
     "filesystem",
     "network",
     "namespaces",
+    "security",
     "install",
 ];
 
@@ -279,6 +280,11 @@ pub static SPECS: &[Spec] = &[
     row("namespaces", "private_pids", Name::PrivatePIDs, Kind::BoolOrWord(PRIVATE_PIDS), 257, "A private PID namespace in which the service is PID 1."),
     row("namespaces", "protect_hostname", Name::ProtectHostname, Kind::BoolOrWord(PROTECT_HOSTNAME), 242, "A private UTS namespace: true (the host name cannot be changed) or \"private\" (the service may change its own)."),
     row("namespaces", "remove_ipc", Name::RemoveIPC, Kind::Bool, 232, "Remove the service user's IPC objects when it stops."),
+    // [security]: labels of Linux security modules (systemd.exec(5) "Mandatory Access
+    // Control"). systemd expands specifiers in both and reads a leading "-" as "start anyway
+    // when the label cannot be applied".
+    row("security", "selinux_context", Name::SELinuxContext, Kind::SecurityLabel, 209, "SELinux security context the process runs in, e.g. \"system_u:system_r:httpd_t:s0\"; prefix \"-\" to start anyway when it cannot be set. Ignored where SELinux is off."),
+    row("security", "apparmor_profile", Name::AppArmorProfile, Kind::SecurityLabel, 210, "AppArmor profile the process is confined by (it must be loaded); prefix \"-\" to start anyway when it cannot be applied. Ignored where AppArmor is off."),
     // [install]: ordering and dependencies go to [Unit], WantedBy= to [Install].
     in_section(row("install", "after", Name::After, Kind::Units, 1, "Start after these units."), UnitSection::Unit),
     in_section(row("install", "before", Name::Before, Kind::Units, 1, "Start before these units."), UnitSection::Unit),

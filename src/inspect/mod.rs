@@ -13,6 +13,7 @@
 //! - [`mounts`]: `/proc/PID/mountinfo` of the unit and of the host, compared, as a tree;
 //! - [`namespace`]: list a directory or read a file *inside* the unit's mount namespace;
 //! - [`cgroup`]: the unit's cgroup and its limits and usage, on cgroup v1/hybrid and v2;
+//! - [`lsm`]: the process's SELinux or AppArmor label, and which security modules are active;
 //! - [`pids`]: the processes in the unit's cgroup and the PID namespace they see;
 //! - [`pin`]: the unit's main process, named by systemd (through the
 //!   [`crate::systemd::bus::Systemd`] trait), held with a [`ProcessHandle`] and confirmed to be
@@ -29,6 +30,7 @@
 //! (`prctl(PR_GET_SECUREBITS)`); no file in `/proc` shows them. See [`SECUREBITS_NOT_READABLE`].
 
 pub mod cgroup;
+pub mod lsm;
 pub mod mounts;
 pub mod namespace;
 pub mod pids;
@@ -52,6 +54,16 @@ pub use process::{CapabilitySets, ProcessHandle, Seccomp, SeccompMode};
 pub const SECUREBITS_NOT_READABLE: &str = "securebits cannot be read from outside the process: \
      the kernel shows them only to the process itself (prctl(PR_GET_SECUREBITS)), not in /proc";
 
+/// What seccomp's strict mode (`Seccomp: 1` in `/proc/PID/status`) means, for `inspect`
+/// and `verify`. It is the legacy mode (Linux 2.6.12): no filter, a fixed list. systemd never
+/// uses it: a program enters it itself with prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT) or
+/// seccomp(SECCOMP_SET_MODE_STRICT), and then cannot install filters, nor can a process in
+/// filter mode switch to it (the kernel refuses a change of mode).
+pub const SECCOMP_STRICT_MEANING: &str = "only read(2), write(2), _exit(2) and sigreturn(2) \
+     are allowed, any other system call kills the process (SIGKILL); the program entered \
+     strict mode itself (prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT)), systemd never does, and \
+     a process in strict mode has no filters";
+
 /// Everything `sandgen inspect --json` reports about one unit. The field names are the stable
 /// JSON keys.
 #[derive(Debug, Clone, Serialize)]
@@ -74,6 +86,8 @@ pub struct Inspection {
     pub cgroup: CgroupState,
     /// The processes in the unit's cgroup (and its children).
     pub pids: Vec<CgroupProcess>,
+    /// The main process's security module labels, and which modules are active.
+    pub lsm: lsm::LsmState,
 }
 
 /// Where the readers find the kernel's state.
@@ -83,6 +97,8 @@ pub struct Roots {
     pub proc: PathBuf,
     /// The cgroup file system's mount root, normally `/sys/fs/cgroup`.
     pub cgroup: PathBuf,
+    /// The sysfs root, normally `/sys` (which security modules are active).
+    pub sys: PathBuf,
     /// The process whose mount namespace counts as "the host's" when marking what the unit's
     /// namespace changes: the service manager's, i.e. the PID of the systemd that runs the unit
     /// (host PID 1 on a normal machine; the container's systemd, as a host PID, when systemd
@@ -97,6 +113,7 @@ impl Roots {
         Self {
             proc: PathBuf::from("/proc"),
             cgroup: PathBuf::from("/sys/fs/cgroup"),
+            sys: PathBuf::from("/sys"),
             host_pid: None,
         }
     }
@@ -195,6 +212,7 @@ pub fn read_all(unit: &str, pid: u32, roots: &Roots) -> Result<Inspection, ReadE
     };
     let cgroup = cgroup::read_cgroup(&roots.proc, &roots.cgroup, pid)?;
     let pids = pids::read_unit_processes(&roots.proc, &roots.cgroup, pid)?;
+    let lsm = lsm::read_lsm(&roots.proc, &roots.sys, pid);
     Ok(Inspection {
         unit: unit.to_owned(),
         main_pid: pid,
@@ -204,6 +222,7 @@ pub fn read_all(unit: &str, pid: u32, roots: &Roots) -> Result<Inspection, ReadE
         seccomp: status.seccomp,
         cgroup,
         pids,
+        lsm,
     })
 }
 
@@ -356,6 +375,7 @@ mod tests {
         let roots = Roots {
             proc: fixture("cgroup-v2/proc"),
             cgroup: fixture("cgroup-v2/sys/fs/cgroup"),
+            sys: fixture("cgroup-v2/sys"),
             host_pid: None,
         };
         let got = read_all("heat.service", 812, &roots).unwrap();

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use super::cgroup::CgroupVersion;
 use super::namespace::Listing;
-use super::{CgroupState, Inspection, SeccompMode, SECUREBITS_NOT_READABLE};
+use super::{
+    CgroupState, Inspection, SeccompMode, SECCOMP_STRICT_MEANING, SECUREBITS_NOT_READABLE,
+};
 use crate::data::capabilities;
 use crate::systemd::status::UnitStatus;
 use crate::text::{self, ByteStyle};
@@ -71,6 +73,9 @@ pub fn report(
         };
         row(&mut out, "mounts", mounts_summary(got));
         row(&mut out, "caps", caps_summary(got));
+        if let Some(label) = lsm_label(got) {
+            row(&mut out, "lsm", label);
+        }
         row(&mut out, "seccomp", seccomp_text(got));
         row(&mut out, "cgroup", cgroup_summary(&got.cgroup));
         row(&mut out, "pids", pids_summary(got));
@@ -87,7 +92,7 @@ pub fn report(
     }
     if sections.caps {
         out.push_str("\ncapabilities:\n");
-        out.push_str(&caps_text(got));
+        out.push_str(&caps_text(got, status.secure_bits));
     }
     if sections.seccomp {
         let _ = writeln!(out, "\nseccomp: {}", seccomp_text(got));
@@ -166,7 +171,9 @@ fn caps_summary(got: &Inspection) -> String {
     )
 }
 
-fn caps_text(got: &Inspection) -> String {
+/// The capability sets as `capsh --print` shows them, NoNewPrivs, and of the securebits
+/// what can be known: what the unit asks systemd for (`asked`, its SecureBits property).
+fn caps_text(got: &Inspection, asked: Option<i32>) -> String {
     let c = &got.capabilities;
     let mut out = String::new();
     for (name, set) in [
@@ -188,12 +195,43 @@ fn caps_text(got: &Inspection) -> String {
         "no_new_privs",
         if got.no_new_privs { "yes" } else { "no" }
     );
+    let asked = asked.map(|bits| {
+        let names = crate::systemd::properties::secure_bits_names(bits);
+        if names.is_empty() {
+            "; the unit asks systemd for none (SecureBits=)".to_owned()
+        } else {
+            format!(
+                "; the unit asks systemd for {} (SecureBits=)",
+                names.join(" ")
+            )
+        }
+    });
     let _ = writeln!(
         out,
-        "  {:<13} not shown: {SECUREBITS_NOT_READABLE}",
-        "securebits"
+        "  {:<13} not shown: {SECUREBITS_NOT_READABLE}{}",
+        "securebits",
+        asked.unwrap_or_default()
     );
+    if let Some(label) = lsm_label(got) {
+        let _ = writeln!(out, "  {:<13} {label}", "lsm label");
+    }
     out
+}
+
+/// The main process's security module label in words, when it confines it: AppArmor's
+/// (`/proc/PID/attr/apparmor/current`) unless it is `unconfined` or a profile in
+/// `unconfined` mode (which only names the program), else the first major module's
+/// (`/proc/PID/attr/current`).
+fn lsm_label(got: &Inspection) -> Option<String> {
+    let lsm = &got.lsm;
+    let confining = |l: &&String| *l != "unconfined" && !l.ends_with(" (unconfined)");
+    if let Some(label) = lsm.apparmor_label.as_ref().filter(confining) {
+        return Some(format!("AppArmor {label}"));
+    }
+    lsm.current
+        .as_ref()
+        .filter(|l| lsm.apparmor_label.as_ref() != Some(l) && !l.is_empty())
+        .map(|l| format!("{l} (/proc/PID/attr/current)"))
 }
 
 fn seccomp_text(got: &Inspection) -> String {
@@ -205,7 +243,7 @@ fn seccomp_text(got: &Inspection) -> String {
     };
     match s.mode {
         SeccompMode::Disabled => "disabled: no system call filter".to_owned(),
-        SeccompMode::Strict => "strict (only read, write, _exit, sigreturn)".to_owned(),
+        SeccompMode::Strict => format!("strict (Seccomp: 1): {SECCOMP_STRICT_MEANING}"),
         SeccompMode::Filter => format!("filter{filters}"),
     }
 }
@@ -406,6 +444,7 @@ mod tests {
         let roots = Roots {
             proc: fixture("cgroup-v2/proc"),
             cgroup: fixture("cgroup-v2/sys/fs/cgroup"),
+            sys: fixture("cgroup-v2/sys"),
             host_pid: None,
         };
         let got = read_all("heat.service", 812, &roots).expect("fixture");
@@ -470,6 +509,7 @@ cgroup /system.slice/heat.service (cgroup v1):
         let roots = Roots {
             proc: fixture("cgroup-v2/proc"),
             cgroup: fixture("cgroup-v2/sys/fs/cgroup"),
+            sys: fixture("cgroup-v2/sys"),
             host_pid: None,
         };
         let got = read_all("heat.service", 812, &roots).expect("fixture");
@@ -489,7 +529,7 @@ cgroup /system.slice/heat.service (cgroup v2):
   frozen      yes                      cgroup.events
 "
         );
-        let caps = caps_text(&got);
+        let caps = caps_text(&got, None);
         assert!(
             caps.starts_with(
                 "  effective     all but CAP_NET_ADMIN CAP_SYS_RAWIO CAP_SYS_RESOURCE CAP_MKNOD\n"
@@ -501,6 +541,16 @@ cgroup /system.slice/heat.service (cgroup v2):
         assert!(
             caps.ends_with(&format!(
                 "  securebits    not shown: {SECUREBITS_NOT_READABLE}\n"
+            )),
+            "{caps}"
+        );
+        let mut confined = got.clone();
+        confined.lsm.apparmor_label = Some("sandgen-demo (enforce)".into());
+        let caps = caps_text(&confined, Some(0b11));
+        assert!(
+            caps.ends_with(&format!(
+                "  securebits    not shown: {SECUREBITS_NOT_READABLE}; the unit asks systemd \
+                 for noroot noroot-locked (SecureBits=)\n  lsm label     AppArmor sandgen-demo (enforce)\n"
             )),
             "{caps}"
         );

@@ -112,7 +112,12 @@ fn expectation(kind: Kind) -> std::borrow::Cow<'static, str> {
     let text = match kind {
         Kind::Bool => "true or false",
         Kind::BoolOrWord(_) => "true, false or a word",
-        Kind::Word(_) | Kind::Text | Kind::UserName | Kind::CpuSet | Kind::Errno => "a string",
+        Kind::Word(_)
+        | Kind::Text
+        | Kind::UserName
+        | Kind::CpuSet
+        | Kind::Errno
+        | Kind::SecurityLabel => "a string",
         Kind::Size { .. } => "a size string such as \"512M\" or a number of bytes",
         Kind::Integer { .. } => "an integer",
         Kind::TasksMax => "an integer, a percentage or \"infinity\"",
@@ -209,6 +214,35 @@ pub fn parse(spec: &Spec, node: &Node<'_>, cx: &Context<'_>) -> Result<Value, Ve
         return Err(problems);
     }
     parse_kind(spec, node, cx).map_err(|p| vec![p])
+}
+
+/// A SELinux context or AppArmor profile name as systemd takes it (systemd.exec(5)
+/// `SELinuxContext=`, `AppArmorProfile=`): one word, optionally after a `-` that tells
+/// systemd to start the service anyway when the label cannot be applied. systemd writes the
+/// name to the kernel as is (`/proc/self/attr/exec`), so white space, control characters and
+/// a backslash (a line continuation in a unit file) have no place in it. The error is the
+/// help for the user.
+fn security_label(s: &str) -> Result<(), String> {
+    let name = s.strip_prefix('-').unwrap_or(s);
+    if name.is_empty() {
+        return Err("write the profile or context name (after an optional \"-\")".to_owned());
+    }
+    if let Some(c) = name.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "a label is one word: {} is not allowed in it",
+            match c {
+                ' ' => "a space".to_owned(),
+                c => format!("{c:?}"),
+            }
+        ));
+    }
+    if name.contains('\\') {
+        return Err("a backslash is not allowed in a label".to_owned());
+    }
+    if name.starts_with('-') {
+        return Err("only one \"-\" prefix is allowed".to_owned());
+    }
+    Ok(())
 }
 
 fn string<'a>(spec: &Spec, node: &'a Node<'_>) -> Result<&'a str, Problem> {
@@ -586,6 +620,13 @@ fn parse_kind(spec: &Spec, node: &Node<'_>, cx: &Context<'_>) -> Result<Value, P
             }
             no_duplicates(spec, &items)?;
             Ok(words(items))
+        }
+        Kind::SecurityLabel => {
+            let s = string(spec, node)?;
+            security_label(s).map_err(|help| {
+                Problem::new(span, format!("invalid label \"{}\" for `{}`", shown(s), spec.path())).help(help)
+            })?;
+            Ok(Value::text(s))
         }
         Kind::UMask => match node.get_ref() {
             DeValue::String(s) if (3..=4).contains(&s.len()) && s.bytes().all(|b| (b'0'..=b'7').contains(&b)) => {

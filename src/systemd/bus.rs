@@ -459,6 +459,7 @@ impl Client {
             status.memory_current = s.get::<u64>("MemoryCurrent").and_then(counter);
             status.tasks_current = s.get::<u64>("TasksCurrent").and_then(counter);
             status.control_group = s.string("ControlGroup");
+            status.secure_bits = s.get::<i32>("SecureBits");
         }
         Ok(status)
     }

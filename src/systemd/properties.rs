@@ -46,7 +46,7 @@ const AF_INET6: i32 = 10;
 const MS_REC: u64 = 16384;
 
 /// Securebits flags (capabilities(7), `linux/securebits.h`).
-const SECURE_BITS: &[(&str, i32)] = &[
+pub(crate) const SECURE_BITS: &[(&str, i32)] = &[
     ("noroot", 1 << 0),
     ("noroot-locked", 1 << 1),
     ("no-setuid-fixup", 1 << 2),
@@ -54,6 +54,15 @@ const SECURE_BITS: &[(&str, i32)] = &[
     ("keep-caps", 1 << 4),
     ("keep-caps-locked", 1 << 5),
 ];
+
+/// The names of the securebits flags set in `bits`, in the order of [`SECURE_BITS`].
+pub(crate) fn secure_bits_names(bits: i32) -> Vec<&'static str> {
+    SECURE_BITS
+        .iter()
+        .filter(|(_, b)| bits & b != 0)
+        .map(|(n, _)| *n)
+        .collect()
+}
 
 fn owned(v: Value<'_>) -> OwnedValue {
     // Only fails for values holding file descriptors, which no property here does.
@@ -155,6 +164,15 @@ fn property(d: &Directive) -> Result<Option<Property>, Unsupported> {
         (DirectiveValue::Bool(b), _) => prop(name, Value::from(*b)),
         (DirectiveValue::Word(w), Kind::AddressFamilies) if w == "none" => {
             prop(name, Value::from((true, Vec::<String>::new())))
+        }
+        // SELinuxContext=, AppArmorProfile=: `(bs)`, "ignore if it cannot be applied" (the
+        // unit file's "-" prefix) and the label (org.freedesktop.systemd1(5)).
+        (DirectiveValue::Text(s), Kind::SecurityLabel) => {
+            let (ignore, label) = match s.strip_prefix('-') {
+                Some(label) => (true, label),
+                None => (false, s.as_str()),
+            };
+            prop(name, Value::from((ignore, label.to_owned())))
         }
         (DirectiveValue::Word(s) | DirectiveValue::Text(s), _) => {
             prop(name, Value::from(s.clone()))
@@ -322,6 +340,20 @@ mod tests {
             }),
         );
         assert_eq!(signature(&errno), "i");
+        for (label, ignore) in [("-sandgen-demo", true), ("sandgen-demo", false)] {
+            let profile = directive(
+                Name::AppArmorProfile,
+                Kind::SecurityLabel,
+                DirectiveValue::Text(label.into()),
+            );
+            assert_eq!(signature(&profile), "(bs)");
+            let got = property(&profile).expect("a property").expect("one");
+            assert_eq!(got.name, "AppArmorProfile");
+            assert_eq!(
+                got.value,
+                owned(Value::from((ignore, "sandgen-demo".to_owned())))
+            );
+        }
     }
 
     /// The properties of `policy` (a `[namespaces]`/`[filesystem]` snippet) lowered for

@@ -47,6 +47,11 @@ pub struct UnitStatus {
     pub need_daemon_reload: bool,
     /// `running`, `frozen`, `freezing`, `thawing`.
     pub freezer_state: String,
+    /// The securebits systemd sets for the service (its `SecureBits` property, the
+    /// `SecureBits=` of the unit); `None` when not read. The process's own securebits are
+    /// not visible from outside it (`inspect --caps` says so): this is what was asked.
+    #[serde(skip)]
+    pub secure_bits: Option<i32>,
 }
 
 /// systemd reports "not available" counters as `UINT64_MAX`.

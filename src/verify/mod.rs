@@ -41,7 +41,7 @@ use crate::directive::{
 };
 use crate::inspect::cgroup::{AttachedProgram, CgroupVersion};
 use crate::inspect::mounts::{Difference, MountReport};
-use crate::inspect::{SeccompMode, SECUREBITS_NOT_READABLE};
+use crate::inspect::{SeccompMode, SECCOMP_STRICT_MEANING, SECUREBITS_NOT_READABLE};
 pub(crate) use facts::Facts;
 use facts::NoDisk;
 
@@ -213,11 +213,26 @@ pub(crate) fn rule(directive: Name) -> Rule {
         N::PrivatePIDs => Check(private_pids),
         N::ProtectHostname => Check(protect_hostname),
         N::IPAddressAllow | N::IPAddressDeny => Check(ip_firewall),
+        N::SELinuxContext => Check(selinux_context),
+        N::AppArmorProfile => Check(apparmor_profile),
         N::RemoveIPC => NotCheckable("takes effect when the service stops: nothing to see while it runs"),
         N::After | N::Before => NotCheckable("the order of systemd's start jobs: not kernel state of the running service"),
         N::Requires | N::Wants => NotCheckable("dependencies between units in systemd: not kernel state of the running service"),
         N::WantedBy => NotCheckable("what `systemctl enable` links: not kernel state of the running service"),
     }
+}
+
+/// What the kernel shows of the unit that no directive asked for but a reader of the
+/// verdicts should know: a main process in seccomp strict mode, which the program entered
+/// itself.
+pub(crate) fn notes(facts: &Facts) -> Vec<String> {
+    let mut notes = Vec::new();
+    if facts.inspection.seccomp.mode == SeccompMode::Strict {
+        notes.push(format!(
+            "the main process is in seccomp strict mode (Seccomp: 1 in /proc/PID/status): {SECCOMP_STRICT_MEANING}"
+        ));
+    }
+    notes
 }
 
 /// Verify every directive against the facts, in the directives' order.
@@ -1070,7 +1085,11 @@ fn seccomp(d: &Directive, cx: &Context<'_>) -> Outcome {
             "seccomp filter mode{filters} (what the filters allow cannot be read from outside the process)"
         )),
         (true, SeccompMode::Disabled) => fail("seccomp disabled: no filter restricts the process's system calls"),
-        (true, SeccompMode::Strict) => fail("seccomp strict mode, not systemd's filters"),
+        (true, SeccompMode::Strict) => unknown(format!(
+            "seccomp strict mode (Seccomp: 1), not systemd's filters: {SECCOMP_STRICT_MEANING}; \
+             {}= cannot be checked against it (strict mode is stricter than any filter, but it is not the one asked)",
+            d.name
+        )),
         (false, SeccompMode::Disabled) => pass("not requested; seccomp disabled"),
         (false, _) => pass(format!("not requested; seccomp filter mode{filters} for other settings")),
     }
@@ -1952,6 +1971,93 @@ fn protect_hostname(d: &Directive, cx: &Context<'_>) -> Outcome {
         _ => return mismatch(d),
     };
     own_namespace_if(requested, cx, "uts", |_| String::new())
+}
+
+// ---- [security]: Linux security modules ----
+
+/// The label a `SELinuxContext=`/`AppArmorProfile=` value asks for, and whether systemd may
+/// start the service without it (the `-` prefix).
+fn asked_label(d: &Directive) -> Option<(&str, bool)> {
+    let DirectiveValue::Text(t) = &d.value else {
+        return None;
+    };
+    Some(match t.strip_prefix('-') {
+        Some(label) => (label, true),
+        None => (t.as_str(), false),
+    })
+}
+
+/// What the `-` prefix let happen, for the evidence of a label that is not in force.
+fn tolerated(ignore: bool) -> &'static str {
+    if ignore {
+        " (the \"-\" prefix let systemd start the service without it)"
+    } else {
+        ""
+    }
+}
+
+/// `AppArmorProfile=`: the process's AppArmor label is the profile, in enforce mode.
+fn apparmor_profile(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let Some((want, ignore)) = asked_label(d) else {
+        return mismatch(d);
+    };
+    let lsm = &cx.facts.inspection.lsm;
+    if !lsm.is_active("apparmor") {
+        return unknown(format!(
+            "AppArmor is not active in this kernel, so systemd ignores AppArmorProfile= and no process has an AppArmor label ({})",
+            lsm.evidence()
+        ));
+    }
+    let Some(label) = &lsm.apparmor_label else {
+        return unknown(format!(
+            "AppArmor is active but the process's label cannot be read ({})",
+            lsm.evidence()
+        ));
+    };
+    match crate::inspect::lsm::apparmor_profile(label) {
+        (name, Some("enforce")) if name == want => {
+            pass(format!("confined by AppArmor profile {label}"))
+        }
+        (name, Some(mode)) if name == want => fail(format!(
+            "profile {name} is attached in {mode} mode, not enforce: what it forbids is {}",
+            if mode == "complain" {
+                "logged, not refused"
+            } else {
+                "not refused"
+            }
+        )),
+        _ => fail(format!(
+            "AppArmor label {label}, not {want}{}",
+            tolerated(ignore)
+        )),
+    }
+}
+
+/// `SELinuxContext=`: the process's SELinux context is the one asked.
+fn selinux_context(d: &Directive, cx: &Context<'_>) -> Outcome {
+    let Some((want, ignore)) = asked_label(d) else {
+        return mismatch(d);
+    };
+    let lsm = &cx.facts.inspection.lsm;
+    if !lsm.is_active("selinux") {
+        return unknown(format!(
+            "SELinux is not active in this kernel, so systemd ignores SELinuxContext= and no process has a SELinux context ({})",
+            lsm.evidence()
+        ));
+    }
+    match &lsm.current {
+        Some(label) if label == want => {
+            pass(format!("SELinux context {label} (/proc/PID/attr/current)"))
+        }
+        Some(label) => fail(format!(
+            "SELinux context {label}, not {want}{}",
+            tolerated(ignore)
+        )),
+        None => unknown(format!(
+            "SELinux is active but the process's context cannot be read ({})",
+            lsm.evidence()
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -21,6 +21,8 @@ pub(crate) struct Report<'a> {
     pub policy_recorded: bool,
     /// One finding a directive.
     pub checks: &'a [Finding],
+    /// What the kernel shows that no directive asked for ([`super::notes`]).
+    pub notes: Vec<String>,
     /// How many passed.
     pub pass: usize,
     /// How many failed.
@@ -46,6 +48,7 @@ impl<'a> Report<'a> {
             policy,
             policy_recorded,
             checks,
+            notes: Vec::new(),
             pass: count(Status::Pass),
             fail: count(Status::Fail),
             not_checkable: count(Status::NotCheckable),
@@ -90,6 +93,9 @@ impl<'a> Report<'a> {
                 f.evidence,
                 pad = 13usize.saturating_sub(label.len())
             );
+        }
+        for note in &self.notes {
+            let _ = writeln!(out, "  note: {note}");
         }
         let _ = writeln!(
             out,

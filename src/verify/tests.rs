@@ -101,6 +101,9 @@ private_users = true
 private_pids = true
 protect_hostname = true
 remove_ipc = true
+[security]
+selinux_context = "system_u:system_r:demo_t:s0"
+apparmor_profile = "sandgen-demo"
 [install]
 after = ["network.target"]
 before = ["shutdown.target"]
@@ -260,6 +263,13 @@ fn bare() -> Facts {
                 ]),
             },
             pids: vec![],
+            lsm: crate::inspect::lsm::LsmState {
+                active: Some(vec!["capability".into(), "apparmor".into()]),
+                apparmor_enabled: Some(true),
+                apparmor_label: Some("unconfined".into()),
+                current: Some("unconfined".into()),
+                current_error: None,
+            },
         },
         process: ProcessFacts {
             uid: Some(0),
@@ -346,6 +356,10 @@ fn every_key_is_tested_and_every_reason_says_why() {
 const CANNOT_FAIL_HERE: &[(Name, &str)] = &[
     (Name::ExecStart, "never fails: a program may exec another"),
     (Name::ReadWritePaths, "the bare process's / is writable"),
+    (
+        Name::SELinuxContext,
+        "the bare kernel runs AppArmor, not SELinux: not checkable (its own test below)",
+    ),
 ];
 
 #[test]
@@ -1130,4 +1144,90 @@ fn the_ip_firewall_is_the_bpf_programs_on_the_unit_cgroup() {
     ));
     let f = check(policy, &facts, "network.ip_address_allow");
     assert_eq!(f.status, Status::NotCheckable);
+}
+
+#[test]
+fn lsm_labels_pass_when_confined_and_are_not_checkable_without_the_module() {
+    let policy = "[service]\nexec = [\"/bin/true\"]\n[security]\napparmor_profile = \"-sandgen-demo\"\nselinux_context = \"system_u:system_r:demo_t:s0\"\n";
+    let mut facts = bare();
+    let f = check(policy, &facts, "security.apparmor_profile");
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(
+        f.evidence,
+        "AppArmor label unconfined, not sandgen-demo (the \"-\" prefix let systemd start the service without it)"
+    );
+    facts.inspection.lsm.apparmor_label = Some("sandgen-demo (enforce)".into());
+    let f = check(policy, &facts, "security.apparmor_profile");
+    assert_eq!(f.status, Status::Pass);
+    assert_eq!(
+        f.evidence,
+        "confined by AppArmor profile sandgen-demo (enforce)"
+    );
+    facts.inspection.lsm.apparmor_label = Some("sandgen-demo (complain)".into());
+    let f = check(policy, &facts, "security.apparmor_profile");
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(
+        f.evidence,
+        "profile sandgen-demo is attached in complain mode, not enforce: what it forbids is logged, not refused"
+    );
+    let f = check(policy, &facts, "security.selinux_context");
+    assert_eq!(f.status, Status::NotCheckable);
+    assert!(
+        f.evidence
+            .starts_with("SELinux is not active in this kernel"),
+        "{f:?}"
+    );
+    // This host: no securityfs, no AppArmor, attr/current refused.
+    facts.inspection.lsm = crate::inspect::lsm::LsmState {
+        current_error: Some("Invalid argument (os error 22)".into()),
+        ..Default::default()
+    };
+    let f = check(policy, &facts, "security.apparmor_profile");
+    assert_eq!(f.status, Status::NotCheckable);
+    assert_eq!(
+        f.evidence,
+        "AppArmor is not active in this kernel, so systemd ignores AppArmorProfile= and no process has an AppArmor label \
+         (/sys/kernel/security/lsm cannot be read (securityfs is not mounted); \
+         no /sys/module/apparmor: AppArmor is not built into this kernel; \
+         /proc/PID/attr/current: Invalid argument (os error 22))"
+    );
+    facts.inspection.lsm = crate::inspect::lsm::LsmState {
+        active: Some(vec!["selinux".into()]),
+        current: Some("system_u:system_r:demo_t:s0".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        check(policy, &facts, "security.selinux_context").status,
+        Status::Pass
+    );
+}
+
+#[test]
+fn strict_mode_is_named_and_the_filter_directives_are_not_checkable_against_it() {
+    let mut facts = bare();
+    assert!(super::notes(&facts).is_empty());
+    facts.inspection.seccomp = Seccomp {
+        mode: SeccompMode::Strict,
+        filters: Some(0),
+    };
+    let policy = "[service]\nexec = [\"/bin/true\"]\n[seccomp]\nallow = [\"@system-service\"]\n";
+    let f = check(policy, &facts, "seccomp.allow");
+    assert_eq!(f.status, Status::NotCheckable, "{f:?}");
+    assert!(
+        f.evidence.starts_with(
+            "seccomp strict mode (Seccomp: 1), not systemd's filters: only read(2), write(2), \
+             _exit(2) and sigreturn(2) are allowed"
+        ),
+        "{f:?}"
+    );
+    assert!(
+        f.evidence.ends_with("SystemCallFilter= cannot be checked against it (strict mode is stricter than any filter, but it is not the one asked)"),
+        "{f:?}"
+    );
+    let notes = super::notes(&facts);
+    assert_eq!(notes.len(), 1);
+    assert!(
+        notes[0].starts_with("the main process is in seccomp strict mode (Seccomp: 1 in /proc/PID/status): only read(2)"),
+        "{notes:?}"
+    );
 }

@@ -58,9 +58,11 @@ CMDLINE="console=ttyS0 root=/dev/vda rw quiet panic=-1 systemd.unified_cgroup_hi
 # What the guest has: systemd and its bus, a kernel with 9p and virtio, the guest agent,
 # and what the tests run inside (strace for suggest, a static busybox for the chroot demo,
 # python3 with its standard library for the workloads of the suggest tests, sshd and ssh
-# for the --host tests, which reach the machine's systemd over SSH).
+# for the --host tests, which reach the machine's systemd over SSH, apparmor_parser to load
+# the profile of the AppArmor demo, iproute2's ip for the ambient capability demo).
 PACKAGES=(systemd systemd-sysv dbus udev kmod procps initramfs-tools linux-image-amd64
-  qemu-guest-agent strace busybox-static python3 openssh-server openssh-client)
+  qemu-guest-agent strace busybox-static python3 openssh-server openssh-client
+  apparmor iproute2)
 
 say() { echo "v2vm: $*" >&2; }
 die() { say "error: $*"; exit 1; }
