@@ -429,11 +429,59 @@ impl MountComparison {
     /// The mount visible at exactly `mount_point` in the unit's namespace (the top of the
     /// stack there), if something is mounted there.
     pub fn top_at(&self, mount_point: &str) -> Option<&MountReport> {
+        let hidden = self.hidden();
+        let visible: Vec<&MountReport> = self
+            .mounts
+            .iter()
+            .filter(|m| !hidden.contains(&m.id))
+            .collect();
         top_of_stack(
-            &self.mounts,
+            &visible,
             |m| (m.mount_point.as_str(), m.id, m.parent),
             mount_point,
         )
+        .copied()
+    }
+
+    /// The mounts the unit can see: not covered by another mount at the same mount point,
+    /// and not inside a covered one. A read-only bind of /sys over /sys (BindReadOnlyPaths=)
+    /// leaves the old /sys and every mount under it in mountinfo, out of reach.
+    pub fn visible(&self) -> impl Iterator<Item = &MountReport> {
+        let hidden = self.hidden();
+        self.mounts.iter().filter(move |m| !hidden.contains(&m.id))
+    }
+
+    /// The ids of the mounts hidden under another (see [`MountComparison::visible`]).
+    fn hidden(&self) -> HashSet<u32> {
+        let mut hidden: HashSet<u32> = self
+            .mounts
+            .iter()
+            .filter(|m| {
+                self.mounts
+                    .iter()
+                    .any(|o| o.parent == m.id && o.mount_point == m.mount_point)
+            })
+            .map(|m| m.id)
+            .collect();
+        let covers = |m: &MountReport| {
+            self.mounts
+                .iter()
+                .any(|p| p.id == m.parent && p.mount_point == m.mount_point)
+        };
+        // Whatever is mounted inside a hidden mount is hidden too, to any depth; but not
+        // the mount that covers it (its parent is the covered mount).
+        loop {
+            let more: Vec<u32> = self
+                .mounts
+                .iter()
+                .filter(|m| hidden.contains(&m.parent) && !hidden.contains(&m.id) && !covers(m))
+                .map(|m| m.id)
+                .collect();
+            if more.is_empty() {
+                return hidden;
+            }
+            hidden.extend(more);
+        }
     }
 
     /// The mount that holds `path` in the unit's namespace: the visible mount with the
@@ -763,5 +811,26 @@ mod tests {
             "{tree}"
         );
         golden("nspawn-heat-service.tree", &tree);
+    }
+
+    #[test]
+    fn a_mount_covered_at_its_own_mount_point_is_hidden_with_all_below_it() {
+        // BindReadOnlyPaths=/sys under systemd 257: the rw /sys (162) stays in mountinfo
+        // under the read-only bind (161 → 205), and so does the rw cgroupfs mounted in it.
+        let unit = parse_mountinfo(
+            "151 1 0:30 / / rw - ext4 /dev/vda rw\n\
+             162 151 0:21 / /sys rw,nosuid - sysfs sysfs rw\n\
+             164 162 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw\n\
+             205 162 0:21 / /sys ro,nosuid - sysfs sysfs rw\n\
+             187 205 0:26 / /sys/fs/cgroup ro,nosuid - cgroup2 cgroup2 rw\n",
+            Path::new("mountinfo"),
+        )
+        .unwrap();
+        let cmp = compare(&unit, &unit);
+        let visible: Vec<u32> = cmp.visible().map(|m| m.id).collect();
+        assert_eq!(visible, [151, 205, 187]);
+        assert_eq!(cmp.top_at("/sys").map(|m| m.id), Some(205));
+        assert_eq!(cmp.top_at("/sys/fs/cgroup").map(|m| m.id), Some(187));
+        assert_eq!(cmp.mount_for_path("/sys/kernel").map(|m| m.id), Some(205));
     }
 }

@@ -27,15 +27,22 @@ macro_rules! examples {
 }
 
 examples!(
+    "apparmor-confined",
     "busybox-container",
+    "busybox-container-1",
+    "busybox-container-2",
     "cpuset-heat-a",
     "cpuset-heat-b",
     "etc-backup",
     "heat",
+    "io-limited",
+    "localhost-only",
     "low-port-httpd",
     "memhog",
+    "net-admin-ambient",
     "no-net-admin",
     "offline-worker",
+    "seccomp-strict",
     "static-web",
     "tmp-clean",
 );

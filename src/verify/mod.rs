@@ -1797,8 +1797,7 @@ fn cgroupfs_read_only(cx: &Context<'_>) -> Outcome {
         .facts
         .inspection
         .mounts
-        .mounts
-        .iter()
+        .visible()
         .filter(|m| within(&m.mount_point, "/sys/fs/cgroup"))
         .collect();
     // Its path: under the unit's cgroup, or at the top in a cgroup namespace of its own.
