@@ -67,6 +67,30 @@ impl Drop for Heat<'_> {
 #[test]
 fn the_package_installs_its_files_and_starts_an_example_policy() {
     let deb = built_deb();
+    // The dependency list is what the binary runs: systemd (and libc), the system bus and
+    // strace recommended, ssh suggested for --host.
+    let fields = std::process::Command::new("dpkg-deb")
+        .args(["-f", &deb, "Depends", "Recommends", "Suggests"])
+        .output()
+        .expect("dpkg-deb runs");
+    let fields = String::from_utf8_lossy(&fields.stdout);
+    let field = |name: &str| -> String {
+        fields
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .unwrap_or_else(|| panic!("no {name} in the package:\n{fields}"))
+            .to_owned()
+    };
+    let depends = field("Depends");
+    assert!(
+        depends.contains("libc6 (>=") && depends.ends_with(", systemd"),
+        "{depends}"
+    );
+    assert_eq!(
+        field("Recommends"),
+        "default-dbus-system-bus | dbus-system-bus, strace"
+    );
+    assert_eq!(field("Suggests"), "openssh-client");
     let c = Container::from_env();
     // A sandgen the host installed shows in the container's overlay too: dpkg -i replaces
     // it there, and only there.
