@@ -513,7 +513,6 @@ impl Reader {
     }
 }
 
-/// `quota / period * 100`, from the text of two integers.
 /// The I/O limits of one block device in a cgroup (systemd's IOReadBandwidthMax= and kin):
 /// bytes and operations per second; `None` is no limit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -544,7 +543,8 @@ impl DeviceLimits {
 /// A block device number, `MAJ:MIN` as the cgroup files write it.
 pub type DeviceNumber = (u32, u32);
 
-fn device_number(text: &str) -> Option<DeviceNumber> {
+/// `MAJ:MIN` (a cgroup file's device, sysfs's `dev` file) as a [`DeviceNumber`].
+pub(crate) fn device_number(text: &str) -> Option<DeviceNumber> {
     let (major, minor) = text.split_once(':')?;
     Some((major.parse().ok()?, minor.parse().ok()?))
 }
@@ -693,6 +693,7 @@ pub fn attached_programs(dir: &Path, attach_type: u32) -> std::io::Result<Vec<At
         .collect())
 }
 
+/// `quota / period * 100`, from the text of two integers.
 fn percent(quota: &str, period: &str) -> Option<f64> {
     let quota: u64 = quota.parse().ok()?;
     let period: u64 = period.parse().ok()?;

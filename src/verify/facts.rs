@@ -374,10 +374,9 @@ pub(crate) fn block_device(path: &str, real: &Path, sys: &Path) -> Result<Device
     }
     let sysfs = |n: DeviceNumber| sys.join(format!("dev/block/{}:{}", n.0, n.1));
     let read_number = |dir: &Path| {
-        std::fs::read_to_string(dir.join("dev")).ok().and_then(|t| {
-            let (a, b) = t.trim().split_once(':')?;
-            Some((a.parse().ok()?, b.parse().ok()?))
-        })
+        std::fs::read_to_string(dir.join("dev"))
+            .ok()
+            .and_then(|t| inspect::cgroup::device_number(t.trim()))
     };
     // Under a device-mapper or other stacked device: the one device it sits on.
     for _ in 0..8 {
@@ -794,7 +793,7 @@ pub(crate) fn gather(
         cwd: file_id(&roots.proc.join(format!("{pid}/cwd"))),
         root: file_id(&unit_root),
     };
-    let facts = Facts {
+    let mut facts = Facts {
         inspection,
         process: read_process(&roots.proc, pid).map_err(read_error)?,
         manager,
@@ -808,7 +807,6 @@ pub(crate) fn gather(
         io: IoFacts::default(),
         firewall: FirewallFacts::default(),
     };
-    let mut facts = facts;
     let io_paths: BTreeSet<&str> = directives
         .iter()
         .filter_map(|d| match &d.value {
